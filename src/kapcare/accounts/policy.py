@@ -1,0 +1,80 @@
+"""The access policy: which roles may use every HTML route and every API operation.
+
+This is the one place access is decided. `AccessPolicyMiddleware` applies `HTML_ROUTES` to every
+resolved URL; `kapcare.api.routing.endpoint` applies `API_OPERATIONS` to every API operation. A
+route or operation missing from here is refused, and a test walks every URL pattern and every
+API operation so that none can be added without a rule.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from kapcare.accounts.roles import ALL_ROLES, CLINICAL, STAFF, Role
+
+
+class Public:
+    """Marker: no sign-in needed (the login page, the public consultation form)."""
+
+    def __repr__(self) -> str:
+        return "PUBLIC"
+
+
+PUBLIC: Final = Public()
+Rule = frozenset[str] | Public
+
+ADMIN_ONLY: Final = frozenset({Role.CLINIC_ADMIN})
+
+# Keyed by Django view name ("namespace:name"); "namespace:*" covers a whole namespace.
+HTML_ROUTES: Final[dict[str, Rule]] = {
+    "web:login": PUBLIC,
+    "web:logout": ALL_ROLES,
+    "web:home": ALL_ROLES,
+    "web:today": STAFF,
+    "web:patient_list": STAFF,
+    "web:profile": ALL_ROLES,
+    "web:token_create": ALL_ROLES - {Role.PATIENT},
+    "web:token_revoke": ALL_ROLES - {Role.PATIENT},
+    # Django's admin is the clinic admin's tool for staff and settings.
+    "admin:*": ADMIN_ONLY,
+}
+
+# The namespace of the JSON API; its operations are ruled by API_OPERATIONS instead.
+API_NAMESPACE: Final = "api"
+
+# Keyed by the API operation_id.
+API_OPERATIONS: Final[dict[str, frozenset[str]]] = {
+    "whoami": ALL_ROLES,
+    "list_patients": STAFF,
+}
+
+__all__ = [
+    "ADMIN_ONLY",
+    "API_NAMESPACE",
+    "API_OPERATIONS",
+    "CLINICAL",
+    "HTML_ROUTES",
+    "PUBLIC",
+    "Public",
+    "Rule",
+    "html_rule",
+    "role_may_view",
+]
+
+
+def html_rule(view_name: str) -> Rule | None:
+    """The rule for a Django view name, or None when the policy has none (then: refuse)."""
+    if view_name in HTML_ROUTES:
+        return HTML_ROUTES[view_name]
+    namespace, _, _ = view_name.rpartition(":")
+    if namespace:
+        return HTML_ROUTES.get(f"{namespace}:*")
+    return None
+
+
+def role_may_view(view_name: str, role: str | None) -> bool:
+    """True when the policy lets `role` use the page `view_name` (public pages: anyone)."""
+    rule = html_rule(view_name)
+    if isinstance(rule, Public):
+        return True
+    return rule is not None and role in rule

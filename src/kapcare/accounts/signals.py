@@ -1,0 +1,33 @@
+"""Sign-ins and sign-outs go into the audit trail."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.dispatch import receiver
+from django.http import HttpRequest
+
+from kapcare.audit.models import Action
+from kapcare.audit.services import Actor, record_event
+
+
+@receiver(user_logged_in)
+def on_sign_in(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
+    record_event(Actor.for_user(user, request), Action.SIGN_IN, "signed in")
+
+
+@receiver(user_logged_out)
+def on_sign_out(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
+    if user is not None:
+        record_event(Actor.for_user(user, request), Action.SIGN_OUT, "signed out")
+
+
+@receiver(user_login_failed)
+def on_sign_in_failed(
+    sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
+) -> None:
+    attempt = Actor.for_user(None, request)
+    email = str(credentials.get("username", ""))[:200]
+    actor = Actor(None, email, "", attempt.client_address, attempt.request_id)
+    record_event(actor, Action.SIGN_IN_FAILED, "sign-in failed")

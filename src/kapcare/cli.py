@@ -1,0 +1,191 @@
+"""The `kapcare` command: run, set up and look after a kapcare installation."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+DEFAULT_PORT = 8000
+
+
+def _port(value: str | None) -> int:
+    return int(value) if value else int(os.environ.get("KAPCARE_PORT", DEFAULT_PORT))
+
+
+def _setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kapcare.config.settings")
+    import django
+
+    django.setup()
+
+
+def _migrate() -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+
+
+def _exec_gunicorn(port: int, workers: int) -> int:
+    host = os.environ.get("KAPCARE_HOST", "127.0.0.1")
+    argv = [
+        sys.executable, "-m", "gunicorn", "kapcare.config.wsgi:application",
+        "--bind", f"{host}:{port}",
+        "--workers", str(workers),
+        "--threads", "4",
+        "--access-logfile", "-",
+        "--forwarded-allow-ips", os.environ.get("KAPCARE_FORWARDED_ALLOW_IPS", "127.0.0.1"),
+    ]  # fmt: skip
+    sys.stdout.flush()
+    os.execv(sys.executable, argv)  # noqa: S606  (fixed argv, no shell: replaces this process)
+    return 0  # pragma: no cover - execv does not return
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    os.environ["KAPCARE_DEMO"] = "1"
+    _setup_django()
+    from kapcare.demodata.clinic import (
+        DEMO_PASSWORD,
+        DEMO_PATIENT_LOGIN,
+        DEMO_STAFF,
+        load_demo_clinic,
+    )
+
+    _migrate()
+    created = load_demo_clinic()
+    port = _port(args.port)
+    print("kapcare demo clinic — every person and record in it is synthetic.")
+    print("Loaded the demo clinic." if created else "The demo clinic is already loaded.")
+    print(f"Open http://127.0.0.1:{port}/ and sign in with password '{DEMO_PASSWORD}' as:")
+    for login in (*DEMO_STAFF, DEMO_PATIENT_LOGIN):
+        print(f"  {login.email:<26} {login.role}")
+    return _exec_gunicorn(port, workers=2)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    _setup_django()
+    from django.core.management import call_command
+
+    call_command("collectstatic", interactive=False, verbosity=0)
+    workers = args.workers or int(os.environ.get("KAPCARE_WORKERS", (os.cpu_count() or 1) * 2 + 1))
+    return _exec_gunicorn(_port(args.port), workers)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    _setup_django()
+    _migrate()
+    print("Database is up to date.")
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    _setup_django()
+    from kapcare.accounts.models import User
+    from kapcare.accounts.services import create_api_token
+    from kapcare.audit.services import Actor
+
+    user = User.objects.filter(email=args.email.lower(), is_active=True).first()
+    if user is None:
+        print(f"email: no active user {args.email!r}", file=sys.stderr)
+        return 2
+    _token, raw = create_api_token(Actor.system("kapcare token create"), user, args.name)
+    print(raw)
+    print(f"(API token for {user.email}, role {user.role}; shown only this once)", file=sys.stderr)
+    return 0
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    _setup_django()
+    from tqdm import tqdm
+
+    from kapcare.demodata.seed import seed_patients
+
+    _migrate()
+    with tqdm(total=args.patients, unit="patients", disable=args.quiet) as bar:
+        made = seed_patients(args.patients, seed=args.seed, progress=bar.update)
+    print(f"Seeded {made} synthetic patients.")
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    _setup_django()
+    from kapcare.audit.selectors import verify_chain
+
+    report = verify_chain()
+    if not report.intact:
+        print(
+            f"audit chain BROKEN at entry {report.first_broken_id}: {report.problem} "
+            f"({report.entries_checked} entries before it verified)",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"audit chain intact: {report.entries_checked} entries verified")
+    return 0
+
+
+def cmd_manage(args: argparse.Namespace) -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kapcare.config.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["kapcare manage", *args.rest])
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kapcare", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="migrate, load the demo clinic if absent, and serve it")
+    demo.add_argument("--port", help=f"port (default $KAPCARE_PORT or {DEFAULT_PORT})")
+    demo.set_defaults(func=cmd_demo)
+
+    serve = sub.add_parser("serve", help="production server (gunicorn)")
+    serve.add_argument("--port", help=f"port (default $KAPCARE_PORT or {DEFAULT_PORT})")
+    serve.add_argument("--workers", type=int, help="worker processes (default 2 x cores + 1)")
+    serve.set_defaults(func=cmd_serve)
+
+    sub.add_parser("migrate", help="create or update the database").set_defaults(func=cmd_migrate)
+
+    token = sub.add_parser("token", help="API tokens")
+    token_sub = token.add_subparsers(dest="token_command", required=True)
+    create = token_sub.add_parser("create", help="create a token for EMAIL and print it once")
+    create.add_argument("email")
+    create.add_argument("--name", default="command line", help="what the token is for")
+    create.set_defaults(func=cmd_token)
+
+    seed = sub.add_parser("seed", help="insert synthetic patients at scale (benchmarks)")
+    seed.add_argument("--patients", type=int, required=True)
+    seed.add_argument("--seed", type=int, default=1, help="random seed")
+    seed.add_argument("--quiet", action="store_true", help="no progress bar")
+    seed.set_defaults(func=cmd_seed)
+
+    audit = sub.add_parser("audit", help="the audit trail")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    audit_sub.add_parser("verify", help="check the hash chain").set_defaults(func=cmd_audit)
+
+    pk = sub.add_parser(
+        "pk", help="pharmacokinetic simulator (education and planning)", add_help=False
+    )
+    pk.add_argument("rest", nargs=argparse.REMAINDER)
+    pk.set_defaults(func=lambda args: _pk(args.rest))
+
+    manage = sub.add_parser("manage", help="Django management commands", add_help=False)
+    manage.add_argument("rest", nargs=argparse.REMAINDER)
+    manage.set_defaults(func=cmd_manage)
+    return parser
+
+
+def _pk(argv: list[str]) -> int:
+    from kapcare.pk_report import main as pk_main
+
+    return pk_main(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

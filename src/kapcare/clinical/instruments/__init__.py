@@ -1,0 +1,166 @@
+"""Rating scales for measurement-based care: definitions, scoring and change.
+
+Scales (codes): ``"pcl5"`` (PCL-5), ``"phq9"`` (PHQ-9), ``"gad7"`` (GAD-7) and
+``"cssrs_screen"`` (C-SSRS screener). Each definition in ``INSTRUMENTS`` holds the items with
+their wording, the response options, LOINC codes, licence note and source.
+
+    >>> score("phq9", [1, 1, 1, 1, 1, 0, 0, 0, 0]).band
+    'mild'
+    >>> change("pcl5", 50, 38).response
+    True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from decimal import ROUND_HALF_UP, Decimal
+from types import MappingProxyType
+
+from ._validate import check_total
+from .cssrs import CSSRS_SCREEN, score_cssrs_screen
+from .gad7 import GAD7, score_gad7
+from .model import (
+    DEFAULT_SCALE_SETTINGS,
+    Band,
+    Change,
+    Instrument,
+    Item,
+    ResponseOption,
+    ScaleSettings,
+    Score,
+)
+from .pcl5 import PCL5, score_pcl5
+from .phq9 import PHQ9, score_phq9
+
+__all__ = [
+    "CSSRS_SCREEN",
+    "DEFAULT_SCALE_SETTINGS",
+    "GAD7",
+    "INSTRUMENTS",
+    "PCL5",
+    "PHQ9",
+    "Band",
+    "Change",
+    "Instrument",
+    "Item",
+    "ResponseOption",
+    "ScaleSettings",
+    "Score",
+    "change",
+    "get_instrument",
+    "score",
+]
+
+INSTRUMENTS: Mapping[str, Instrument] = MappingProxyType(
+    {i.code: i for i in (PCL5, PHQ9, GAD7, CSSRS_SCREEN)}
+)
+"""Every scale definition by code."""
+
+_SCORERS: Mapping[str, Callable[[Sequence[int], ScaleSettings], Score]] = MappingProxyType(
+    {
+        "pcl5": score_pcl5,
+        "phq9": lambda values, _settings: score_phq9(values),
+        "gad7": lambda values, _settings: score_gad7(values),
+        "cssrs_screen": lambda values, _settings: score_cssrs_screen(values),
+    }
+)
+
+
+def get_instrument(code: str) -> Instrument:
+    """Return the definition of scale ``code``; ``ValueError`` for an unknown code.
+
+    Source: the published forms cited in each definition's ``source``.
+    """
+    try:
+        return INSTRUMENTS[code]
+    except (KeyError, TypeError):
+        allowed = ", ".join(sorted(INSTRUMENTS))
+        raise ValueError(f"code: unknown instrument {code!r}; allowed: {allowed}") from None
+
+
+def score(
+    code: str, responses: Sequence[int], settings: ScaleSettings = DEFAULT_SCALE_SETTINGS
+) -> Score:
+    """Score one completed scale.
+
+    ``responses`` are the item scores in form order (1-based item n is ``responses[n-1]``):
+    pcl5 20 x 0-4, phq9 9 x 0-3, gad7 7 x 0-3, cssrs_screen 7 x 0/1 (Q1-Q6, then "Q6 within the
+    past 3 months"). Raises ``ValueError`` naming the item and the allowed values for a wrong
+    count, an out-of-range or non-integer value (bool included), an answered skipped item, or an
+    unknown code.
+
+    Sources: PCL-5 NCPTSD/Weathers 2013 and Bovin 2016; PHQ-9 Kroenke 2001; GAD-7 Spitzer 2006;
+    C-SSRS screener Posner 2008 and the Columbia triage.
+    """
+    get_instrument(code)
+    return _SCORERS[code](responses, settings)
+
+
+_CHANGE_SOURCES = MappingProxyType(
+    {
+        "pcl5": "NCPTSD PCL-5 guidance (10-20 points clinically meaningful); "
+        + ScaleSettings.sources["pcl5_response_drop"],
+        "phq9": "PHQ-9 conventions: response >= 50% drop, remission < 5 (Kroenke 2001 bands)",
+        "gad7": "GAD-7 by analogy with PHQ-9 conventions: response >= 50% drop, remission < 5",
+    }
+)
+
+
+def _percent(delta: int, baseline: int) -> float | None:
+    if baseline == 0:
+        return None
+    exact = Decimal(delta * 100) / Decimal(baseline)
+    return float(exact.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+def change(
+    code: str,
+    baseline_total: int,
+    current_total: int,
+    settings: ScaleSettings = DEFAULT_SCALE_SETTINGS,
+) -> Change:
+    """Compare a current total with a baseline total of the same scale.
+
+    Rules (defaults in ``ScaleSettings``, clinic policy):
+    - pcl5: response when the total drops by 10 or more; remission when the baseline is 33 or
+      more and the current total is below 33.
+    - phq9, gad7: response when the total drops by 50% or more; remission when the baseline is
+      10 or more and the current total is below 5.
+    ``cssrs_screen`` has no change rule (it is a triage, not a severity score): ``ValueError``.
+
+    Sources: NCPTSD PCL-5 guidance and Marx et al. 2022; PHQ-9/GAD-7 response and remission
+    conventions (CLINICAL_REFERENCE.md section 1).
+    """
+    instrument = get_instrument(code)
+    if code not in _CHANGE_SOURCES:
+        raise ValueError(f"code: change is not defined for {code!r}; allowed: gad7, pcl5, phq9")
+    baseline = check_total(instrument, "baseline_total", baseline_total)
+    current = check_total(instrument, "current_total", current_total)
+    delta = current - baseline
+    if code == "pcl5":
+        response = -delta >= settings.pcl5_response_drop
+        remission = baseline >= settings.pcl5_cutoff and current < settings.pcl5_cutoff
+    else:
+        if code == "phq9":
+            percent, below, base_min = (
+                settings.phq9_response_percent,
+                settings.phq9_remission_below,
+                settings.phq9_remission_baseline_min,
+            )
+        else:
+            percent, below, base_min = (
+                settings.gad7_response_percent,
+                settings.gad7_remission_below,
+                settings.gad7_remission_baseline_min,
+            )
+        # drop >= percent% of baseline, in integers: -delta * 100 >= percent * baseline
+        response = baseline > 0 and -delta * 100 >= percent * baseline
+        remission = baseline >= base_min and current < below
+    return Change(
+        code=code,
+        delta=delta,
+        percent_change=_percent(delta, baseline),
+        response=response,
+        remission=remission,
+        source=_CHANGE_SOURCES[code],
+    )

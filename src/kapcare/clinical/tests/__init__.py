@@ -1,0 +1,1 @@
+"""Tests for the pure-Python clinical core (no Django needed)."""

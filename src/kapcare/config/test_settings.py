@@ -1,0 +1,16 @@
+"""Settings for the test suite: production settings with the few changes tests need."""
+
+from kapcare.config.settings import *  # noqa: F403
+from kapcare.config.settings import STORAGES
+
+# The test client speaks plain HTTP; production's HTTPS redirect is checked in test_deploy.
+SECURE_SSL_REDIRECT = False
+# Argon2 is deliberately slow; tests make many users. Production's hasher is asserted apart.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Serve assets from the app folders without collectstatic.
+WHITENOISE_USE_FINDERS = True
+STORAGES = {
+    **STORAGES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

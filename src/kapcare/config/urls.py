@@ -1,0 +1,12 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from kapcare.api.main import api
+
+admin.site.site_header = "kapcare administration"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+    path("", include("kapcare.web.urls")),
+]

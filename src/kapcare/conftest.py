@@ -1,0 +1,120 @@
+"""Fixtures shared by every app's tests: users per role, API clients, and a real browser."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from kapcare.accounts.models import User
+from kapcare.accounts.roles import Role
+
+TEST_PASSWORD = "correct-horse-battery-staple"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+@pytest.fixture
+def make_user(db: None) -> Callable[..., User]:
+    def make(role: str = Role.NURSE, email: str | None = None, **fields: Any) -> User:
+        return User.objects.create_user(
+            email or f"{role}-{User.objects.count()}@test.example",
+            TEST_PASSWORD,
+            full_name=fields.pop("full_name", f"Test {role}"),
+            role=role,
+            **fields,
+        )
+
+    return make
+
+
+@pytest.fixture
+def users(make_user: Callable[..., User]) -> dict[str, User]:
+    """One user per role."""
+    return {role: make_user(role) for role in Role.values}
+
+
+@pytest.fixture
+def client_for(db: None) -> Callable[[User], Client]:
+    """A test client signed in as the given user (session sign-in, as a browser would)."""
+
+    def make(user: User) -> Client:
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def token_for(db: None) -> Callable[[User], str]:
+    """A raw API token for the given user."""
+    from kapcare.accounts.services import create_api_token
+    from kapcare.audit.services import Actor
+
+    def make(user: User) -> str:
+        return create_api_token(Actor.system("test"), user, "test")[1]
+
+    return make
+
+
+def chromium_path() -> str | None:
+    configured = os.environ.get("KAPCARE_CHROMIUM")
+    if configured:
+        return configured if os.path.exists(configured) else None
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright. Playwright never downloads a browser here."""
+    executable = chromium_path()
+    if executable is None:
+        message = (
+            "Chromium is not installed (apt-get install chromium): BROWSER TESTS NOT RUN. "
+            "CI installs it; set KAPCARE_CHROMIUM to use another binary."
+        )
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the tests still use the ORM
+    # from it to set up and check data, which is safe here because nothing else is async.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=executable,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Any, live_server: Any) -> Iterator[Any]:
+    """A fresh browser page at tablet width (nurses use tablets)."""
+    context = browser.new_context(viewport={"width": 1024, "height": 768}, base_url=live_server.url)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def sign_in(page: Any, email: str, password: str = TEST_PASSWORD) -> None:
+    page.goto("/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()

@@ -1,0 +1,92 @@
+"""Thin HTML views: they call selectors and services and render templates. Access is
+decided by the policy middleware before any view runs."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from kapcare.accounts.models import ApiToken, User
+from kapcare.accounts.roles import Role
+from kapcare.accounts.services import create_api_token, revoke_api_token
+from kapcare.audit.services import Actor, record_access
+from kapcare.patients.selectors import search_patients
+
+PATIENTS_PER_PAGE = 25
+
+
+def _user(request: HttpRequest) -> User:
+    # The policy middleware has already refused anonymous users on these pages.
+    return cast(User, request.user)
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    if _user(request).role == Role.PATIENT:
+        return redirect("web:profile")
+    return redirect("web:today")
+
+
+@require_GET
+def today(request: HttpRequest) -> HttpResponse:
+    return render(request, "web/today.html", {"today": timezone.localdate()})
+
+
+@require_GET
+def patient_list(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()[:100]
+    paginator = Paginator(search_patients(query), PATIENTS_PER_PAGE)
+    page = paginator.get_page(request.GET.get("page"))
+    record_access(Actor.from_request(request), (p.pk for p in page), f"patient list q={query!r}")
+    context = {"page": page, "query": query, "today": timezone.localdate()}
+    # HTMX live search swaps only the results.
+    template = (
+        "web/_patient_results.html"
+        if request.headers.get("HX-Request")
+        else ("web/patient_list.html")
+    )
+    return render(request, template, context)
+
+
+def _profile(request: HttpRequest, new_token: str | None = None, status: int = 200) -> HttpResponse:
+    user = _user(request)
+    return render(
+        request,
+        "web/profile.html",
+        {"tokens": user.api_tokens.all(), "new_token": new_token},
+        status=status,
+    )
+
+
+@require_GET
+def profile(request: HttpRequest) -> HttpResponse:
+    return _profile(request)
+
+
+@require_POST
+def token_create(request: HttpRequest) -> HttpResponse:
+    try:
+        _token, raw = create_api_token(
+            Actor.from_request(request), _user(request), request.POST.get("name", "")
+        )
+    except ValueError as error:
+        messages.error(request, str(error))
+        return _profile(request, status=400)
+    # Rendered, not redirected: the secret is shown this once and never again.
+    return _profile(request, new_token=raw, status=201)
+
+
+@require_POST
+def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+    try:
+        token = revoke_api_token(Actor.from_request(request), _user(request), token_id)
+    except ApiToken.DoesNotExist as missing:
+        raise Http404("No such token of yours.") from missing
+    messages.success(request, f"Token “{token.name}” revoked.")
+    return redirect("web:profile")
