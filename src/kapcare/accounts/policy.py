@@ -37,9 +37,14 @@ HTML_ROUTES: Final[dict[str, Rule]] = {
     "web:token_revoke": ALL_ROLES - {Role.PATIENT},
     # Django's admin is the clinic admin's tool for staff and settings.
     "admin:*": ADMIN_ONLY,
+    # The API's description and docs hold no patient data; integrators read them unsigned.
+    "api:openapi-json": PUBLIC,
+    "api:openapi-view": PUBLIC,
+    "api:api-root": PUBLIC,
 }
 
-# The namespace of the JSON API; its operations are ruled by API_OPERATIONS instead.
+# The namespace of the JSON API; its operations are ruled by API_OPERATIONS, the rest of it
+# (schema and docs) by HTML_ROUTES.
 API_NAMESPACE: Final = "api"
 
 # Keyed by the API operation_id.

@@ -15,5 +15,10 @@ def endpoint(
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register an operation whose roles come from `policy.API_OPERATIONS[operation_id]`."""
     return router.api_operation(
-        [method], path, operation_id=operation_id, auth=RoleBearer(operation_id), **kwargs
+        [method],
+        path,
+        operation_id=operation_id,
+        url_name=operation_id,
+        auth=RoleBearer(operation_id),
+        **kwargs,
     )

@@ -468,30 +468,33 @@ def _solve(
         tau_end = t_end - dose.start_min
         first = int(np.searchsorted(times, dose.start_min, side="left"))
         if route.ka_per_min is None and dose.duration_min > 0:
-            # Zero-order infusion: rising phase up to the end of the infusion, then decay.
+            # Zero-order infusion of D over T. Rising phase (tau <= T):
+            #   D * a * (tau / T) * phi(lam * tau);
+            # afterwards D * a * phi(lam * T) * exp(-lam * (tau - T)). Written without the
+            # rate D / T so that very short infusions stay finite and tend to the bolus.
             length = dose.duration_min
-            rate = dose.dose_mg / length
             split = int(np.searchsorted(times, dose.start_min + length, side="right"))
-            rising = times[first:split] - dose.start_min
+            rising = (times[first:split] - dose.start_min)[None, :]
+            fraction = np.minimum(rising / length, 1.0)
             falling = times[split:] - dose.start_min - length
-            tail = max(tau_end - length, 0.0)
             for i in range(n_exp):
                 lam_i = lam[:, i : i + 1]
-                scale = rate * coef[:, i : i + 1] / lam_i
-                out = buf[:, first:split]
-                np.multiply(lam_i, -rising, out=out)
-                np.expm1(out, out=out)
-                out *= -scale
-                conc[:, first:split] += out
+                lam_f = lam[:, i]
+                scale = dose.dose_mg * coef[:, i : i + 1]
+                conc[:, first:split] += scale * fraction * _phi(lam_i * rising)
                 out = buf[:, split:]
                 np.multiply(lam_i, -falling, out=out)
                 np.exp(out, out=out)
-                out *= -scale * np.expm1(-lam_i * length)
+                out *= scale * _phi(lam_i * length)
                 conc[:, split:] += out
-                lam_f = lam[:, i]
-                h_all = tau_end**2 * _psi(lam_f * tau_end)
-                h_tail = tail**2 * _psi(lam_f * tail)
-                auc += rate * coef[:, i] * (h_all - h_tail)
+                if tau_end >= length:
+                    after = tau_end - length
+                    integral = after * _phi(lam_f * after) + np.exp(-lam_f * after) * length * _psi(
+                        lam_f * length
+                    )
+                else:
+                    integral = (tau_end / length) * tau_end * _psi(lam_f * tau_end)
+                auc += dose.dose_mg * coef[:, i] * integral
             continue
         tau = times[first:] - dose.start_min
         out = buf[:, first:]

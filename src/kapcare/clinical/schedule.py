@@ -3,8 +3,9 @@
 A ``Protocol`` is a list of ``Block``s. A block says in which course weeks sessions happen, how
 many per week, the minimum gap between them and (optionally) which weekdays are allowed.
 Course week 1 starts on the first session; week ``n`` is the 7 days from
-``first + 7 * (n - 1)``. Within a week, sessions are spread evenly (target day offsets
-``i * 7 // n``) and placed on the first allowed day at or after the target.
+``first + 7 * (n - 1)``. Within a week, the allowed days closest to an even spread (target day
+offsets ``i * 7 // n``: Mon/Thu for twice weekly from a Monday) are chosen; ties go to the
+earliest.
 
 Rules enforced for every protocol:
 - no session on a day outside ``clinic_days``;
@@ -19,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from itertools import combinations, pairwise
 
 MIN_GAP_DAYS = 2
 """Never two dosing days in a row: sessions are at least 2 calendar days apart (kapcare rule)."""
@@ -126,6 +128,40 @@ def _days(days: Iterable[int]) -> str:
     return ", ".join(WEEKDAY_NAMES[d] for d in days)
 
 
+def _place_week(
+    week_start: date,
+    block: Block,
+    allowed: tuple[int, ...],
+    previous: date | None,
+    *,
+    pinned: bool,
+) -> tuple[date, ...] | None:
+    """Choose the session days of one course week, or ``None`` if they cannot fit.
+
+    Candidates are the allowed days of the 7-day window. A choice must keep ``min_gap_days``
+    between sessions (and after ``previous``). Among valid choices the one closest to an even
+    spread (target offsets ``i * 7 // n``) wins; ties go to the earliest. When ``pinned``, the
+    first session must be on ``week_start`` (the course's first session).
+    """
+    n = block.sessions_per_week
+    gap = timedelta(days=block.min_gap_days)
+    window = [week_start + timedelta(days=k) for k in range(7)]
+    candidates = [d for d in window if d.weekday() in allowed]
+    targets = [i * 7 // n for i in range(n)]
+    best: tuple[int, tuple[date, ...]] | None = None
+    for combo in combinations(candidates, n):
+        if pinned and combo[0] != week_start:
+            continue
+        if previous is not None and combo[0] - previous < gap:
+            continue
+        if any(b - a < gap for a, b in pairwise(combo)):
+            continue
+        cost = sum(abs((d - week_start).days - t) for d, t in zip(combo, targets, strict=True))
+        if best is None or (cost, combo) < best:
+            best = (cost, combo)
+    return None if best is None else best[1]
+
+
 def plan_course(
     protocol_code: str, start_date: date, *, clinic_days: Iterable[int] = (0, 1, 2, 3, 4)
 ) -> list[PlannedSession]:
@@ -162,25 +198,18 @@ def plan_course(
     previous: date | None = None
     for block in protocol.blocks:
         allowed = _allowed(block, days)
-        n = block.sessions_per_week
         for week in block.weeks:
             week_start = anchor + timedelta(days=7 * (week - 1))
-            week_end = week_start + timedelta(days=7)
-            for i in range(n):
-                earliest = week_start + timedelta(days=i * 7 // n)
-                if previous is not None:
-                    earliest = max(earliest, previous + timedelta(days=block.min_gap_days))
-                day = earliest
-                while day < week_end and day.weekday() not in allowed:
-                    day += timedelta(days=1)
-                if day >= week_end:
-                    raise ValueError(
-                        f"clinic_days: cannot fit session {i + 1} of {n} in week {week} of "
-                        f"{protocol_code} (needs {block.min_gap_days}+ days between sessions) "
-                        f"with the clinic open on {_days(days)}"
-                    )
+            chosen = _place_week(week_start, block, allowed, previous, pinned=not sessions)
+            if chosen is None:
+                raise ValueError(
+                    f"clinic_days: cannot fit {block.sessions_per_week} session(s) in week "
+                    f"{week} of {protocol_code} (needs {block.min_gap_days}+ days between "
+                    f"sessions) with the clinic open on {_days(days)}"
+                )
+            for day in chosen:
                 sessions.append(PlannedSession(day, block.phase, len(sessions) + 1))
-                previous = day
+            previous = chosen[-1]
     return sessions
 
 

@@ -55,9 +55,13 @@ def _walk(patterns: list[URLPattern | URLResolver], namespace: str = "") -> list
 
 
 def html_routes() -> list[HtmlRoute]:
-    """All URL patterns outside the API namespace."""
+    """All URL patterns except the API operations (the API's schema and docs pages count)."""
     every = _walk(get_resolver().url_patterns)
-    return [r for r in every if not r.view_name.startswith(f"{API_NAMESPACE}:")]
+    return [
+        r
+        for r in every
+        if not r.view_name.startswith(f"{API_NAMESPACE}:") or r.view_name in HTML_ROUTES
+    ]
 
 
 def api_url_names() -> list[str]:

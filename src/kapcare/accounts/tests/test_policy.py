@@ -35,6 +35,13 @@ def test_the_walk_finds_the_routes_we_know() -> None:
     assert len(api_url_names()) >= len({op.path for op in api_operations()})
 
 
+def test_every_api_url_is_an_operation_or_has_a_page_rule() -> None:
+    operation_ids = {op.operation_id for op in api_operations()}
+    for view_name in api_url_names():
+        name = view_name.split(":", 1)[1]
+        assert name in operation_ids or view_name in HTML_ROUTES, view_name
+
+
 def test_every_api_operation_has_a_rule_and_enforces_it() -> None:
     operations = api_operations()
     assert {"whoami", "list_patients"} <= {op.operation_id for op in operations}
@@ -49,7 +56,7 @@ def test_every_api_operation_has_a_rule_and_enforces_it() -> None:
 
 
 def test_policy_names_no_route_that_does_not_exist() -> None:
-    known = {r.view_name for r in html_routes()}
+    known = {r.view_name for r in html_routes()} | set(api_url_names())
     stale = [name for name in HTML_ROUTES if not name.endswith(":*") and name not in known]
     assert stale == []
     operation_ids = {op.operation_id for op in api_operations()}
@@ -94,7 +101,8 @@ def test_html_routes_send_anonymous_users_to_sign_in() -> None:
     for route in html_routes():
         response = client.get(route.url())
         if html_rule(route.view_name) is PUBLIC:
-            assert response.status_code == 200, route.view_name
+            assert not _refused_by_policy(response), route.view_name
+            assert not _is_login_redirect(response), route.view_name
         else:
             assert _is_login_redirect(response), f"{route.view_name}: {response.status_code}"
 

@@ -107,7 +107,7 @@ def test_height_converted_from_cm() -> None:
     ],
 )
 def test_dose_errors_name_the_field(kwargs: dict[str, object], field: str) -> None:
-    with pytest.raises(ValueError, match=f"^{field}"):
+    with pytest.raises(ValueError, match=rf"^{field}"):
         weight_based_dose(**kwargs)  # type: ignore[arg-type]
 
 
@@ -178,7 +178,7 @@ def test_infusion_rate_rounding() -> None:
     ],
 )
 def test_infusion_rate_errors(args: tuple[object, object, object], field: str) -> None:
-    with pytest.raises(ValueError, match=f"^{field}"):
+    with pytest.raises(ValueError, match=rf"^{field}"):
         infusion_rate(*args)  # type: ignore[arg-type]
 
 

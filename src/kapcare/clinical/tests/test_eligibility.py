@@ -17,8 +17,6 @@ from kapcare.clinical.eligibility import (
     screen,
 )
 
-ADULT = {"age_years": 40}
-
 
 def codes(s: Screening) -> dict[str, str]:
     return {r.code: r.level for r in s.reasons}
@@ -31,7 +29,7 @@ def test_clean_adult_is_eligible() -> None:
 
 def test_ruleset_version_is_a_string() -> None:
     assert isinstance(RULESET_VERSION, str) and RULESET_VERSION
-    assert screen(Intake(**ADULT)).ruleset_version == RULESET_VERSION
+    assert screen(Intake(age_years=40)).ruleset_version == RULESET_VERSION
 
 
 @pytest.mark.parametrize(
@@ -78,7 +76,7 @@ def test_min_age_is_a_setting() -> None:
     ],
 )
 def test_each_condition_rule(field: str, code: str, level: str) -> None:
-    s = screen(Intake(age_years=40, **{field: True}))
+    s = screen(Intake(age_years=40, **{field: True}))  # type: ignore[arg-type]
     assert s.verdict == level
     assert len(s.reasons) == 1
     reason = s.reasons[0]
@@ -199,7 +197,7 @@ def test_intake_is_frozen_and_keyword_only() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         intake.pregnant = True  # type: ignore[misc]
     with pytest.raises(TypeError):
-        Intake(30)  # type: ignore[misc]
+        Intake(30)  # type: ignore[call-arg]
 
 
 def test_medications_list_is_frozen_to_tuple() -> None:

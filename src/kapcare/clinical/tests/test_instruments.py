@@ -171,8 +171,10 @@ def test_phq9_high_total_without_item9_has_no_flag() -> None:
 # --- PCL-5 ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("total", "band"), [(0, "below_cutoff"), (32, "below_cutoff"),
-                                            (33, "probable_ptsd"), (80, "probable_ptsd")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("total", "band"),
+    [(0, "below_cutoff"), (32, "below_cutoff"), (33, "probable_ptsd"), (80, "probable_ptsd")],
+)
 def test_pcl5_cutoff_edges(total: int, band: str) -> None:
     assert score("pcl5", with_total("pcl5", total)).band == band
 
@@ -272,7 +274,9 @@ def test_cssrs_recent_requires_q6() -> None:
         ("cssrs_screen", 7, 2, "0 or 1"),
     ],
 )
-def test_out_of_range_names_item_and_allowed(code: str, n: int, bad_value: int, allowed: str) -> None:
+def test_out_of_range_names_item_and_allowed(
+    code: str, n: int, bad_value: int, allowed: str
+) -> None:
     responses = [0] * n
     responses[2] = bad_value
     with pytest.raises(ValueError, match=rf"^{code} item 3: must be an integer {allowed}, got "):
@@ -307,7 +311,7 @@ def test_responses_not_a_sequence(bad: object) -> None:
 
 
 def test_unknown_code() -> None:
-    with pytest.raises(ValueError, match="unknown instrument 'PHQ9'.*gad7, pcl5, phq9"):
+    with pytest.raises(ValueError, match=r"unknown instrument 'PHQ9'.*gad7, pcl5, phq9"):
         score("PHQ9", [0] * 9)
 
 
@@ -452,7 +456,7 @@ BAND_ORDER = {
 @given(code_and_responses(), st.data())
 def test_band_monotonic_in_total(case: tuple[str, list[int]], data: st.DataObject) -> None:
     code, responses = case
-    n, top = ITEM_RANGES[code]
+    _, top = ITEM_RANGES[code]
     raisable = [i for i, v in enumerate(responses) if v < top]
     if not raisable:
         return

@@ -31,9 +31,10 @@ def _reference_curve(
     """Central concentration (ng/mL) and AUC(0..t_end) (ng*h/mL) from solve_ivp.
 
     State: central, peripheral 2, peripheral 3 amounts (mg), the running AUC of the central
-    concentration (mg*min/L), then one depot per absorbed dose. Written from the textbook mass balances, independently of pk's closed form. The
-    integration restarts at every input change (dose start, infusion end) so that boluses are
-    applied as jumps and infusion rates are constant within each segment.
+    concentration (mg*min/L), then one depot per absorbed dose. Written from the textbook mass
+    balances, independently of pk's closed form. The integration restarts at every input
+    change (dose start, infusion end) so that boluses are applied as jumps and infusion rates
+    are constant within each segment.
     """
     k10, k12, k21 = rates["k10"], rates["k12"], rates["k21"]
     k13, k31 = rates["k13"], rates["k31"]
@@ -43,9 +44,9 @@ def _reference_curve(
     def infusion_rate(t: float) -> float:
         total = 0.0
         for d in doses:
-            if d.route == "iv" and d.duration_min > 0:
-                if d.start_min <= t < d.start_min + d.duration_min:
-                    total += d.dose_mg / d.duration_min
+            running = d.start_min <= t < d.start_min + d.duration_min
+            if d.route == "iv" and d.duration_min > 0 and running:
+                total += d.dose_mg / d.duration_min
         return total
 
     def rhs(t: float, x: np.ndarray, rate_in: float) -> np.ndarray:

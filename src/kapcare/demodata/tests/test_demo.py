@@ -1,0 +1,49 @@
+"""The demo clinic and scale data are synthetic, complete and loaded once."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import authenticate
+
+from kapcare.accounts.models import User
+from kapcare.accounts.roles import Role
+from kapcare.audit.selectors import verify_chain
+from kapcare.cli import main as kapcare
+from kapcare.demodata.clinic import DEMO_PASSWORD, DEMO_PATIENTS, load_demo_clinic
+from kapcare.demodata.seed import seed_patients
+from kapcare.patients.models import Patient
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_clinic_has_every_role_and_synthetic_patients():
+    assert load_demo_clinic() is True
+    for email in ("admin", "prescriber", "nurse", "therapist", "frontdesk"):
+        user = authenticate(username=f"{email}@example.org", password=DEMO_PASSWORD)
+        assert user is not None and user.is_synthetic, email
+    assert set(User.objects.values_list("role", flat=True)) == set(Role.values)
+    assert Patient.objects.count() == DEMO_PATIENTS >= 30
+    assert not Patient.objects.filter(is_synthetic=False).exists()
+    assert not User.objects.filter(is_synthetic=False).exists()
+    assert Patient.objects.filter(user__email="patient@example.org").exists()
+    assert verify_chain().intact
+
+
+def test_loading_twice_changes_nothing():
+    load_demo_clinic()
+    patients, users = Patient.objects.count(), User.objects.count()
+    assert load_demo_clinic() is False
+    assert (Patient.objects.count(), User.objects.count()) == (patients, users)
+
+
+def test_seed_inserts_in_bulk_with_history(capsys):
+    assert kapcare(["seed", "--patients", "2500", "--quiet"]) == 0
+    assert "Seeded 2500 synthetic patients" in capsys.readouterr().out
+    assert Patient.objects.filter(is_synthetic=True).count() == 2500
+    assert Patient.history.count() == 2500
+    assert len(set(Patient.objects.values_list("mrn", flat=True))) == 2500
+
+
+def test_seed_refuses_a_negative_count():
+    with pytest.raises(ValueError, match="patients"):
+        seed_patients(-1)
