@@ -78,9 +78,13 @@ def _append(actor: Actor, action: str, what: str, patient_ids: Sequence[int | No
     with transaction.atomic():
         # Take the chain's lock first: the UPDATE locks the row on PostgreSQL and takes the
         # database write lock on SQLite, so no other appender reads the same head.
-        ChainHead.objects.filter(pk=1).update(entries=F("entries"))
-        head = ChainHead.objects.filter(pk=1).first()
-        previous = head.last_hash if head else GENESIS_HASH
+        if not ChainHead.objects.filter(pk=1).update(entries=F("entries")):
+            # First entry ever: create the head; a concurrent creator makes get_or_create
+            # fall back to reading the row the other one made.
+            ChainHead.objects.get_or_create(pk=1, defaults={"last_hash": GENESIS_HASH})
+            ChainHead.objects.filter(pk=1).update(entries=F("entries"))
+        head = ChainHead.objects.get(pk=1)
+        previous = head.last_hash
         entries = []
         for patient_id in patient_ids:
             entry = AuditEntry(
@@ -98,12 +102,9 @@ def _append(actor: Actor, action: str, what: str, patient_ids: Sequence[int | No
             entry.entry_hash = previous = entry_digest(entry)
             entries.append(entry)
         AuditEntry.objects.bulk_create(entries)
-        if head is None:
-            ChainHead.objects.create(pk=1, last_hash=previous, entries=len(entries))
-        else:
-            ChainHead.objects.filter(pk=1).update(
-                last_hash=previous, entries=F("entries") + len(entries)
-            )
+        ChainHead.objects.filter(pk=1).update(
+            last_hash=previous, entries=F("entries") + len(entries)
+        )
 
 
 def record_access(actor: Actor, patient_ids: Iterable[int], what: str) -> None:

@@ -98,7 +98,7 @@ TEMPLATES = [
 
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("KAPCARE_DATABASE_URL", f"sqlite:///{VAR_DIR / 'kapcare.sqlite3'}"),
+        os.environ.get("KAPCARE_DATABASE_URL") or f"sqlite:///{VAR_DIR / 'kapcare.sqlite3'}",
         conn_max_age=int(os.environ.get("KAPCARE_DB_CONN_MAX_AGE", "60")),
         conn_health_checks=True,
     )
