@@ -34,7 +34,14 @@ typecheck: $(INSTALLED)
 pytest: $(INSTALLED)
 	$(BIN)/pytest
 
-bench: $(INSTALLED)
+BENCH_INSTALLED := $(VENV)/.bench-installed
+
+$(BENCH_INSTALLED): bench/requirements.txt $(INSTALLED)
+	$(BIN)/python -m pip install --quiet Cython==3.3.1 setuptools==80.9.0
+	$(BIN)/python -m pip install --quiet --no-build-isolation -r bench/requirements.txt
+	@touch $(BENCH_INSTALLED)
+
+bench: $(BENCH_INSTALLED)
 	$(BIN)/python bench/run.py
 
 serve: $(INSTALLED)

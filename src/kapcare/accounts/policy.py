@@ -35,6 +35,9 @@ HTML_ROUTES: Final[dict[str, Rule]] = {
     "web:profile": ALL_ROLES,
     "web:token_create": ALL_ROLES - {Role.PATIENT},
     "web:token_revoke": ALL_ROLES - {Role.PATIENT},
+    # --- patient record and intake (kapcare.patients, kapcare.intake) ---
+    # --- consultation requests (kapcare.consultations) ---
+    # --- measurement-based care and alerts (kapcare.assessments) ---
     # Django's admin is the clinic admin's tool for staff and settings.
     "admin:*": ADMIN_ONLY,
     # The API's description and docs hold no patient data; integrators read them unsigned.
@@ -50,7 +53,10 @@ API_NAMESPACE: Final = "api"
 # Keyed by the API operation_id.
 API_OPERATIONS: Final[dict[str, frozenset[str]]] = {
     "whoami": ALL_ROLES,
+    # --- patient record and intake (kapcare.patients, kapcare.intake) ---
     "list_patients": STAFF,
+    # --- consultation requests (kapcare.consultations) ---
+    # --- measurement-based care and alerts (kapcare.assessments) ---
 }
 
 __all__ = [

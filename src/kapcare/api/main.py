@@ -9,6 +9,9 @@ from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Val
 from kapcare.accounts.api import router as accounts_router
 from kapcare.accounts.policy import API_NAMESPACE
 from kapcare.api.security import DenyUnlisted
+from kapcare.assessments.api import router as assessments_router
+from kapcare.consultations.api import router as consultations_router
+from kapcare.intake.api import router as intake_router
 from kapcare.patients.api import router as patients_router
 
 api = NinjaAPI(
@@ -25,6 +28,9 @@ api = NinjaAPI(
 )
 api.add_router("/", accounts_router)
 api.add_router("/patients", patients_router)
+api.add_router("/", intake_router)
+api.add_router("/", assessments_router)
+api.add_router("/", consultations_router)
 
 
 def _field_name(location: list[object]) -> str:

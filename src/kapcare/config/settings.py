@@ -59,6 +59,10 @@ INSTALLED_APPS = [
     "kapcare.accounts",
     "kapcare.audit",
     "kapcare.patients",
+    "kapcare.intake",
+    "kapcare.consultations",
+    "kapcare.assessments",
+    "kapcare.jobs",
     "kapcare.web",
 ]
 

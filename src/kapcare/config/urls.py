@@ -8,5 +8,8 @@ admin.site.site_header = "kapcare administration"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    path("consultation/", include("kapcare.consultations.urls")),
+    path("", include("kapcare.assessments.urls")),
+    path("", include("kapcare.intake.urls")),
     path("", include("kapcare.web.urls")),
 ]

@@ -15,8 +15,26 @@ class SexAtBirth(models.TextChoices):
     UNKNOWN = "unknown", "Unknown"
 
 
+class CareStatus(models.TextChoices):
+    """Where the patient is in the journey (DESIGN.md, "The journey")."""
+
+    INQUIRY = "inquiry", "Inquiry"
+    INTAKE = "intake", "Intake"
+    ELIGIBLE = "eligible", "Eligible"
+    NOT_ELIGIBLE = "not_eligible", "Not eligible"
+    IN_COURSE = "in_course", "In course"
+    MAINTENANCE = "maintenance", "Maintenance"
+    DISCHARGED = "discharged", "Discharged"
+
+
+class ContactMethod(models.TextChoices):
+    EMAIL = "email", "Email"
+    PHONE = "phone", "Phone call"
+    SMS = "sms", "Text message"
+
+
 class Patient(models.Model):
-    """A person in the clinic's care. The patient record issue extends this with the chart."""
+    """A person in the clinic's care: demographics, contacts and where they are in care."""
 
     mrn = models.CharField("MRN", max_length=20, unique=True)
     given_name = models.CharField(max_length=100)
@@ -25,6 +43,24 @@ class Patient(models.Model):
     sex_at_birth = models.CharField(max_length=10, choices=SexAtBirth.choices)
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=40, blank=True)
+    preferred_contact = models.CharField(
+        max_length=10, choices=ContactMethod.choices, default=ContactMethod.EMAIL
+    )
+    address = models.TextField(blank=True)
+    emergency_contact_name = models.CharField(max_length=200, blank=True)
+    emergency_contact_relation = models.CharField(max_length=100, blank=True)
+    emergency_contact_phone = models.CharField(max_length=40, blank=True)
+    primary_clinician = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="primary_patients",
+        help_text="Receives this patient's alerts.",
+    )
+    care_status = models.CharField(
+        max_length=20, choices=CareStatus.choices, default=CareStatus.INTAKE
+    )
     # The patient's own sign-in for the portal, when they have one.
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
