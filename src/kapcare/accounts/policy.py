@@ -33,6 +33,8 @@ HTML_ROUTES: Final[dict[str, Rule]] = {
     "web:today": STAFF,
     "web:patient_list": STAFF,
     "web:profile": ALL_ROLES,
+    # Education and planning: staff explain routes and timing, patients learn what to expect.
+    "web:pk_explorer": ALL_ROLES,
     "web:token_create": ALL_ROLES - {Role.PATIENT},
     "web:token_revoke": ALL_ROLES - {Role.PATIENT},
     # --- patient record and intake (kapcare.patients, kapcare.intake) ---

@@ -13,6 +13,7 @@ from kapcare.accounts.policy import role_may_view
 NAVIGATION = [
     ("web:today", "Today"),
     ("web:patient_list", "Patients"),
+    ("web:pk_explorer", "PK explorer"),
     ("admin:index", "Administration"),
 ]
 

@@ -17,6 +17,8 @@ from kapcare.accounts.roles import Role
 from kapcare.accounts.services import create_api_token, revoke_api_token
 from kapcare.audit.services import Actor, record_access
 from kapcare.patients.selectors import search_patients
+from kapcare.pk_report import DISCLAIMER
+from kapcare.web.pk_explorer import explore
 
 PATIENTS_PER_PAGE = 25
 
@@ -52,6 +54,15 @@ def patient_list(request: HttpRequest) -> HttpResponse:
         else ("web/patient_list.html")
     )
     return render(request, template, context)
+
+
+@require_GET
+def pk_explorer(request: HttpRequest) -> HttpResponse:
+    """Compare predicted concentration curves of regimens (education and planning only)."""
+    exploration = explore(request.GET.dict())
+    context = {"exploration": exploration, "disclaimer": DISCLAIMER}
+    status = 200 if exploration.valid else 400
+    return render(request, "web/pk_explorer.html", context, status=status)
 
 
 def _profile(request: HttpRequest, new_token: str | None = None, status: int = 200) -> HttpResponse:

@@ -54,9 +54,9 @@ def test_failed_sign_in_is_refused_and_logged(users):
 @pytest.mark.parametrize(
     ("role", "links"),
     [
-        ("clinic_admin", {"/today/", "/patients/", "/admin/"}),
-        ("front_desk", {"/today/", "/patients/"}),
-        ("patient", set()),
+        ("clinic_admin", {"/today/", "/patients/", "/pk/", "/admin/"}),
+        ("front_desk", {"/today/", "/patients/", "/pk/"}),
+        ("patient", {"/pk/"}),
     ],
 )
 def test_navigation_follows_the_role(role, links, users, client_for):
