@@ -102,7 +102,10 @@ def _row(form: RegimenForm, weight_kg: float, model: str, t_end_min: float) -> R
     data = form.cleaned_data
     route = data["route"]
     mg_per_kg = data.get("mg_per_kg")
-    dose_mg = float(data["dose_mg"]) if data.get("dose_mg") else float(mg_per_kg) * weight_kg
+    # clean() guarantees one of the two.
+    dose_mg = (
+        float(data["dose_mg"]) if data.get("dose_mg") else float(data["mg_per_kg"]) * weight_kg
+    )
     duration_min = float(data.get("duration_min") or 0)
     dose = pk.Dose(route, dose_mg, 0.0, duration_min)
     curve = pk.simulate([dose], weight_kg, model=model, t_end_min=t_end_min)

@@ -54,9 +54,8 @@ def test_population_band_and_model_choice():
     assert clements.valid and domino.valid
     assert clements.rows[0].curve.cmax_ng_per_ml != domino.rows[0].curve.cmax_ng_per_ml
     assert clements.rows[0].curve.times_min[-1] == 360
-    assert "5" in domino.chart_svg and domino.chart_svg.count("<path") > clements.chart_svg.count(
-        "<path"
-    )
+    assert clements.chart_svg is not None and domino.chart_svg is not None
+    assert domino.chart_svg.count("<path") > clements.chart_svg.count("<path")
 
 
 @pytest.mark.browser
