@@ -11,5 +11,6 @@ urlpatterns = [
     path("consultation/", include("kapcare.consultations.urls")),
     path("", include("kapcare.assessments.urls")),
     path("", include("kapcare.intake.urls")),
+    path("", include("kapcare.patients.urls")),
     path("", include("kapcare.web.urls")),
 ]

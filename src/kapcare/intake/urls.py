@@ -1,5 +1,10 @@
-from django.urls import path  # noqa: F401  (routes are added as the pages are built)
+from django.urls import path
+
+from kapcare.intake import views
 
 app_name = "intake"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("patients/<int:patient_id>/intake/", views.intake_form, name="intake_form"),
+    path("screenings/<int:screening_id>/review/", views.review, name="review"),
+]

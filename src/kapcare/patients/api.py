@@ -1,14 +1,19 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Literal
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
-from pydantic import Field
+from django.shortcuts import get_object_or_404
+from ninja import Query, Router, Schema, Status
+from ninja.errors import HttpError
+from pydantic import ConfigDict, Field
 
 from kapcare.api.routing import endpoint
 from kapcare.audit.services import Actor, record_access
+from kapcare.patients.models import Patient
 from kapcare.patients.selectors import search_patients
+from kapcare.patients.services import create_patient
 
 router = Router(tags=["patients"])
 
@@ -52,3 +57,49 @@ def list_patients(request: HttpRequest, filters: Query[PatientListQuery]) -> Pat
         page_size=filters.page_size,
         results=[PatientSummaryOut.model_validate(p, from_attributes=True) for p in page],
     )
+
+
+class PatientIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    given_name: str = Field(min_length=1, max_length=100)
+    family_name: str = Field(min_length=1, max_length=100)
+    birth_date: date
+    sex_at_birth: Literal["female", "male", "intersex", "unknown"]
+    email: str | None = Field(None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    phone: str | None = Field(None, max_length=40)
+
+
+class PatientOut(PatientSummaryOut):
+    email: str
+    phone: str
+    preferred_contact: str
+    care_status: str
+    primary_clinician_id: int | None
+    emergency_contact_name: str
+    emergency_contact_phone: str
+
+
+@endpoint(router, "POST", "", operation_id="create_patient", response={201: PatientOut})
+def create(request: HttpRequest, payload: PatientIn):
+    """Register a patient; the MRN is assigned here."""
+    if payload.birth_date > date.today():
+        raise HttpError(422, "birth_date: must not be in the future")
+    patient = create_patient(
+        Actor.from_request(request),
+        given_name=payload.given_name,
+        family_name=payload.family_name,
+        birth_date=payload.birth_date,
+        sex_at_birth=payload.sex_at_birth,
+        email=payload.email or "",
+        phone=payload.phone or "",
+    )
+    return Status(201, PatientOut.model_validate(patient, from_attributes=True))
+
+
+@endpoint(router, "GET", "/{patient_id}", operation_id="get_patient", response=PatientOut)
+def get_patient(request: HttpRequest, patient_id: int) -> PatientOut:
+    """Demographics and contacts of one patient (recorded in the access log)."""
+    patient = get_object_or_404(Patient, pk=patient_id)
+    record_access(Actor.from_request(request), [patient.pk], "API patient demographics")
+    return PatientOut.model_validate(patient, from_attributes=True)

@@ -92,3 +92,123 @@ class Patient(models.Model):
     def age_years(self, on: date) -> int:
         had_birthday = (on.month, on.day) >= (self.birth_date.month, self.birth_date.day)
         return on.year - self.birth_date.year - (0 if had_birthday else 1)
+
+
+class PatientHistory(models.Model):
+    """Medical, psychiatric, trauma and substance-use history, as the clinician wrote it."""
+
+    patient = models.OneToOneField(Patient, on_delete=models.CASCADE, related_name="histories")
+    medical = models.TextField(blank=True)
+    psychiatric = models.TextField(blank=True)
+    trauma = models.TextField(blank=True)
+    substance_use = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    history = HistoricalRecords()
+
+    def __str__(self) -> str:
+        return f"histories of {self.patient}"
+
+
+class BodyMeasurement(models.Model):
+    """Weight and height at one time; kept over time, never overwritten."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="measurements")
+    measured_at = models.DateTimeField()
+    weight_kg = models.DecimalField(max_digits=5, decimal_places=1)
+    height_cm = models.DecimalField(max_digits=4, decimal_places=1)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-measured_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.weight_kg} kg, {self.height_cm} cm"
+
+    @property
+    def bmi(self) -> float:
+        """Body-mass index, kg/m² (WHO)."""
+        height_m = float(self.height_cm) / 100
+        return round(float(self.weight_kg) / (height_m * height_m), 1)
+
+
+class Allergy(models.Model):
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="allergies")
+    substance = models.CharField(max_length=200)
+    reaction = models.CharField(max_length=200, blank=True)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["substance"]
+        verbose_name_plural = "allergies"
+
+    def __str__(self) -> str:
+        return self.substance
+
+
+class MedicationEntry(models.Model):
+    """A current (or stopped) medication. `drug_class` comes from the clinical core's
+    medication matcher (kapcare.clinical.medications.classify), never typed by hand."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="medications")
+    generic_name = models.CharField(max_length=200)
+    dose = models.CharField(max_length=100, blank=True, help_text="e.g. 10 mg twice daily")
+    drug_class = models.CharField(max_length=40, blank=True)
+    active = models.BooleanField(default=True)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-active", "generic_name"]
+
+    def __str__(self) -> str:
+        return f"{self.generic_name} {self.dose}".strip()
+
+
+class ConsentTemplate(models.Model):
+    """A versioned consent document. A new wording is a new version; signed copies keep the
+    text they were signed with."""
+
+    code = models.SlugField(max_length=50)
+    version = models.PositiveIntegerField()
+    title = models.CharField(max_length=200)
+    body = models.TextField()
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["code", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["code", "version"], name="consent_code_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} (v{self.version})"
+
+
+class ConsentSignature(models.Model):
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="consents")
+    template = models.ForeignKey(ConsentTemplate, on_delete=models.PROTECT, related_name="+")
+    typed_name = models.CharField(max_length=200)
+    signed_at = models.DateTimeField()
+    # The exact text the patient agreed to, kept even if the template is later edited.
+    signed_text = models.TextField()
+    witnessed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-signed_at"]
+
+    def __str__(self) -> str:
+        return f"{self.template} signed by {self.typed_name}"

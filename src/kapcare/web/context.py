@@ -8,11 +8,14 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from kapcare.accounts.policy import role_may_view
+from kapcare.accounts.roles import CLINICAL
 
 # (view name, label), in the order they appear.
 NAVIGATION = [
     ("web:today", "Today"),
     ("web:patient_list", "Patients"),
+    ("assessments:alerts", "Alerts"),
+    ("consultations:queue", "Requests"),
     ("web:pk_explorer", "PK explorer"),
     ("admin:index", "Administration"),
 ]
@@ -21,4 +24,4 @@ NAVIGATION = [
 def navigation(request: HttpRequest) -> dict[str, Any]:
     role = getattr(request.user, "role", None)
     items = [(name, label) for name, label in NAVIGATION if role_may_view(name, role)]
-    return {"nav_items": items, "demo_mode": settings.DEMO}
+    return {"nav_items": items, "demo_mode": settings.DEMO, "clinical_roles": CLINICAL}

@@ -1,0 +1,75 @@
+"""Intake form and screening review pages (thin: the services do the work)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from kapcare.audit.services import Actor, record_access
+from kapcare.intake.forms import IntakeForm, ReviewForm
+from kapcare.intake.models import Screening
+from kapcare.intake.services import ReviewError, review_screening, screen_patient
+from kapcare.patients.models import Patient, PatientHistory
+from kapcare.patients.services import update_histories
+
+
+@require_http_methods(["GET", "POST"])
+def intake_form(request: HttpRequest, patient_id: int) -> HttpResponse:
+    patient = get_object_or_404(Patient, pk=patient_id)
+    actor = Actor.from_request(request)
+    if request.method == "POST":
+        form = IntakeForm(request.POST)
+        if form.is_valid():
+            try:
+                screening = screen_patient(actor, patient, form.intake_fields())
+            except ValueError as error:
+                form.add_error(None, str(error))
+            else:
+                update_histories(actor, patient, **form.history_fields())
+                messages.success(request, f"Screening complete: {screening.get_verdict_display()}.")
+                return redirect("patients:chart", patient_id=patient.pk)
+        status = 400
+    else:
+        histories = PatientHistory.objects.filter(patient=patient).first()
+        initial = {
+            "medications": "\n".join(
+                patient.medications.filter(active=True).values_list("generic_name", flat=True)
+            ),
+            **(
+                {
+                    k: getattr(histories, k)
+                    for k in ("medical", "psychiatric", "trauma", "substance_use")
+                }
+                if histories
+                else {}
+            ),
+        }
+        form = IntakeForm(initial=initial)
+        status = 200
+    record_access(actor, [patient.pk], "intake form")
+    return render(
+        request, "intake/intake_form.html", {"patient": patient, "form": form}, status=status
+    )
+
+
+@require_POST
+def review(request: HttpRequest, screening_id: int) -> HttpResponse:
+    screening = get_object_or_404(Screening, pk=screening_id)
+    form = ReviewForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "decision: choose accept or override")
+    else:
+        try:
+            review_screening(
+                Actor.from_request(request),
+                screening.pk,
+                form.cleaned_data["decision"],
+                form.cleaned_data["reason"],
+            )
+        except ReviewError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, "Screening review recorded.")
+    return redirect("patients:chart", patient_id=screening.patient_id)
