@@ -95,6 +95,16 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    _setup_django()
+    from kapcare.jobs.services import work
+
+    ran = work(once=args.once)
+    if args.once:
+        print(f"Ran {ran} background jobs.")
+    return 0
+
+
 def cmd_seed(args: argparse.Namespace) -> int:
     _setup_django()
     from tqdm import tqdm
@@ -153,6 +163,12 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("email")
     create.add_argument("--name", default="command line", help="what the token is for")
     create.set_defaults(func=cmd_token)
+
+    worker = sub.add_parser(
+        "worker", help="background worker: emails and scheduled invitations (survives restarts)"
+    )
+    worker.add_argument("--once", action="store_true", help="do the ready jobs once, then exit")
+    worker.set_defaults(func=cmd_worker)
 
     seed = sub.add_parser("seed", help="insert synthetic patients at scale (benchmarks)")
     seed.add_argument("--patients", type=int, required=True)

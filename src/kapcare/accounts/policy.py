@@ -24,6 +24,7 @@ PUBLIC: Final = Public()
 Rule = frozenset[str] | Public
 
 ADMIN_ONLY: Final = frozenset({Role.CLINIC_ADMIN})
+PRESCRIBER_ONLY: Final = frozenset({Role.PRESCRIBER})
 
 # Keyed by Django view name ("namespace:name"); "namespace:*" covers a whole namespace.
 HTML_ROUTES: Final[dict[str, Rule]] = {
@@ -38,8 +39,31 @@ HTML_ROUTES: Final[dict[str, Rule]] = {
     "web:token_create": ALL_ROLES - {Role.PATIENT},
     "web:token_revoke": ALL_ROLES - {Role.PATIENT},
     # --- patient record and intake (kapcare.patients, kapcare.intake) ---
+    # The chart holds the clinical record: clinical roles only. Demographics: all staff.
+    "patients:chart": CLINICAL,
+    "patients:details": STAFF,
+    "intake:intake_form": CLINICAL,
+    "intake:review": PRESCRIBER_ONLY,
     # --- consultation requests (kapcare.consultations) ---
+    # The public form and its thank-you page need no sign-in. The queue (and converting or
+    # closing a request) is the front desk's work, with the clinic admin as back-up; clinicians
+    # meet the person once they are a patient.
+    "consultations:request": PUBLIC,
+    "consultations:thanks": PUBLIC,
+    "consultations:queue": frozenset({Role.FRONT_DESK, Role.CLINIC_ADMIN}),
+    "consultations:convert": frozenset({Role.FRONT_DESK, Role.CLINIC_ADMIN}),
+    "consultations:close": frozenset({Role.FRONT_DESK, Role.CLINIC_ADMIN}),
     # --- measurement-based care and alerts (kapcare.assessments) ---
+    "assessments:patient_assessments": CLINICAL,
+    "assessments:record": CLINICAL,
+    "assessments:detail": CLINICAL,
+    "assessments:link_create": CLINICAL,
+    "assessments:schedule_create": CLINICAL,
+    "assessments:schedule_end": CLINICAL,
+    "assessments:alerts": CLINICAL,
+    "assessments:alert_acknowledge": CLINICAL,
+    # A patient's single-use questionnaire link: the token is the credential.
+    "assessments:home_link": PUBLIC,
     # Django's admin is the clinic admin's tool for staff and settings.
     "admin:*": ADMIN_ONLY,
     # The API's description and docs hold no patient data; integrators read them unsigned.
@@ -57,8 +81,19 @@ API_OPERATIONS: Final[dict[str, frozenset[str]]] = {
     "whoami": ALL_ROLES,
     # --- patient record and intake (kapcare.patients, kapcare.intake) ---
     "list_patients": STAFF,
+    "create_patient": STAFF,
+    # Demographics and contacts: the front desk too.
+    "get_patient": STAFF,
+    "screen_patient": CLINICAL,
+    # Accepting or overriding an eligibility verdict is a prescriber's decision.
+    "review_screening": PRESCRIBER_ONLY,
     # --- consultation requests (kapcare.consultations) ---
+    "list_consultation_requests": frozenset({Role.FRONT_DESK, Role.CLINIC_ADMIN}),
     # --- measurement-based care and alerts (kapcare.assessments) ---
+    "record_assessment": CLINICAL,
+    "list_assessments": CLINICAL,
+    "list_alerts": CLINICAL,
+    "acknowledge_alert": CLINICAL,
 }
 
 __all__ = [

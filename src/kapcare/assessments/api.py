@@ -1,3 +1,183 @@
-from ninja import Router
+"""The measurement-based care API (fixed contract, issue 4): record and list assessments,
+list and acknowledge suicide-risk alerts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, cast
+
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from ninja import Query, Router, Schema
+from ninja.errors import HttpError, ValidationError
+from ninja.responses import Status
+from pydantic import Field
+
+from kapcare.api.routing import endpoint
+from kapcare.assessments import selectors, services
+from kapcare.assessments.models import Alert, Assessment, Source
+from kapcare.audit.services import Actor, record_access
+from kapcare.patients.models import Patient
 
 router = Router(tags=["assessments"])
+
+
+class AssessmentIn(Schema):
+    instrument: str = Field(..., description="pcl5, phq9, gad7 or cssrs_screen", max_length=40)
+    responses: list[Any] = Field(
+        ..., description="Every item's score in form order (item n is responses[n-1])"
+    )
+
+
+class AssessmentOut(Schema):
+    id: int
+    instrument: str
+    total: int
+    band: str
+    flags: list[str]
+    subscales: dict[str, int]
+    provisional_diagnosis: bool | None
+    administered_at: datetime
+    responses: list[int]
+    source: str
+
+
+class AssessmentListQuery(Schema):
+    instrument: str | None = Field(None, max_length=40)
+
+
+class ErrorOut(Schema):
+    detail: str
+    errors: list[dict[str, str]]
+
+
+class AlertOut(Schema):
+    id: int
+    patient_id: int
+    patient_mrn: str
+    assessment_id: int
+    instrument: str
+    level: str
+    reason: str
+    status: str
+    assigned_to: str | None
+    created_at: datetime
+    acknowledged_by: str | None
+    acknowledged_at: datetime | None
+    action_taken: str
+
+
+class AcknowledgeIn(Schema):
+    action_taken: str = Field(..., max_length=4000)
+
+
+def _unprocessable(field: str, message: str) -> ValidationError:
+    # Rendered by the shared handler like any input error: 422, {"detail", "errors": [{field,
+    # rule}]}, with the clinical core's message (it names the item) as the rule.
+    return ValidationError([{"loc": ["body", field], "msg": message}])
+
+
+def _alert_out(alert: Alert) -> AlertOut:
+    return AlertOut(
+        id=alert.pk,
+        patient_id=alert.patient_id,
+        patient_mrn=alert.patient.mrn,
+        assessment_id=alert.assessment_id,
+        instrument=alert.assessment.instrument,
+        level=alert.level,
+        reason=alert.reason,
+        status=alert.status,
+        assigned_to=alert.assigned_to.email if alert.assigned_to else None,
+        created_at=alert.created_at,
+        acknowledged_by=alert.acknowledged_by.email if alert.acknowledged_by else None,
+        acknowledged_at=alert.acknowledged_at,
+        action_taken=alert.action_taken,
+    )
+
+
+@endpoint(
+    router,
+    "POST",
+    "/patients/{patient_id}/assessments",
+    operation_id="record_assessment",
+    response={201: AssessmentOut, 422: ErrorOut},
+)
+def record_assessment(
+    request: HttpRequest, patient_id: int, payload: AssessmentIn
+) -> Status[Assessment]:
+    """Score a completed scale with the clinical core and store it with every item response.
+    A suicide-risk answer raises an alert for the patient's primary clinician (email too).
+    Invalid responses: 422 with the core's message naming the item; nothing is stored."""
+    patient = get_object_or_404(Patient.objects.select_related("primary_clinician"), pk=patient_id)
+    try:
+        services.check_instrument(payload.instrument)
+    except ValueError as error:
+        raise _unprocessable("instrument", str(error)) from None
+    try:
+        assessment = services.record_assessment(
+            Actor.from_request(request),
+            patient,
+            payload.instrument,
+            payload.responses,
+            source=Source.API,
+            entered_by=request.user if getattr(request.user, "is_authenticated", False) else None,
+        )
+    except ValueError as error:
+        raise _unprocessable("responses", str(error)) from None
+    return Status(201, assessment)
+
+
+@endpoint(
+    router,
+    "GET",
+    "/patients/{patient_id}/assessments",
+    operation_id="list_assessments",
+    response=list[AssessmentOut],
+)
+def list_assessments(
+    request: HttpRequest, patient_id: int, filters: Query[AssessmentListQuery]
+) -> list[Assessment]:
+    """A patient's assessments, oldest first; `?instrument=` keeps one scale."""
+    if not Patient.objects.filter(pk=patient_id).exists():
+        raise HttpError(404, "patient_id: no such patient")
+    if filters.instrument:
+        try:
+            services.check_instrument(filters.instrument)
+        except ValueError as error:
+            raise ValidationError([{"loc": ["query", "instrument"], "msg": str(error)}]) from None
+    assessments = list(selectors.patient_assessments(patient_id, filters.instrument))
+    record_access(Actor.from_request(request), [patient_id], "API assessments list")
+    return assessments
+
+
+@endpoint(router, "GET", "/alerts", operation_id="list_alerts", response=list[AlertOut])
+def list_alerts(request: HttpRequest) -> list[AlertOut]:
+    """The open suicide-risk alerts the caller may see, longest waiting first."""
+    alerts = list(selectors.visible_alerts(request.user))
+    record_access(Actor.from_request(request), [a.patient_id for a in alerts], "API alert list")
+    return [_alert_out(a) for a in alerts]
+
+
+@endpoint(
+    router,
+    "POST",
+    "/alerts/{alert_id}/acknowledge",
+    operation_id="acknowledge_alert",
+    response={200: AlertOut, 409: ErrorOut, 422: ErrorOut},
+)
+def acknowledge_alert(request: HttpRequest, alert_id: int, payload: AcknowledgeIn) -> AlertOut:
+    """Close an open alert, documenting the action taken (required, not blank)."""
+    alert = selectors.visible_alerts(request.user, status=None).filter(pk=alert_id).first()
+    if alert is None:
+        raise HttpError(404, "alert_id: no such alert for you")
+    try:
+        services.acknowledge_alert(
+            Actor.from_request(request), alert, cast(Any, request.user), payload.action_taken
+        )
+    except ValueError as error:
+        message = str(error)
+        if message.startswith("status"):
+            raise HttpError(409, message) from None
+        raise _unprocessable("action_taken", message) from None
+    alert = selectors.visible_alerts(request.user, status=None).get(pk=alert_id)
+    return _alert_out(alert)

@@ -1,5 +1,26 @@
-from django.urls import path  # noqa: F401  (routes are added as the pages are built)
+from django.urls import path
+
+from kapcare.assessments import views
 
 app_name = "assessments"
 
-urlpatterns: list = []
+urlpatterns = [
+    path(
+        "patients/<int:patient_id>/assessments/",
+        views.patient_assessments,
+        name="patient_assessments",
+    ),
+    path(
+        "patients/<int:patient_id>/assessments/new/<str:instrument>/",
+        views.record,
+        name="record",
+    ),
+    path("assessments/<int:assessment_id>/", views.detail, name="detail"),
+    path("patients/<int:patient_id>/home-links/", views.link_create, name="link_create"),
+    path("patients/<int:patient_id>/schedules/", views.schedule_create, name="schedule_create"),
+    path("schedules/<int:schedule_id>/end/", views.schedule_end, name="schedule_end"),
+    path("alerts/", views.alerts, name="alerts"),
+    path("alerts/<int:alert_id>/acknowledge/", views.alert_acknowledge, name="alert_acknowledge"),
+    # Public: a patient's single-use questionnaire link (no sign-in).
+    path("q/<str:token>/", views.home_link, name="home_link"),
+]

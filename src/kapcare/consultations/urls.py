@@ -1,5 +1,13 @@
-from django.urls import path  # noqa: F401  (routes are added as the pages are built)
+from django.urls import path
+
+from kapcare.consultations import views
 
 app_name = "consultations"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.request_form, name="request"),
+    path("thanks/", views.thanks, name="thanks"),
+    path("queue/", views.queue, name="queue"),
+    path("queue/<int:consultation_id>/convert/", views.convert, name="convert"),
+    path("queue/<int:consultation_id>/close/", views.close, name="close"),
+]

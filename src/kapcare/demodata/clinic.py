@@ -81,4 +81,12 @@ def load_demo_clinic() -> bool:
     if first is not None:
         first.user = User.objects.get(email=DEMO_PATIENT_LOGIN.email)
         first.save(update_fields=["user"])
+    # Record details, screenings in every state and the prescriber's reviews.
+    from kapcare.intake.demo import load_demo as load_demo_intake
+
+    load_demo_intake()
+    # A few synthetic open consultation requests for the front desk's queue.
+    from kapcare.consultations.demo import load_demo as load_demo_consultations
+
+    load_demo_consultations()
     return True

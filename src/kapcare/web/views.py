@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from kapcare.accounts.models import ApiToken, User
-from kapcare.accounts.roles import Role
+from kapcare.accounts.roles import CLINICAL, Role
 from kapcare.accounts.services import create_api_token, revoke_api_token
 from kapcare.audit.services import Actor, record_access
 from kapcare.patients.selectors import search_patients
@@ -37,7 +37,15 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def today(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/today.html", {"today": timezone.localdate()})
+    from kapcare.assessments.selectors import today_context
+
+    context: dict[str, object] = {"today": timezone.localdate()}
+    if _user(request).role in CLINICAL:
+        # Due and overdue scales and open alerts are clinical: not for the front desk.
+        mbc = today_context(_user(request))
+        context.update(mbc)
+        record_access(Actor.from_request(request), mbc["mbc_patient_ids"], "today page")
+    return render(request, "web/today.html", context)
 
 
 @require_GET

@@ -47,3 +47,15 @@ def test_seed_inserts_in_bulk_with_history(capsys):
 def test_seed_refuses_a_negative_count():
     with pytest.raises(ValueError, match="patients"):
         seed_patients(-1)
+
+
+def test_demo_screenings_cover_every_state():
+    from kapcare.intake.models import Screening
+
+    load_demo_clinic()
+    pending = Screening.objects.filter(review_status="pending", verdict="needs_review")
+    assert pending.count() >= 2
+    assert Screening.objects.filter(verdict="ineligible", review_status="accepted").count() == 1
+    assert Screening.objects.filter(review_status="overridden").count() == 1
+    assert Screening.objects.filter(verdict="eligible", review_status="accepted").count() >= 20
+    assert not Patient.objects.filter(is_synthetic=True, primary_clinician=None).exists()

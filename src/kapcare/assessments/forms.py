@@ -1,0 +1,146 @@
+"""Forms for rating scales (staff tablet and patient phone share one), schedules, home links
+and alert acknowledgement. Scoring and range checks are the clinical core's: the form only
+collects integers and shows the core's message next to the item it names."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+
+from kapcare.assessments.models import Delivery
+from kapcare.assessments.selectors import STAFF_FORM_INSTRUMENTS
+from kapcare.clinical import instruments
+from kapcare.clinical.instruments import INSTRUMENTS, Instrument
+from kapcare.clinical.instruments.cssrs import SKIPPED_WHEN_Q2_NO
+
+_ITEM_IN_MESSAGE = re.compile(r"\bitem (\d+)\b")
+
+# C-SSRS follow-up questions, asked only after a "yes": item -> the item that opens it.
+CSSRS_FOLLOW_UPS = {**dict.fromkeys(SKIPPED_WHEN_Q2_NO, 2), 7: 6}
+
+
+def _optional(instrument: Instrument, number: int) -> bool:
+    return instrument.code == "cssrs_screen" and number in CSSRS_FOLLOW_UPS
+
+
+class ScaleForm(forms.Form):
+    """One field per item (`item_1` ...), answered with the scale's response options."""
+
+    def __init__(self, instrument: Instrument, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.instrument = instrument
+        self.score: instruments.Score | None = None
+        self.responses: list[int] = []
+        for item in instrument.items:
+            self.fields[f"item_{item.number}"] = forms.IntegerField(
+                label=f"{item.number}. {item.text}",
+                required=not _optional(instrument, item.number),
+                widget=forms.RadioSelect(choices=[(o.value, o.label) for o in instrument.options]),
+                error_messages={"required": f"item {item.number}: choose an answer"},
+            )
+
+    def questions(self) -> list[dict[str, Any]]:
+        """What the template draws: each item with its options and errors."""
+        out = []
+        for item in self.instrument.items:
+            name = f"item_{item.number}"
+            bound = self[name]
+            value = bound.value()
+            current = "" if value is None else str(value)
+            follows = (
+                CSSRS_FOLLOW_UPS.get(item.number)
+                if _optional(self.instrument, item.number)
+                else None
+            )
+            out.append(
+                {
+                    "number": item.number,
+                    "text": item.text,
+                    "note": item.note,
+                    "name": name,
+                    "id": f"id_{name}",
+                    "errors": bound.errors,
+                    "follows": follows,
+                    "options": [
+                        {"value": o.value, "label": o.label, "checked": current == str(o.value)}
+                        for o in self.instrument.options
+                    ],
+                }
+            )
+        return out
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if self.errors:
+            return cleaned
+        values: list[int] = []
+        for item in self.instrument.items:
+            value = cleaned.get(f"item_{item.number}")
+            if value is None and _optional(self.instrument, item.number):
+                opener = CSSRS_FOLLOW_UPS[item.number]
+                if cleaned.get(f"item_{opener}") == 1:
+                    self.add_error(
+                        f"item_{item.number}",
+                        f"item {item.number}: answer this question because item {opener} is yes",
+                    )
+                    continue
+                value = 0  # a skipped follow-up counts as "no", as the form instructs
+            values.append(int(value) if value is not None else 0)
+        if self.errors:
+            return cleaned
+        try:
+            self.score = instruments.score(self.instrument.code, values)
+        except ValueError as error:
+            message = str(error)
+            match = _ITEM_IN_MESSAGE.search(message)
+            field = f"item_{match.group(1)}" if match else None
+            if field not in self.fields:
+                field = None
+            self.add_error(field, message)
+            return cleaned
+        self.responses = values
+        return cleaned
+
+
+def scale_choices() -> list[tuple[str, str]]:
+    return [(code, INSTRUMENTS[code].name) for code in STAFF_FORM_INSTRUMENTS]
+
+
+class ScheduleForm(forms.Form):
+    instrument = forms.ChoiceField(choices=scale_choices)
+    every_days = forms.IntegerField(min_value=1, max_value=366, initial=7, label="Every (days)")
+    starts_on = forms.DateField(
+        initial=timezone.localdate,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        label="Starts on",
+    )
+    ends_on = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Ends on (optional)"
+    )
+    delivery = forms.ChoiceField(choices=Delivery.choices)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        starts, ends = cleaned.get("starts_on"), cleaned.get("ends_on")
+        if starts and ends and ends < starts:
+            self.add_error("ends_on", "ends_on: must not be before the start date")
+        return cleaned
+
+
+class HomeLinkForm(forms.Form):
+    instrument = forms.ChoiceField(choices=scale_choices)
+    send = forms.ChoiceField(choices=[("show", "show"), ("email", "email")], initial="show")
+
+
+class AcknowledgeForm(forms.Form):
+    action_taken = forms.CharField(
+        label="Action taken",
+        max_length=4000,
+        strip=True,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="What you did: e.g. called the patient, safety plan reviewed, crisis referral.",
+        error_messages={"required": "action_taken: describe the action taken before acknowledging"},
+    )

@@ -1,0 +1,124 @@
+"""Background work of measurement-based care, done by `kapcare worker`:
+alert emails to clinicians, invitation emails to patients, and the periodic pass that queues
+an invitation for each home-link assessment that falls due."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.mail import send_mail
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from kapcare.accounts.models import User
+from kapcare.accounts.roles import Role
+from kapcare.assessments import services
+from kapcare.assessments.conf import base_url, home_link_hours, invitation_interval_seconds
+from kapcare.assessments.models import Alert, AssessmentSchedule
+from kapcare.assessments.selectors import due_home_links
+from kapcare.audit.models import Action
+from kapcare.audit.services import Actor, record_event
+from kapcare.clinical.instruments import INSTRUMENTS
+from kapcare.jobs.services import enqueue, handler, register_periodic
+from kapcare.patients.models import Patient
+
+WORKER = Actor.system("kapcare worker")
+
+
+def alert_recipients(alert: Alert) -> list[str]:
+    """The assigned clinician, or every active prescriber when none is assigned (or the
+    assigned one can no longer sign in)."""
+    assigned = alert.assigned_to
+    if assigned is not None and assigned.is_active and assigned.email:
+        return [assigned.email]
+    return sorted(
+        User.objects.filter(role=Role.PRESCRIBER, is_active=True)
+        .exclude(email="")
+        .values_list("email", flat=True)
+    )
+
+
+@handler(services.ALERT_EMAIL_JOB)
+def send_alert_email(payload: dict[str, Any]) -> None:
+    alert = Alert.objects.select_related("patient", "assigned_to").get(pk=payload["alert_id"])
+    recipients = alert_recipients(alert)
+    if not recipients:
+        raise RuntimeError("alert email: no active prescriber to send it to")
+    # Minimum necessary: the MRN and a link into kapcare, no name or answers in the email.
+    url = base_url() + reverse("assessments:alert_acknowledge", kwargs={"alert_id": alert.pk})
+    send_mail(
+        subject=f"[kapcare] {alert.get_level_display()}: suicide-risk answer ({alert.patient.mrn})",
+        message=(
+            f"A suicide-risk answer was recorded for patient {alert.patient.mrn} at "
+            f"{timezone.localtime(alert.created_at):%Y-%m-%d %H:%M}.\n\n"
+            f"Level: {alert.get_level_display()}\n\n"
+            f"Review it and document the action taken:\n{url}\n\n"
+            "The alert stays open in kapcare until someone acknowledges it."
+        ),
+        from_email=None,
+        recipient_list=recipients,
+    )
+    record_event(WORKER, Action.CREATE, "suicide-risk alert email sent", alert.patient_id)
+
+
+@handler(services.INVITATION_JOB)
+def send_invitation(payload: dict[str, Any]) -> None:
+    patient = Patient.objects.get(pk=payload["patient_id"])
+    instrument = payload["instrument"]
+    if not patient.email:
+        raise ValueError("email: the patient has no email address on file")
+    schedule = None
+    if payload.get("schedule_id"):
+        schedule = AssessmentSchedule.objects.filter(pk=payload["schedule_id"]).first()
+    creator = User.objects.filter(pk=payload.get("created_by") or 0).first()
+    with transaction.atomic():
+        _link, raw = services.create_home_link(
+            WORKER, patient, instrument, created_by=creator, schedule=schedule
+        )
+        url = base_url() + reverse("assessments:home_link", kwargs={"token": raw})
+        # Sent inside the transaction: if sending fails the link is rolled back and the
+        # retry makes a fresh one, so no unsent link is left behind.
+        send_mail(
+            subject="Your clinic questionnaire",
+            message=(
+                f"Hello {patient.given_name},\n\n"
+                f"Your care team asks you to answer a short questionnaire "
+                f"({INSTRUMENTS[instrument].name.split(' (')[0]}). It takes a few minutes:\n\n"
+                f"{url}\n\n"
+                f"The link works once and expires in {home_link_hours()} hours.\n\n"
+                "If you are in crisis or thinking about suicide, call or text 988 (Suicide & "
+                "Crisis Lifeline). In an emergency, call 911."
+            ),
+            from_email=None,
+            recipient_list=[patient.email],
+        )
+        record_event(WORKER, Action.CREATE, f"invitation emailed {instrument}", patient.pk)
+
+
+def queue_due_invitations() -> int:
+    """Queue one invitation per due home-link schedule and due date (safe to run from several
+    workers at once: a conditional UPDATE marks the due date as invited). Returns the count."""
+    queued = 0
+    for item in due_home_links():
+        if not item.patient.email:
+            continue
+        marked = (
+            AssessmentSchedule.objects.filter(pk=item.schedule.pk)
+            .exclude(invited_for=item.next_due)
+            .update(invited_for=item.next_due)
+        )
+        if marked:
+            enqueue(
+                services.INVITATION_JOB,
+                {
+                    "patient_id": item.patient.pk,
+                    "instrument": item.instrument,
+                    "schedule_id": item.schedule.pk,
+                },
+            )
+            queued += 1
+    return queued
+
+
+register_periodic("queue due invitations", invitation_interval_seconds, queue_due_invitations)

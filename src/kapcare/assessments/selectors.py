@@ -1,0 +1,258 @@
+"""Reads of measurement-based care, shared by the pages and the API. Callers log the access
+(`kapcare.audit.services.record_access`); these functions only read."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
+
+from kapcare.accounts.roles import Role
+from kapcare.assessments.charts import Point, trajectory_svg
+from kapcare.assessments.models import (
+    Alert,
+    AlertStatus,
+    Assessment,
+    AssessmentSchedule,
+    Delivery,
+)
+from kapcare.clinical import instruments
+from kapcare.clinical.instruments import INSTRUMENTS, Change
+from kapcare.patients.models import Patient
+
+# The order scales appear in on the chart and in the staff menus.
+SCALE_ORDER = ("pcl5", "phq9", "gad7", "cssrs_screen")
+STAFF_FORM_INSTRUMENTS = SCALE_ORDER
+SHORT_NAMES = {"pcl5": "PCL-5", "phq9": "PHQ-9", "gad7": "GAD-7", "cssrs_screen": "C-SSRS screener"}
+
+
+def local_date(moment: Any) -> date:
+    return timezone.localtime(moment).date()
+
+
+def patient_assessments(patient_id: int, instrument: str | None = None) -> QuerySet[Assessment]:
+    """A patient's assessments, oldest first, optionally of one scale."""
+    assessments = Assessment.objects.filter(patient_id=patient_id)
+    if instrument:
+        assessments = assessments.filter(instrument=instrument)
+    return assessments.order_by("administered_at", "id")
+
+
+# --- schedules -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DueItem:
+    schedule: AssessmentSchedule
+    patient: Patient
+    instrument: str
+    next_due: date
+    last_done: date | None
+    today: date
+
+    @property
+    def instrument_name(self) -> str:
+        return SHORT_NAMES.get(self.instrument, self.instrument)
+
+    @property
+    def overdue(self) -> bool:
+        return self.next_due < self.today
+
+    @property
+    def due(self) -> bool:
+        return self.next_due <= self.today
+
+    @property
+    def days_overdue(self) -> int:
+        return max(0, (self.today - self.next_due).days)
+
+    @property
+    def delivery_label(self) -> str:
+        return self.schedule.get_delivery_display()
+
+
+def next_due_date(schedule: AssessmentSchedule, last_done: date | None) -> date | None:
+    """When the schedule's scale is next due, or None once the schedule has ended.
+
+    The first one is due on `starts_on`; each later one `every_days` after the latest
+    completion of the same scale (whatever way it was completed), never before `starts_on`."""
+    due = schedule.starts_on
+    if last_done is not None:
+        due = max(due, last_done + timedelta(days=schedule.every_days))
+    if schedule.ends_on is not None and due > schedule.ends_on:
+        return None
+    return due
+
+
+def _active_schedules(today: date) -> QuerySet[AssessmentSchedule]:
+    return AssessmentSchedule.objects.filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today))
+
+
+def _with_last_done(schedules: QuerySet[AssessmentSchedule]) -> QuerySet[AssessmentSchedule]:
+    latest = (
+        Assessment.objects.filter(
+            patient_id=OuterRef("patient_id"), instrument=OuterRef("instrument")
+        )
+        .order_by("-administered_at")
+        .values("administered_at")[:1]
+    )
+    return schedules.annotate(last_done_at=Subquery(latest))
+
+
+def _due_item(schedule: AssessmentSchedule, last_at: Any, today: date) -> DueItem | None:
+    last_done = local_date(last_at) if last_at is not None else None
+    due = next_due_date(schedule, last_done)
+    if due is None:
+        return None
+    return DueItem(schedule, schedule.patient, schedule.instrument, due, last_done, today)
+
+
+def due_assessments(today: date | None = None, *, delivery: str | None = None) -> list[DueItem]:
+    """Every scale due today or overdue, across the clinic, most overdue first. Two queries
+    whatever the number of schedules (the latest completion is a subquery)."""
+    today = today or timezone.localdate()
+    schedules = _with_last_done(
+        _active_schedules(today).filter(starts_on__lte=today).select_related("patient")
+    )
+    if delivery:
+        schedules = schedules.filter(delivery=delivery)
+    items = []
+    for schedule in schedules:
+        item = _due_item(schedule, getattr(schedule, "last_done_at", None), today)
+        if item is not None and item.due:
+            items.append(item)
+    items.sort(key=lambda i: (i.next_due, i.patient.family_name, i.patient.given_name))
+    return items
+
+
+def due_home_links(today: date | None = None) -> list[DueItem]:
+    """Home-link schedules that are due and whose invitation for that due date is not sent."""
+    return [
+        item
+        for item in due_assessments(today, delivery=Delivery.HOME_LINK)
+        if item.schedule.invited_for != item.next_due
+    ]
+
+
+# --- alerts ----------------------------------------------------------------------------------
+
+
+def visible_alerts(user: Any, *, status: str | None = AlertStatus.OPEN) -> QuerySet[Alert]:
+    """The alerts `user` may see. Prescribers see every alert (any of them may cover a
+    colleague, and unassigned alerts go to all prescribers); other clinical roles see the
+    alerts assigned to them. Oldest open alert first (longest waiting)."""
+    alerts = Alert.objects.select_related("patient", "assigned_to", "assessment", "acknowledged_by")
+    if status:
+        alerts = alerts.filter(status=status)
+    role = getattr(user, "role", None)
+    if role == Role.PRESCRIBER:
+        pass
+    elif role in (Role.NURSE, Role.THERAPIST):
+        alerts = alerts.filter(assigned_to_id=user.pk)
+    else:
+        alerts = alerts.none()
+    return alerts.order_by("created_at", "id")
+
+
+# --- the chart -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScaleSummary:
+    code: str
+    name: str
+    count: int
+    baseline: Assessment
+    latest: Assessment
+    change: Change | None
+    svg: str
+
+    @property
+    def latest_band_label(self) -> str:
+        return self.latest.band.replace("_", " ")
+
+
+def chart_context(patient: Patient, *, today: date | None = None) -> dict[str, Any]:
+    """Everything the chart's measurement-based care section shows, in 3 queries whatever
+    the number of assessments: the latest score per scale with its band and change from
+    baseline, a trajectory SVG per scale, open alerts, and the patient's upcoming scheduled
+    assessments. Render with ``assessments/_chart_section.html``. The caller logs the access.
+
+    Keys: ``mbc_patient``, ``mbc_scales`` (list of ScaleSummary), ``mbc_open_alerts`` (list of
+    Alert), ``mbc_upcoming`` (list of DueItem, soonest first), ``mbc_instruments`` (the scales
+    the staff form offers, as (code, short name) pairs).
+    """
+    today = today or timezone.localdate()
+    assessments = list(
+        Assessment.objects.filter(patient_id=patient.pk)
+        .only(
+            "id",
+            "patient_id",
+            "instrument",
+            "total",
+            "band",
+            "flags",
+            "provisional_diagnosis",
+            "administered_at",
+            "source",
+        )
+        .order_by("administered_at", "id")
+    )
+    by_scale: dict[str, list[Assessment]] = defaultdict(list)
+    for assessment in assessments:
+        by_scale[assessment.instrument].append(assessment)
+    scales = []
+    for code in SCALE_ORDER:
+        done = by_scale.get(code)
+        if not done:
+            continue
+        baseline, latest = done[0], done[-1]
+        change = None
+        if code != "cssrs_screen" and len(done) > 1:
+            change = instruments.change(code, baseline.total, latest.total)
+        points = [Point(local_date(a.administered_at), a.total, a.band) for a in done]
+        scales.append(
+            ScaleSummary(
+                code=code,
+                name=INSTRUMENTS[code].name,
+                count=len(done),
+                baseline=baseline,
+                latest=latest,
+                change=change,
+                svg=trajectory_svg(code, points),
+            )
+        )
+    alerts = list(
+        Alert.objects.filter(patient_id=patient.pk, status=AlertStatus.OPEN)
+        .select_related("assigned_to", "assessment")
+        .order_by("created_at", "id")
+    )
+    upcoming = []
+    for schedule in _active_schedules(today).filter(patient_id=patient.pk):
+        schedule.patient = patient
+        done = by_scale.get(schedule.instrument)
+        item = _due_item(schedule, done[-1].administered_at if done else None, today)
+        if item is not None:
+            upcoming.append(item)
+    upcoming.sort(key=lambda i: i.next_due)
+    return {
+        "mbc_patient": patient,
+        "mbc_scales": scales,
+        "mbc_open_alerts": alerts,
+        "mbc_upcoming": upcoming,
+        "mbc_instruments": [(code, SHORT_NAMES[code]) for code in STAFF_FORM_INSTRUMENTS],
+    }
+
+
+def today_context(user: Any, today: date | None = None) -> dict[str, Any]:
+    """The "today" page's measurement-based care: the user's open alerts and every scale due
+    or overdue. Keys: ``mbc_show``, ``mbc_alerts``, ``mbc_due``, ``mbc_patient_ids`` (for the
+    caller's access log)."""
+    alerts = list(visible_alerts(user))
+    due = due_assessments(today)
+    ids = list(dict.fromkeys([a.patient_id for a in alerts] + [i.patient.pk for i in due]))
+    return {"mbc_show": True, "mbc_alerts": alerts, "mbc_due": due, "mbc_patient_ids": ids}

@@ -1,0 +1,280 @@
+"""Writes of measurement-based care: each in one transaction, with its audit entry.
+
+Recording a scale scores it with the clinical core and, when the score carries the
+``suicide_risk`` flag, creates the alert and queues its email in the same transaction: the
+assessment, the alert and the email job exist together or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from kapcare.assessments.conf import home_link_hours
+from kapcare.assessments.models import (
+    Alert,
+    AlertLevel,
+    AlertStatus,
+    Assessment,
+    AssessmentSchedule,
+    Delivery,
+    HomeLink,
+    Source,
+)
+from kapcare.audit.models import Action
+from kapcare.audit.services import Actor, record_event
+from kapcare.clinical import instruments
+from kapcare.clinical.instruments import Score
+from kapcare.clinical.instruments.phq9 import SUICIDE_ITEM
+from kapcare.jobs.services import enqueue
+from kapcare.patients.models import Patient
+
+SUICIDE_RISK = "suicide_risk"
+ALERT_EMAIL_JOB = "assessments.alert_email"
+INVITATION_JOB = "assessments.send_invitation"
+
+
+class LinkUnavailable(Exception):
+    """The home link is unknown, expired or already used."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason  # "unknown" | "expired" | "used"
+
+
+def check_instrument(code: str) -> str:
+    """`code` when it names a scale; else ValueError naming the field and the allowed codes."""
+    try:
+        instruments.get_instrument(code)
+    except ValueError:
+        allowed = ", ".join(sorted(instruments.INSTRUMENTS))
+        raise ValueError(f"instrument: unknown instrument {code!r}; allowed: {allowed}") from None
+    return code
+
+
+def _alert_details(code: str, responses: Sequence[int], result: Score) -> tuple[str, str]:
+    if code == "phq9":
+        value = responses[SUICIDE_ITEM - 1]
+        label = next(o.label for o in instruments.PHQ9.options if o.value == value)
+        return (
+            AlertLevel.SAME_DAY,
+            f"PHQ-9 item 9 (thoughts of being better off dead or of self-harm) answered "
+            f"{value}, “{label}”: same-day clinician review",
+        )
+    if code == "cssrs_screen":
+        level = AlertLevel.URGENT if result.band == "high" else AlertLevel.SAME_DAY
+        return level, f"C-SSRS screener triage {result.band} risk"
+    return AlertLevel.SAME_DAY, f"{code}: suicide-risk flag"
+
+
+def record_assessment(
+    actor: Actor,
+    patient: Patient,
+    instrument: str,
+    responses: Sequence[int],
+    *,
+    source: str,
+    entered_by: Any = None,
+    link: HomeLink | None = None,
+    administered_at: datetime | None = None,
+) -> Assessment:
+    """Score and store one completed scale (every item response kept).
+
+    Raises ValueError (the core's message, naming the item) for invalid responses and nothing
+    is stored; LinkUnavailable when `link` is expired or used (checked and spent atomically,
+    so a link can be used once even under a race)."""
+    check_instrument(instrument)
+    result = instruments.score(instrument, responses)
+    values = [int(v) for v in responses]
+    now = timezone.now()
+    with transaction.atomic():
+        if link is not None:
+            spent = HomeLink.objects.filter(
+                pk=link.pk, used_at__isnull=True, expires_at__gt=now
+            ).update(used_at=now)
+            if not spent:
+                fresh = HomeLink.objects.get(pk=link.pk)
+                raise LinkUnavailable("used" if fresh.used_at else "expired")
+        assessment = Assessment.objects.create(
+            patient=patient,
+            instrument=instrument,
+            responses=values,
+            total=result.total,
+            band=result.band,
+            flags=list(result.flags),
+            subscales=dict(result.subscales),
+            provisional_diagnosis=result.provisional_diagnosis,
+            administered_at=administered_at or now,
+            source=source,
+            entered_by=entered_by if entered_by is not None and entered_by.pk else None,
+            link=link,
+        )
+        record_event(
+            actor, Action.CREATE, f"assessment {instrument} ({source})", patient_id=patient.pk
+        )
+        if SUICIDE_RISK in result.flags:
+            level, reason = _alert_details(instrument, values, result)
+            alert = Alert.objects.create(
+                patient=patient,
+                assessment=assessment,
+                assigned_to=patient.primary_clinician,
+                level=level,
+                reason=reason,
+            )
+            record_event(actor, Action.CREATE, f"suicide-risk alert {level}", patient_id=patient.pk)
+            enqueue(ALERT_EMAIL_JOB, {"alert_id": alert.pk})
+    return assessment
+
+
+def acknowledge_alert(actor: Actor, alert: Alert, user: Any, action_taken: str) -> Alert:
+    """Close an open alert with the action taken (required), recording who and when.
+
+    ValueError "action_taken: ..." when the action is blank, "status: ..." when the alert is
+    no longer open."""
+    action = (action_taken or "").strip()
+    if not action:
+        raise ValueError("action_taken: describe the action taken before acknowledging")
+    if len(action) > 4000:
+        raise ValueError("action_taken: at most 4000 characters")
+    now = timezone.now()
+    with transaction.atomic():
+        updated = Alert.objects.filter(pk=alert.pk, status=AlertStatus.OPEN).update(
+            status=AlertStatus.ACKNOWLEDGED,
+            acknowledged_by=user,
+            acknowledged_at=now,
+            action_taken=action,
+        )
+        if not updated:
+            raise ValueError("status: this alert has already been acknowledged")
+        alert.refresh_from_db()
+        # The queryset update bypasses simple_history; record the version explicitly.
+        alert.save(update_fields=["status", "acknowledged_by", "acknowledged_at", "action_taken"])
+        record_event(actor, Action.UPDATE, "suicide-risk alert acknowledged", alert.patient_id)
+    return alert
+
+
+# --- home links ------------------------------------------------------------------------------
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def create_home_link(
+    actor: Actor,
+    patient: Patient,
+    instrument: str,
+    *,
+    created_by: Any = None,
+    schedule: AssessmentSchedule | None = None,
+) -> tuple[HomeLink, str]:
+    """A fresh single-use link; returns it with the raw token (shown or sent once, only its
+    hash is stored). It expires after KAPCARE_HOME_LINK_HOURS (default 72)."""
+    check_instrument(instrument)
+    raw = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        link = HomeLink.objects.create(
+            patient=patient,
+            instrument=instrument,
+            token_hash=hash_token(raw),
+            schedule=schedule,
+            created_by=created_by if created_by is not None and created_by.pk else None,
+            expires_at=timezone.now() + timedelta(hours=home_link_hours()),
+        )
+        record_event(actor, Action.CREATE, f"home link {instrument}", patient_id=patient.pk)
+    return link, raw
+
+
+def open_home_link(raw: str) -> HomeLink:
+    """The usable link for a raw token; LinkUnavailable("unknown" | "expired" | "used")."""
+    if not raw or len(raw) > 200:
+        raise LinkUnavailable("unknown")
+    link = HomeLink.objects.select_related("patient").filter(token_hash=hash_token(raw)).first()
+    if link is None:
+        raise LinkUnavailable("unknown")
+    if link.used_at is not None:
+        raise LinkUnavailable("used")
+    if link.is_expired():
+        raise LinkUnavailable("expired")
+    return link
+
+
+def queue_invitation(patient: Patient, instrument: str, *, created_by: Any = None) -> None:
+    """Email the patient a fresh link from the background worker (the link is made there, so
+    its raw token is never stored)."""
+    check_instrument(instrument)
+    if not patient.email:
+        raise ValueError("email: the patient has no email address on file")
+    enqueue(
+        INVITATION_JOB,
+        {
+            "patient_id": patient.pk,
+            "instrument": instrument,
+            "created_by": created_by.pk if created_by is not None and created_by.pk else None,
+        },
+    )
+
+
+# --- schedules -------------------------------------------------------------------------------
+
+
+def create_schedule(
+    actor: Actor,
+    patient: Patient,
+    *,
+    instrument: str,
+    every_days: int,
+    starts_on: date,
+    delivery: str,
+    ends_on: date | None = None,
+    created_by: Any = None,
+) -> AssessmentSchedule:
+    check_instrument(instrument)
+    if not 1 <= every_days <= 366:
+        raise ValueError("every_days: must be 1-366")
+    if delivery not in Delivery.values:
+        raise ValueError(f"delivery: must be one of {', '.join(Delivery.values)}")
+    if ends_on is not None and ends_on < starts_on:
+        raise ValueError("ends_on: must not be before starts_on")
+    with transaction.atomic():
+        schedule = AssessmentSchedule.objects.create(
+            patient=patient,
+            instrument=instrument,
+            every_days=every_days,
+            starts_on=starts_on,
+            ends_on=ends_on,
+            delivery=delivery,
+            created_by=created_by if created_by is not None and created_by.pk else None,
+        )
+        record_event(
+            actor,
+            Action.CREATE,
+            f"assessment schedule {instrument} every {every_days} days",
+            patient_id=patient.pk,
+        )
+    return schedule
+
+
+def end_schedule(actor: Actor, schedule: AssessmentSchedule) -> AssessmentSchedule:
+    """Stop a schedule from today (it ended yesterday)."""
+    yesterday = timezone.localdate() - timedelta(days=1)
+    with transaction.atomic():
+        schedule.ends_on = max(schedule.starts_on - timedelta(days=1), yesterday)
+        schedule.save(update_fields=["ends_on"])
+        record_event(
+            actor,
+            Action.UPDATE,
+            f"assessment schedule {schedule.instrument} ended",
+            patient_id=schedule.patient_id,
+        )
+    return schedule
+
+
+def source_label(source: str) -> str:
+    return str(Source(source).label)
