@@ -1,0 +1,179 @@
+"""Page and API latency at scale (the patient record issue's benchmark).
+
+Seeds a fresh database with N synthetic patients (default 10,000) and M assessments each
+(default 20), then measures server time — the whole Django request cycle through the test
+client, no network — for: a trivial signed-in page (the baseline), the patient list, a
+patient's chart, and an assessment POST through the API. Reports p50 and p95 per page and the
+ratio of each p95 to the baseline's p95, for SQLite and for PostgreSQL when
+KAPCARE_BENCH_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/test) answers.
+Writes bench/results/pages.json.
+
+Each database gets its own run in a subprocess, because Django's settings are read once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results" / "pages.json"
+PATIENTS = int(os.environ.get("KAPCARE_BENCH_PATIENTS", "10000"))
+ASSESSMENTS_PER_PATIENT = int(os.environ.get("KAPCARE_BENCH_ASSESSMENTS", "20"))
+REPEATS = int(os.environ.get("KAPCARE_BENCH_REPEATS", "60"))
+POSTGRES_URL = os.environ.get(
+    "KAPCARE_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+GOAL_P95_MS = 100.0
+GOAL_RATIO = 3.0
+
+
+def _percentiles(samples_s: list[float]) -> dict[str, float]:
+    ordered = sorted(samples_s)
+    p95_index = max(0, round(0.95 * len(ordered)) - 1)
+    return {
+        "p50_ms": round(statistics.median(ordered) * 1000, 2),
+        "p95_ms": round(ordered[p95_index] * 1000, 2),
+        "samples": len(ordered),
+    }
+
+
+def _time(call: Any, repeats: int) -> dict[str, float]:
+    call()  # warm caches and connections
+    samples = []
+    for index in range(repeats):
+        started = time.perf_counter()
+        response = call(index)
+        samples.append(time.perf_counter() - started)
+        if response.status_code >= 400:
+            raise RuntimeError(f"{response.status_code}: {response.content[:300]!r}")
+    return _percentiles(samples)
+
+
+def run_one() -> dict[str, Any]:
+    """Runs inside a subprocess whose environment selects the database."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kapcare.config.test_settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+
+    from kapcare.accounts.models import User
+    from kapcare.accounts.services import create_api_token
+    from kapcare.assessments.seed import seed_assessments
+    from kapcare.audit.services import Actor
+    from kapcare.demodata.seed import seed_patients
+    from kapcare.patients.models import Patient
+
+    call_command(
+        "flush", interactive=False, verbosity=0
+    ) if connection.vendor == "postgresql" else None
+    call_command("migrate", interactive=False, verbosity=0)
+    started = time.perf_counter()
+    seed_patients(PATIENTS, seed=11)
+    seed_assessments(ASSESSMENTS_PER_PATIENT, seed=11)
+    seed_seconds = time.perf_counter() - started
+    nurse = User.objects.create_user(
+        "bench.nurse@example.org", "x", full_name="Bench Nurse", role="nurse", is_synthetic=True
+    )
+    client = Client()
+    client.force_login(nurse)
+    token = create_api_token(Actor.system("bench"), nurse, "bench")[1]
+    api = Client(headers={"Authorization": f"Bearer {token}"})
+    patient_ids = list(Patient.objects.values_list("id", flat=True)[: REPEATS + 1])
+    phq9 = {"instrument": "phq9", "responses": [1, 1, 2, 1, 0, 1, 1, 0, 0]}
+
+    pages = {
+        "baseline_profile": lambda i=0: client.get("/profile/"),
+        "patient_list": lambda i=0: client.get("/patients/", {"page": 1 + i % 20}),
+        "patient_list_search": lambda i=0: client.get("/patients/", {"q": "ab"}),
+        "chart": lambda i=0: client.get(f"/patients/{patient_ids[i % len(patient_ids)]}/"),
+        "assessment_post": lambda i=0: api.post(
+            f"/api/v1/patients/{patient_ids[i % len(patient_ids)]}/assessments",
+            phq9,
+            content_type="application/json",
+        ),
+    }
+    timings = {name: _time(call, REPEATS) for name, call in pages.items()}
+    baseline_p95 = timings["baseline_profile"]["p95_ms"]
+    for name, timing in timings.items():
+        timing["p95_vs_baseline"] = round(timing["p95_ms"] / baseline_p95, 2)
+        if name != "baseline_profile":
+            timing["meets_goal"] = (
+                timing["p95_ms"] < GOAL_P95_MS and timing["p95_vs_baseline"] < GOAL_RATIO
+            )
+    return {
+        "database": connection.vendor,
+        "patients": PATIENTS,
+        "assessments_per_patient": ASSESSMENTS_PER_PATIENT,
+        "seed_seconds": round(seed_seconds, 1),
+        "timings": timings,
+    }
+
+
+def _postgres_reachable() -> bool:
+    try:
+        import psycopg
+
+        with psycopg.connect(POSTGRES_URL, connect_timeout=3):
+            return True
+    except Exception:
+        return False
+
+
+def main() -> int:
+    if "--one" in sys.argv:
+        print(json.dumps(run_one()))
+        return 0
+    databases: dict[str, str] = {}
+    with tempfile.TemporaryDirectory() as var_dir:
+        databases["sqlite"] = f"sqlite:///{var_dir}/bench.sqlite3"
+        if _postgres_reachable():
+            databases["postgresql"] = POSTGRES_URL
+        else:
+            print(f"PostgreSQL not reachable at {POSTGRES_URL}: measuring SQLite only")
+        results = {}
+        for name, url in databases.items():
+            print(f"== {name}: seeding {PATIENTS} patients x {ASSESSMENTS_PER_PATIENT} assessments")
+            env = {
+                **os.environ,
+                "KAPCARE_DATABASE_URL": url,
+                "KAPCARE_VAR_DIR": var_dir,
+                # The test settings: plain-HTTP, assets without collectstatic; DEBUG stays off.
+                "DJANGO_SETTINGS_MODULE": "kapcare.config.test_settings",
+                "KAPCARE_ALLOWED_HOSTS": "testserver",
+            }
+            done = subprocess.run(
+                [sys.executable, __file__, "--one"], env=env, capture_output=True, text=True
+            )
+            if done.returncode:
+                print(done.stderr[-3000:], file=sys.stderr)
+                return 1
+            results[name] = json.loads(done.stdout.strip().splitlines()[-1])
+            for page, timing in results[name]["timings"].items():
+                print(
+                    f"  {page:<22} p50 {timing['p50_ms']:>8} ms  p95 {timing['p95_ms']:>8} ms  "
+                    f"x{timing['p95_vs_baseline']} of baseline"
+                )
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    report = {
+        "what": "page and API server time at scale",
+        "goal": {"p95_ms_below": GOAL_P95_MS, "p95_vs_baseline_below": GOAL_RATIO},
+        "runs": results,
+    }
+    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {RESULTS}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
