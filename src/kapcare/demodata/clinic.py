@@ -89,4 +89,8 @@ def load_demo_clinic() -> bool:
     from kapcare.consultations.demo import load_demo as load_demo_consultations
 
     load_demo_consultations()
+    # Weekly PCL-5 and PHQ-9 trajectories, schedules, home links and one open alert.
+    import kapcare.assessments.demo
+
+    kapcare.assessments.demo.load_demo()
     return True

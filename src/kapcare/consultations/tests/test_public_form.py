@@ -79,7 +79,8 @@ def test_bad_input_names_the_field_and_stores_nothing(overrides, field, message)
     assert response.status_code == 400
     form = response.context["form"]
     assert field in form.errors and message in " ".join(form.errors[field])
-    assert f'id="id_{field}_errors"' in response.content.decode()
+    html = response.content.decode()
+    assert f'id="id_{field}_error"' in html and 'aria-invalid="true"' in html
     assert not ConsultationRequest.objects.exists()
     # The person's other answers are kept, with a fresh token to send again.
     assert response.context["form_token"]
