@@ -20,7 +20,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 from django.core.cache import cache
-from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
 from matplotlib.figure import Figure
 
 from kapcare.clinical import instruments
@@ -38,7 +38,7 @@ class Point:
 
 
 def _band_label(name: str) -> str:
-    return name.replace("_", " ")
+    return name.replace("moderately_severe", "mod. severe").replace("_", " ")
 
 
 def _svg(fig: Figure, title: str, description: str) -> str:
@@ -58,7 +58,7 @@ def _draw(code: str, points: Sequence[Point]) -> str:
     instrument = instruments.get_instrument(code)
     fig = Figure(figsize=(6.4, 2.8), dpi=100)
     ax = fig.add_subplot()
-    xs = [p.on for p in points]
+    xs = [float(date2num(p.on)) for p in points]
     title = f"{instrument.name.split(' (')[0]}: trajectory"
     if code == "cssrs_screen":
         ys = [LEVELS.index(p.band) if p.band in LEVELS else 0 for p in points]
@@ -94,6 +94,16 @@ def _draw(code: str, points: Sequence[Point]) -> str:
             ax.axhspan(cutoff, top, color="#fbe8da", zorder=0)
             ax.axhline(cutoff, color="#9a6200", lw=1, ls=":")
             ax.text(
+                0.99,
+                top - 3,
+                "probable PTSD range",
+                transform=ax.get_yaxis_transform(),
+                fontsize=7,
+                ha="right",
+                va="top",
+                color="#9a6200",
+            )
+            ax.text(
                 1.005,
                 cutoff,
                 f"cut-point {cutoff}",
@@ -116,7 +126,7 @@ def _draw(code: str, points: Sequence[Point]) -> str:
                 responded.append(point)
         if responded:
             ax.plot(
-                [p.on for p in responded],
+                [float(date2num(p.on)) for p in responded],
                 [p.total for p in responded],
                 "o",
                 ms=8,
@@ -128,7 +138,7 @@ def _draw(code: str, points: Sequence[Point]) -> str:
             )
         if remitted:
             ax.plot(
-                [p.on for p in remitted],
+                [float(date2num(p.on)) for p in remitted],
                 [p.total for p in remitted],
                 "*",
                 ms=12,
@@ -145,15 +155,18 @@ def _draw(code: str, points: Sequence[Point]) -> str:
             f"response and {len(remitted)} at remission."
         )
     if len(xs) == 1:
-        ax.set_xlim(xs[0].toordinal() - 3, xs[0].toordinal() + 3)
+        ax.set_xlim(xs[0] - 3, xs[0] + 3)
     locator = AutoDateLocator(maxticks=6)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
     ax.tick_params(labelsize=8)
+    ax.xaxis.get_offset_text().set_fontsize(7)
     ax.grid(True, axis="y", color="#e0e0e0", lw=0.5)
     ax.set_title(title, fontsize=10, loc="left")
     ax.legend(loc="upper left", bbox_to_anchor=(0.0, -0.14), ncol=4, fontsize=7, frameon=False)
-    fig.subplots_adjust(left=0.09, right=0.86, top=0.88, bottom=0.3)
+    fig.subplots_adjust(
+        left=0.14 if code == "cssrs_screen" else 0.09, right=0.83, top=0.88, bottom=0.3
+    )
     return _svg(fig, title, description)
 
 

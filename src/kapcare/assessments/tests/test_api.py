@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.test import Client
 
@@ -18,7 +20,7 @@ def api(users, token_for):
     return make
 
 
-def _post(client: Client, patient_id: int, body: dict) -> object:
+def _post(client: Client, patient_id: int, body: dict) -> Any:
     return client.post(
         f"/api/v1/patients/{patient_id}/assessments", body, content_type="application/json"
     )

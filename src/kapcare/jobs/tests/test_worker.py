@@ -61,8 +61,10 @@ def test_a_job_claimed_by_a_dead_worker_is_reclaimed_after_its_lease() -> None:
 def test_the_dead_worker_cannot_overwrite_the_new_owner() -> None:
     enqueue("test.email", {"to": "a@example.org", "body": "hi"})
     first = claim("first")
+    assert first is not None
     Job.objects.filter(pk=first.pk).update(locked_until=timezone.now() - timedelta(seconds=1))
     second = claim("second")
+    assert second is not None
     run_job(first, "first")  # the slow first worker finishes late: its outcome is ignored
     assert Job.objects.get(pk=second.pk).status == JobStatus.RUNNING
     run_job(second, "second")
