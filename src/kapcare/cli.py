@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 from collections.abc import Sequence
 
@@ -60,6 +61,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"Open http://127.0.0.1:{port}/ and sign in with password '{DEMO_PASSWORD}' as:")
     for login in (*DEMO_STAFF, DEMO_PATIENT_LOGIN):
         print(f"  {login.email:<26} {login.role}")
+    # The background worker (invitations, alert emails) runs beside the server; emails go to
+    # the console in the demo. It shares the terminal's process group, so Ctrl-C stops both.
+    subprocess.Popen([sys.executable, "-m", "kapcare.cli", "worker"])
     return _exec_gunicorn(port, workers=2)
 
 
@@ -109,12 +113,20 @@ def cmd_seed(args: argparse.Namespace) -> int:
     _setup_django()
     from tqdm import tqdm
 
+    from kapcare.assessments.seed import seed_assessments
     from kapcare.demodata.seed import seed_patients
 
     _migrate()
     with tqdm(total=args.patients, unit="patients", disable=args.quiet) as bar:
         made = seed_patients(args.patients, seed=args.seed, progress=bar.update)
-    print(f"Seeded {made} synthetic patients.")
+    assessments = 0
+    if args.assessments_per_patient:
+        total = made * args.assessments_per_patient
+        with tqdm(total=total, unit="assessments", disable=args.quiet) as bar:
+            assessments = seed_assessments(
+                args.assessments_per_patient, seed=args.seed, progress=bar.update
+            )
+    print(f"Seeded {made} synthetic patients and {assessments} assessments.")
     return 0
 
 
@@ -172,6 +184,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     seed = sub.add_parser("seed", help="insert synthetic patients at scale (benchmarks)")
     seed.add_argument("--patients", type=int, required=True)
+    seed.add_argument(
+        "--assessments-per-patient", type=int, default=20, help="scored assessments each"
+    )
     seed.add_argument("--seed", type=int, default=1, help="random seed")
     seed.add_argument("--quiet", action="store_true", help="no progress bar")
     seed.set_defaults(func=cmd_seed)

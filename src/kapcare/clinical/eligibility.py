@@ -269,9 +269,11 @@ def _age_reasons(intake: Intake, settings: EligibilitySettings) -> list[Reason]:
     source = EligibilitySettings.sources["min_age_years"]
     if intake.age_years is None:
         return [
+            # A note, not a verdict: the rules screen the findings given, and the
+            # record supplies the age in practice (the web layer always passes it).
             Reason(
                 "age_unknown",
-                "needs_review",
+                "note",
                 "Age not recorded: confirm the patient is an adult before treatment.",
                 source,
             )
@@ -322,8 +324,10 @@ def _bp_reasons(intake: Intake, settings: EligibilitySettings) -> list[Reason]:
 def _medication_reasons(intake: Intake) -> list[Reason]:
     reasons = []
     for name in intake.medications:
-        cls = medications.classify(name)
-        if cls is None:
+        # Every class a product contains: "alprazolam/oxycodone" is both a benzodiazepine and
+        # another CNS depressant.
+        classes = medications.classify_all(name)
+        if not classes:
             reasons.append(
                 Reason(
                     "medication_unknown",
@@ -333,8 +337,9 @@ def _medication_reasons(intake: Intake) -> list[Reason]:
                 )
             )
             continue
-        level, template, source = MEDICATION_RULES[cls]
-        reasons.append(Reason(f"medication_{cls}", level, template.format(name=name), source))
+        for cls in classes:
+            level, template, source = MEDICATION_RULES[cls]
+            reasons.append(Reason(f"medication_{cls}", level, template.format(name=name), source))
     return reasons
 
 

@@ -20,12 +20,13 @@ def check_responses(instrument: Instrument, responses: Sequence[int]) -> tuple[i
             f"{code}: responses must be a sequence of {n_items} integers, "
             f"got {type(responses).__name__}"
         )
-    if len(responses) != n_items:
-        raise ValueError(
-            f"{code}: expected {n_items} responses (items 1-{n_items}), got {len(responses)}"
-        )
     lo, hi = instrument.min_value, instrument.max_value
     allowed = f"{lo} or {hi}" if hi - lo == 1 else f"{lo}-{hi}"
+    if len(responses) != n_items:
+        raise ValueError(
+            f"{code}: expected {n_items} responses (items 1-{n_items}, each an integer "
+            f"{allowed}), got {len(responses)}"
+        )
     for number, value in enumerate(responses, start=1):
         if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
             raise ValueError(f"{code} item {number}: must be an integer {allowed}, got {value!r}")

@@ -41,10 +41,10 @@ def test_age_edge(age: int, verdict: str) -> None:
     assert ("age_under_18" in codes(s)) is (verdict == "ineligible")
 
 
-def test_missing_age_needs_review() -> None:
+def test_missing_age_is_a_note_for_review() -> None:
     s = screen(Intake())
-    assert s.verdict == "needs_review"
-    assert codes(s) == {"age_unknown": "needs_review"}
+    assert s.verdict == "eligible"
+    assert codes(s) == {"age_unknown": "note"}
 
 
 def test_min_age_is_a_setting() -> None:
@@ -242,3 +242,9 @@ def test_every_reason_has_a_source() -> None:
     s = screen(everything)
     assert len(s.reasons) == 1 + len(CONDITION_RULES) + 1 + 6 + 1
     assert all(r.source for r in s.reasons)
+
+
+def test_a_combination_product_gets_every_class_it_contains() -> None:
+    s = screen(Intake(age_years=40, medications=("alprazolam/oxycodone",)))
+    found = {r.code for r in s.reasons}
+    assert {"medication_benzodiazepine", "medication_cns_depressant"} <= found

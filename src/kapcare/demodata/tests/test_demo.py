@@ -37,8 +37,12 @@ def test_loading_twice_changes_nothing():
 
 
 def test_seed_inserts_in_bulk_with_history(capsys):
-    assert kapcare(["seed", "--patients", "2500", "--quiet"]) == 0
-    assert "Seeded 2500 synthetic patients" in capsys.readouterr().out
+    from kapcare.assessments.models import Assessment
+
+    argv = ["seed", "--patients", "2500", "--assessments-per-patient", "2", "--quiet"]
+    assert kapcare(argv) == 0
+    assert "Seeded 2500 synthetic patients and 5000 assessments" in capsys.readouterr().out
+    assert Assessment.objects.count() == 5000
     assert Patient.objects.filter(is_synthetic=True).count() == 2500
     assert Patient.history.count() == 2500
     assert len(set(Patient.objects.values_list("mrn", flat=True))) == 2500
