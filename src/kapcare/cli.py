@@ -195,15 +195,9 @@ def build_parser() -> argparse.ArgumentParser:
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     audit_sub.add_parser("verify", help="check the hash chain").set_defaults(func=cmd_audit)
 
-    pk = sub.add_parser(
-        "pk", help="pharmacokinetic simulator (education and planning)", add_help=False
-    )
-    pk.add_argument("rest", nargs=argparse.REMAINDER)
-    pk.set_defaults(func=lambda args: _pk(args.rest))
-
-    manage = sub.add_parser("manage", help="Django management commands", add_help=False)
-    manage.add_argument("rest", nargs=argparse.REMAINDER)
-    manage.set_defaults(func=cmd_manage)
+    # Listed for --help; main() hands their arguments on before this parser runs.
+    sub.add_parser("pk", help="pharmacokinetic simulator (education and planning)")
+    sub.add_parser("manage", help="Django management commands")
     return parser
 
 
@@ -213,7 +207,15 @@ def _pk(argv: list[str]) -> int:
     return pk_main(argv)
 
 
+# Commands that hand all their arguments to another parser (argparse's REMAINDER does not
+# take options that come first, such as `kapcare pk --route iv`).
+PASS_THROUGH = {"pk": _pk, "manage": lambda rest: cmd_manage(argparse.Namespace(rest=rest))}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in PASS_THROUGH:
+        return int(PASS_THROUGH[argv[0]](argv[1:]))
     args = build_parser().parse_args(argv)
     return int(args.func(args))
 

@@ -138,3 +138,16 @@ def test_cli_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         pk_report.main([*ZARATE_ARGS, "--json", "--png", "x.png"])
     capsys.readouterr()
+
+
+def test_kapcare_pk_command_passes_options_through(capsys):
+    import json
+
+    from kapcare.cli import main as kapcare
+
+    argv = ["pk", "--route", "iv", "--mg-per-kg", "0.5", "--weight-kg", "70",
+            "--duration-min", "40", "--json"]  # fmt: skip
+    assert kapcare(argv) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["dose_mg"] == 35.0 and summary["tmax_min"] == 40.0
+    assert 150 < summary["cmax_ng_per_ml"] < 215  # Zarate 2006 measured ~185 ng/mL
