@@ -158,3 +158,15 @@ def test_chart_query_count_does_not_grow(
     client.get("/today/")
     with django_assert_max_num_queries(22):
         assert client.get(f"/patients/{patient.pk}/").status_code == 200
+
+
+def test_the_api_body_has_exactly_the_clinical_cores_intake_fields():
+    """IntakeIn is spelled out for the OpenAPI schema and type checks; this keeps it from
+    drifting from kapcare.clinical.eligibility.Intake."""
+    import dataclasses
+
+    from kapcare.clinical.eligibility import Intake
+    from kapcare.intake.api import IntakeIn
+
+    core = {field.name for field in dataclasses.fields(Intake)} - {"age_years"}
+    assert set(IntakeIn.model_fields) == core
