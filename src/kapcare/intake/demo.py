@@ -13,8 +13,14 @@ from kapcare.accounts.roles import Role
 from kapcare.audit.services import Actor
 from kapcare.clinical.medications import classify
 from kapcare.intake.services import review_screening, screen_patient
-from kapcare.patients.models import Allergy, BodyMeasurement, MedicationEntry, Patient
-from kapcare.patients.services import update_histories
+from kapcare.patients.models import (
+    Allergy,
+    BodyMeasurement,
+    ConsentTemplate,
+    MedicationEntry,
+    Patient,
+)
+from kapcare.patients.services import sign_consent, update_histories
 
 # (intake fields, review decision or None for "awaiting review", override reason)
 _PENDING_NEEDS_REVIEW: list[dict[str, Any]] = [
@@ -35,6 +41,14 @@ def load_demo() -> None:
     nurse_actor = Actor(nurse.pk, nurse.email, nurse.role)
     prescriber_actor = Actor(prescriber.pk, prescriber.email, prescriber.role)
     patients = list(Patient.objects.filter(is_synthetic=True).order_by("id"))
+    consent = ConsentTemplate.objects.create(
+        code="ketamine-treatment", version=1, title="Consent to ketamine treatment (demo)",
+        body=(
+            "SYNTHETIC DEMO TEXT. Ketamine can cause dissociation, raised blood pressure, "
+            "nausea and drowsiness. I will not drive until the next day, and I will leave with "
+            "an escort. I may stop treatment at any time."
+        ),
+    )  # fmt: skip
     Patient.objects.filter(pk__in=[p.pk for p in patients]).update(primary_clinician=prescriber)
     now = timezone.now()
     for index, patient in enumerate(patients):
@@ -53,6 +67,8 @@ def load_demo() -> None:
             nurse_actor, patient, psychiatric="Treatment-resistant depression (synthetic).",
             trauma="PTSD after a road traffic collision (synthetic)." if index % 2 else "",
         )  # fmt: skip
+        if index % 3 == 1:
+            sign_consent(nurse_actor, patient, consent, typed_name=patient.full_name)
         if index < len(_PENDING_NEEDS_REVIEW):
             screen_patient(nurse_actor, patient, _PENDING_NEEDS_REVIEW[index])
             continue

@@ -4,12 +4,24 @@ from __future__ import annotations
 
 import secrets
 from datetime import date
+from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from kapcare.audit.models import Action
 from kapcare.audit.services import Actor, record_event
-from kapcare.patients.models import CareStatus, Patient, PatientHistory
+from kapcare.clinical import medications
+from kapcare.patients.models import (
+    Allergy,
+    BodyMeasurement,
+    CareStatus,
+    ConsentSignature,
+    ConsentTemplate,
+    MedicationEntry,
+    Patient,
+    PatientHistory,
+)
 
 _MRN_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 
@@ -67,3 +79,76 @@ def update_histories(actor: Actor, patient: Patient, **texts: str) -> PatientHis
         histories.save()
         record_event(actor, Action.UPDATE, "histories", patient_id=patient.pk)
     return histories
+
+
+def add_measurement(
+    actor: Actor, patient: Patient, *, weight_kg: Decimal, height_cm: Decimal
+) -> BodyMeasurement:
+    """Record today's weight and height; earlier measurements stay as they were."""
+    if not Decimal(30) <= weight_kg <= Decimal(300):
+        raise ValueError("weight_kg: must be 30-300 kg")
+    if not Decimal(100) <= height_cm <= Decimal(250):
+        raise ValueError("height_cm: must be 100-250 cm")
+    with transaction.atomic():
+        measurement = BodyMeasurement.objects.create(
+            patient=patient, measured_at=timezone.now(), weight_kg=weight_kg,
+            height_cm=height_cm, recorded_by_id=actor.user_id,
+        )  # fmt: skip
+        record_event(actor, Action.CREATE, "weight and height", patient_id=patient.pk)
+    return measurement
+
+
+def add_allergy(actor: Actor, patient: Patient, *, substance: str, reaction: str = "") -> Allergy:
+    substance = substance.strip()
+    if not substance:
+        raise ValueError("substance: required")
+    with transaction.atomic():
+        allergy = Allergy.objects.create(
+            patient=patient, substance=substance[:200], reaction=reaction.strip()[:200]
+        )
+        record_event(actor, Action.CREATE, f"allergy {substance[:80]}", patient_id=patient.pk)
+    return allergy
+
+
+def add_medication(
+    actor: Actor, patient: Patient, *, generic_name: str, dose: str = ""
+) -> MedicationEntry:
+    """Add a current medication; its class comes from the clinical core's matcher."""
+    generic_name = generic_name.strip()
+    if not generic_name:
+        raise ValueError("generic_name: required")
+    with transaction.atomic():
+        entry = MedicationEntry.objects.create(
+            patient=patient, generic_name=generic_name[:200], dose=dose.strip()[:100],
+            drug_class=medications.classify(generic_name) or "",
+        )  # fmt: skip
+        record_event(actor, Action.CREATE, f"medication {generic_name[:80]}", patient_id=patient.pk)
+    return entry
+
+
+def stop_medication(actor: Actor, patient: Patient, entry_id: int) -> MedicationEntry:
+    with transaction.atomic():
+        entry = MedicationEntry.objects.select_for_update().get(pk=entry_id, patient=patient)
+        entry.active = False
+        entry.save(update_fields=["active"])
+        record_event(actor, Action.UPDATE, f"medication {entry.generic_name} stopped",
+                     patient_id=patient.pk)  # fmt: skip
+    return entry
+
+
+def sign_consent(
+    actor: Actor, patient: Patient, template: ConsentTemplate, *, typed_name: str
+) -> ConsentSignature:
+    """The patient types their name to sign; the signed text is kept as it was shown."""
+    typed_name = " ".join(typed_name.split())
+    if not template.active:
+        raise ValueError("template: this consent version is withdrawn; use the current one")
+    if typed_name.casefold() != patient.full_name.casefold():
+        raise ValueError(f"typed_name: must be the patient's full name, {patient.full_name}")
+    with transaction.atomic():
+        signature = ConsentSignature.objects.create(
+            patient=patient, template=template, typed_name=typed_name,
+            signed_at=timezone.now(), signed_text=template.body, witnessed_by_id=actor.user_id,
+        )  # fmt: skip
+        record_event(actor, Action.CREATE, f"consent signed: {template}", patient_id=patient.pk)
+    return signature

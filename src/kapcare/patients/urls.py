@@ -7,4 +7,15 @@ app_name = "patients"
 urlpatterns = [
     path("patients/<int:patient_id>/", views.chart, name="chart"),
     path("patients/<int:patient_id>/details/", views.details, name="details"),
+    path("patients/<int:patient_id>/record/<str:kind>/", views.record_add, name="record_add"),
+    path(
+        "patients/<int:patient_id>/medications/<int:entry_id>/stop/",
+        views.medication_stop,
+        name="medication_stop",
+    ),
+    path(
+        "patients/<int:patient_id>/consents/<int:template_id>/",
+        views.consent_sign,
+        name="consent_sign",
+    ),
 ]

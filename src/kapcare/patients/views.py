@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import require_GET
+from collections.abc import Callable
+
+from django import forms
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kapcare.assessments.selectors import chart_context
 from kapcare.audit.services import Actor, record_access
 from kapcare.intake.selectors import latest_screening
-from kapcare.patients.models import Patient, PatientHistory
+from kapcare.patients import services
+from kapcare.patients.forms import AllergyForm, ConsentSignForm, MeasurementForm, MedicationForm
+from kapcare.patients.models import ConsentTemplate, MedicationEntry, Patient, PatientHistory
 
 
 @require_GET
@@ -23,9 +29,76 @@ def chart(request: HttpRequest, patient_id: int) -> HttpResponse:
         "measurement": patient.measurements.first(),
         "allergies": list(patient.allergies.all()),
         "medications": list(patient.medications.filter(active=True)),
+        "consents": list(patient.consents.select_related("template")),
+        "consent_templates": list(ConsentTemplate.objects.filter(active=True)),
+        "record_forms": {
+            "measurement": MeasurementForm(),
+            "allergy": AllergyForm(),
+            "medication": MedicationForm(),
+        },
         **chart_context(patient),
     }
     return render(request, "patients/chart.html", context)
+
+
+# kind -> (form, service). One view records each kind of entry.
+RECORD_ENTRIES: dict[str, tuple[type[forms.Form], Callable[..., object]]] = {
+    "measurement": (MeasurementForm, services.add_measurement),
+    "allergy": (AllergyForm, services.add_allergy),
+    "medication": (MedicationForm, services.add_medication),
+}
+
+
+@require_POST
+def record_add(request: HttpRequest, patient_id: int, kind: str) -> HttpResponse:
+    if kind not in RECORD_ENTRIES:
+        raise Http404("No such record entry.")
+    patient = get_object_or_404(Patient, pk=patient_id)
+    form_class, add = RECORD_ENTRIES[kind]
+    form = form_class(request.POST)
+    if form.is_valid():
+        try:
+            add(Actor.from_request(request), patient, **form.cleaned_data)
+        except ValueError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, f"{kind.capitalize()} recorded.")
+    else:
+        for field, errors in form.errors.items():
+            messages.error(request, f"{field}: {' '.join(str(e) for e in errors)}")
+    return redirect("patients:chart", patient_id=patient.pk)
+
+
+@require_POST
+def medication_stop(request: HttpRequest, patient_id: int, entry_id: int) -> HttpResponse:
+    patient = get_object_or_404(Patient, pk=patient_id)
+    try:
+        services.stop_medication(Actor.from_request(request), patient, entry_id)
+    except MedicationEntry.DoesNotExist as missing:
+        raise Http404("No such medication for this patient.") from missing
+    return redirect("patients:chart", patient_id=patient.pk)
+
+
+@require_http_methods(["GET", "POST"])
+def consent_sign(request: HttpRequest, patient_id: int, template_id: int) -> HttpResponse:
+    patient = get_object_or_404(Patient, pk=patient_id)
+    template = get_object_or_404(ConsentTemplate, pk=template_id)
+    form = ConsentSignForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.sign_consent(
+                Actor.from_request(request), patient, template,
+                typed_name=form.cleaned_data["typed_name"],
+            )  # fmt: skip
+        except ValueError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, f"{template.title} signed.")
+            return redirect("patients:chart", patient_id=patient.pk)
+    status = 400 if request.method == "POST" else 200
+    record_access(Actor.from_request(request), [patient.pk], f"consent {template}")
+    context = {"patient": patient, "template": template, "form": form}
+    return render(request, "patients/consent_sign.html", context, status=status)
 
 
 @require_GET

@@ -1,0 +1,120 @@
+"""Record entries on the chart: weight/height, allergies, medications, consent signing."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from kapcare.audit.models import Action, AuditEntry
+from kapcare.audit.services import Actor
+from kapcare.patients.models import (
+    Allergy,
+    BodyMeasurement,
+    ConsentSignature,
+    ConsentTemplate,
+    MedicationEntry,
+)
+from kapcare.patients.services import create_patient
+
+
+@pytest.fixture
+def patient(db):
+    return create_patient(
+        Actor.system("test"), given_name="Jules", family_name="Verneuil",
+        birth_date=date(1975, 7, 7), sex_at_birth="male", is_synthetic=True,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def nurse(users, client_for):
+    return client_for(users["nurse"])
+
+
+def test_measurements_are_kept_over_time_with_bmi(patient, nurse):
+    url = f"/patients/{patient.pk}/record/measurement/"
+    assert nurse.post(url, {"weight_kg": "80.0", "height_cm": "180"}).status_code == 302
+    assert nurse.post(url, {"weight_kg": "78.5", "height_cm": "180"}).status_code == 302
+    latest, earlier = BodyMeasurement.objects.filter(patient=patient)
+    assert (latest.weight_kg, earlier.weight_kg) == (78.5, 80)
+    assert latest.bmi == 24.2
+    assert "78.5 kg, 180.0 cm (BMI 24.2)" in nurse.get(f"/patients/{patient.pk}/").content.decode()
+
+
+def test_out_of_range_weight_names_the_field_and_stores_nothing(patient, nurse):
+    response = nurse.post(
+        f"/patients/{patient.pk}/record/measurement/", {"weight_kg": "12", "height_cm": "180"},
+        follow=True,
+    )  # fmt: skip
+    assert "weight_kg: Ensure this value is greater than or equal to 30." in (
+        response.content.decode()
+    )
+    assert not BodyMeasurement.objects.exists()
+
+
+def test_medication_class_comes_from_the_clinical_core(patient, nurse):
+    nurse.post(f"/patients/{patient.pk}/record/medication/",
+               {"generic_name": "Clonazepam", "dose": "0.5 mg at night"})  # fmt: skip
+    nurse.post(f"/patients/{patient.pk}/record/medication/", {"generic_name": "vitamin d"})
+    classes = dict(MedicationEntry.objects.values_list("generic_name", "drug_class"))
+    assert classes == {"Clonazepam": "benzodiazepine", "vitamin d": ""}
+    entry = MedicationEntry.objects.get(generic_name="Clonazepam")
+    assert nurse.post(f"/patients/{patient.pk}/medications/{entry.pk}/stop/").status_code == 302
+    entry.refresh_from_db()
+    assert entry.active is False
+    assert [h.active for h in entry.history.order_by("history_date")] == [True, False]
+
+
+def test_allergy_and_unknown_kind(patient, nurse):
+    nurse.post(
+        f"/patients/{patient.pk}/record/allergy/", {"substance": "latex", "reaction": "hives"}
+    )
+    assert Allergy.objects.get(patient=patient).reaction == "hives"
+    assert nurse.post(f"/patients/{patient.pk}/record/surgery/", {}).status_code == 404
+    assert AuditEntry.objects.filter(action=Action.CREATE, patient_id=patient.pk,
+                                     what="allergy latex").exists()  # fmt: skip
+
+
+def test_front_desk_cannot_add_to_the_clinical_record(patient, users, client_for):
+    response = client_for(users["front_desk"]).post(
+        f"/patients/{patient.pk}/record/allergy/", {"substance": "latex"}
+    )
+    assert response.status_code == 403
+    assert not Allergy.objects.exists()
+
+
+@pytest.fixture
+def consent(db):
+    return ConsentTemplate.objects.create(
+        code="ketamine-treatment", version=2, title="Consent to ketamine treatment",
+        body="I understand the benefits and risks of ketamine treatment... (synthetic text)",
+    )  # fmt: skip
+
+
+def test_consent_is_signed_with_the_typed_name_and_keeps_its_text(patient, nurse, consent):
+    url = f"/patients/{patient.pk}/consents/{consent.pk}/"
+    assert "I understand the benefits" in nurse.get(url).content.decode()
+    wrong = nurse.post(url, {"typed_name": "Someone Else", "agreed": "on"})
+    assert wrong.status_code == 400 and "typed_name: must be the patient" in (
+        wrong.content.decode()
+    )
+    unticked = nurse.post(url, {"typed_name": "Jules Verneuil"})
+    assert unticked.status_code == 400
+    assert not ConsentSignature.objects.exists()
+
+    assert nurse.post(url, {"typed_name": "jules  verneuil", "agreed": "on"}).status_code == 302
+    signature = ConsentSignature.objects.get()
+    consent.body = "A later wording."
+    consent.save()
+    signature.refresh_from_db()
+    assert signature.signed_text.startswith("I understand the benefits")
+    assert signature.template.version == 2
+
+
+def test_a_withdrawn_consent_version_cannot_be_signed(patient, nurse, consent):
+    consent.active = False
+    consent.save()
+    response = nurse.post(f"/patients/{patient.pk}/consents/{consent.pk}/",
+                          {"typed_name": "Jules Verneuil", "agreed": "on"})  # fmt: skip
+    assert response.status_code == 400
+    assert not ConsentSignature.objects.exists()
