@@ -42,6 +42,7 @@ HTML_ROUTES: Final[dict[str, Rule]] = {
     # The chart holds the clinical record: clinical roles only. Demographics: all staff.
     "patients:chart": CLINICAL,
     "patients:details": STAFF,
+    "patients:edit_contacts": STAFF,
     "patients:record_add": CLINICAL,
     "patients:medication_stop": CLINICAL,
     "patients:consent_sign": CLINICAL,

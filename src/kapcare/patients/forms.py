@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
+
+from kapcare.accounts.models import User
+from kapcare.accounts.roles import CLINICAL
+from kapcare.patients.models import Patient
 
 
 class MeasurementForm(forms.Form):
@@ -27,3 +33,27 @@ class MedicationForm(forms.Form):
 class ConsentSignForm(forms.Form):
     typed_name = forms.CharField(label="Patient's full name, typed by the patient", max_length=200)
     agreed = forms.BooleanField(label="The patient has read this document and agrees to it")
+
+
+class ContactsForm(forms.ModelForm):
+    """Contacts and the primary clinician: what the front desk keeps up to date."""
+
+    class Meta:
+        model = Patient
+        fields = [
+            "email",
+            "phone",
+            "preferred_contact",
+            "address",
+            "emergency_contact_name",
+            "emergency_contact_relation",
+            "emergency_contact_phone",
+            "primary_clinician",
+        ]
+        widgets = {"address": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        clinician = self.fields["primary_clinician"]
+        assert isinstance(clinician, forms.ModelChoiceField)
+        clinician.queryset = User.objects.filter(is_active=True, role__in=CLINICAL)

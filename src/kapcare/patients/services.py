@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import date
 from decimal import Decimal
+from typing import Protocol
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -22,6 +23,11 @@ from kapcare.patients.models import (
     Patient,
     PatientHistory,
 )
+
+
+class ContactsFormLike(Protocol):
+    def save(self) -> Patient: ...
+
 
 _MRN_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 
@@ -152,3 +158,11 @@ def sign_consent(
         )  # fmt: skip
         record_event(actor, Action.CREATE, f"consent signed: {template}", patient_id=patient.pk)
     return signature
+
+
+def update_contacts(actor: Actor, patient: Patient, form: ContactsFormLike) -> Patient:
+    """Save the validated contacts form; the previous values stay in the record history."""
+    with transaction.atomic():
+        patient = form.save()
+        record_event(actor, Action.UPDATE, "contacts", patient_id=patient.pk)
+    return patient

@@ -14,7 +14,13 @@ from kapcare.assessments.selectors import chart_context
 from kapcare.audit.services import Actor, record_access
 from kapcare.intake.selectors import latest_screening
 from kapcare.patients import services
-from kapcare.patients.forms import AllergyForm, ConsentSignForm, MeasurementForm, MedicationForm
+from kapcare.patients.forms import (
+    AllergyForm,
+    ConsentSignForm,
+    ContactsForm,
+    MeasurementForm,
+    MedicationForm,
+)
 from kapcare.patients.models import ConsentTemplate, MedicationEntry, Patient, PatientHistory
 
 
@@ -99,6 +105,20 @@ def consent_sign(request: HttpRequest, patient_id: int, template_id: int) -> Htt
     record_access(Actor.from_request(request), [patient.pk], f"consent {template}")
     context = {"patient": patient, "template": template, "form": form}
     return render(request, "patients/consent_sign.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def edit_contacts(request: HttpRequest, patient_id: int) -> HttpResponse:
+    patient = get_object_or_404(Patient, pk=patient_id)
+    form = ContactsForm(request.POST or None, instance=patient)
+    if request.method == "POST" and form.is_valid():
+        services.update_contacts(Actor.from_request(request), patient, form)
+        messages.success(request, "Contacts saved.")
+        return redirect("patients:details", patient_id=patient.pk)
+    record_access(Actor.from_request(request), [patient.pk], "patient contacts form")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "patients/edit_contacts.html", {"patient": patient, "form": form},
+                  status=status)  # fmt: skip
 
 
 @require_GET

@@ -118,3 +118,36 @@ def test_a_withdrawn_consent_version_cannot_be_signed(patient, nurse, consent):
                           {"typed_name": "Jules Verneuil", "agreed": "on"})  # fmt: skip
     assert response.status_code == 400
     assert not ConsentSignature.objects.exists()
+
+
+def test_front_desk_edits_contacts_and_primary_clinician(patient, users, client_for):
+    client = client_for(users["front_desk"])
+    url = f"/patients/{patient.pk}/contacts/"
+    assert client.get(url).status_code == 200
+    prescriber = users["prescriber"]
+    response = client.post(url, {
+        "email": "jules@example.org", "phone": "+1-555-0199", "preferred_contact": "sms",
+        "address": "1 Synthetic Way", "emergency_contact_name": "Ana Verneuil",
+        "emergency_contact_relation": "sister", "emergency_contact_phone": "+1-555-0198",
+        "primary_clinician": prescriber.pk,
+    })  # fmt: skip
+    assert response.status_code == 302
+    patient.refresh_from_db()
+    assert patient.primary_clinician == prescriber and patient.preferred_contact == "sms"
+    assert patient.history.count() == 2  # created, then changed: the old values are kept
+    assert AuditEntry.objects.filter(action=Action.UPDATE, patient_id=patient.pk,
+                                     what="contacts").exists()  # fmt: skip
+
+
+def test_contacts_refuse_a_non_clinician_and_bad_email(patient, users, client_for):
+    client = client_for(users["front_desk"])
+    response = client.post(f"/patients/{patient.pk}/contacts/", {
+        "email": "not-an-email", "preferred_contact": "email",
+        "primary_clinician": users["front_desk"].pk,
+    })  # fmt: skip
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Email: Enter a valid email address." in html
+    assert "Primary clinician: Select a valid choice." in html
+    patient.refresh_from_db()
+    assert patient.email == "" and patient.primary_clinician is None
