@@ -253,6 +253,17 @@ def today_context(user: Any, today: date | None = None) -> dict[str, Any]:
     or overdue. Keys: ``mbc_show``, ``mbc_alerts``, ``mbc_due``, ``mbc_patient_ids`` (for the
     caller's access log)."""
     alerts = list(visible_alerts(user))
-    due = due_assessments(today)
+    every_due = due_assessments(today)
+    # The most overdue first, a page's worth; the rest are counted, not shown (or logged).
+    due = every_due[:TODAY_DUE_SHOWN]
     ids = list(dict.fromkeys([a.patient_id for a in alerts] + [i.patient.pk for i in due]))
-    return {"mbc_show": True, "mbc_alerts": alerts, "mbc_due": due, "mbc_patient_ids": ids}
+    return {
+        "mbc_show": True,
+        "mbc_alerts": alerts,
+        "mbc_due": due,
+        "mbc_due_more": len(every_due) - len(due),
+        "mbc_patient_ids": ids,
+    }
+
+
+TODAY_DUE_SHOWN = 50

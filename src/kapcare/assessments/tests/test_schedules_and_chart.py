@@ -163,3 +163,18 @@ def test_patient_list_of_due_items_queries_constant(django_assert_max_num_querie
         _schedule(other, starts=timezone.localdate() - timedelta(days=n))
     with django_assert_max_num_queries(1):
         assert len(due_assessments()) == 5
+
+
+def test_today_shows_the_most_overdue_page_and_counts_the_rest(users, monkeypatch) -> None:
+    from kapcare.assessments import selectors
+
+    monkeypatch.setattr(selectors, "TODAY_DUE_SHOWN", 3)
+    today = timezone.localdate()
+    for days_late in range(5):
+        late = create_patient(ACTOR, given_name=f"P{days_late}", family_name="Late",
+                              birth_date=date(1980, 1, 1), sex_at_birth="female")  # fmt: skip
+        _schedule(late, starts=today - timedelta(days=days_late))
+    context = selectors.today_context(users[Role.NURSE], today)
+    assert [item.patient.given_name for item in context["mbc_due"]] == ["P4", "P3", "P2"]
+    assert context["mbc_due_more"] == 2
+    assert len(context["mbc_patient_ids"]) == 3  # only the patients shown are logged
