@@ -35,7 +35,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from kapcare.clinical import pk  # noqa: E402
+from kapcare.clinical import pk  # noqa: E402  (after the sys.path line above)
 
 N_SUBJECTS = 10_000
 T_END_MIN = 360.0

@@ -149,11 +149,9 @@ def visible_alerts(user: Any, *, status: str | None = AlertStatus.OPEN) -> Query
     if status:
         alerts = alerts.filter(status=status)
     role = getattr(user, "role", None)
-    if role == Role.PRESCRIBER:
-        pass
-    elif role in (Role.NURSE, Role.THERAPIST):
+    if role in (Role.NURSE, Role.THERAPIST):
         alerts = alerts.filter(assigned_to_id=user.pk)
-    else:
+    elif role != Role.PRESCRIBER:
         alerts = alerts.none()
     return alerts.order_by("created_at", "id")
 

@@ -22,6 +22,6 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # A file, not SQLite's shared in-memory database, so concurrent tests see the same locking
 # (busy timeout, WAL) as a real installation instead of "table is locked" errors.
 # One file per test process, so two test runs on one machine never share a database.
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405  (DATABASES comes from the star import)
     _test_db = Path(tempfile.gettempdir()) / f"kapcare-test-{os.getpid()}.sqlite3"
-    DATABASES["default"]["TEST"] = {"NAME": str(_test_db)}  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(_test_db)}  # noqa: F405  (as above)

@@ -55,7 +55,7 @@ def test_svg_accepts_mapping_single_curve_and_no_band() -> None:
     assert "Mine" in pk_report.curve_svg([(iv, "Mine")])
     assert "Dissociative range" not in pk_report.curve_svg(iv, band=None)
     with pytest.raises(ValueError, match="curves_with_labels"):
-        pk_report.curve_svg([("a", "b")])  # type: ignore[list-item]
+        pk_report.curve_svg([("a", "b")])  # type: ignore[list-item]  # wrong input on purpose
 
 
 def test_svg_is_deterministic() -> None:

@@ -108,7 +108,7 @@ def test_height_converted_from_cm() -> None:
 )
 def test_dose_errors_name_the_field(kwargs: dict[str, object], field: str) -> None:
     with pytest.raises(ValueError, match=rf"^{field}"):
-        weight_based_dose(**kwargs)  # type: ignore[arg-type]
+        weight_based_dose(**kwargs)  # type: ignore[arg-type]  # wrong input on purpose
 
 
 @pytest.mark.parametrize(("mg_per_kg", "weight"), [(2.0, 30), (0.001, 300)])
@@ -179,7 +179,7 @@ def test_infusion_rate_rounding() -> None:
 )
 def test_infusion_rate_errors(args: tuple[object, object, object], field: str) -> None:
     with pytest.raises(ValueError, match=rf"^{field}"):
-        infusion_rate(*args)  # type: ignore[arg-type]
+        infusion_rate(*args)  # type: ignore[arg-type]  # wrong input on purpose
 
 
 # --- esketamine devices -------------------------------------------------------------------
@@ -193,4 +193,4 @@ def test_esketamine_devices(dose: int, devices: int) -> None:
 @pytest.mark.parametrize("dose", [0, 14, 27, 29, 42, 112, -28, True, "56", None, 56.5])
 def test_esketamine_devices_rejects(dose: object) -> None:
     with pytest.raises(ValueError, match="dose_mg: must be 28, 56 or 84"):
-        esketamine_devices(dose)  # type: ignore[arg-type]
+        esketamine_devices(dose)  # type: ignore[arg-type]  # wrong input on purpose

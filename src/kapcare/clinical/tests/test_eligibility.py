@@ -76,6 +76,7 @@ def test_min_age_is_a_setting() -> None:
     ],
 )
 def test_each_condition_rule(field: str, code: str, level: str) -> None:
+    # The field name is a test parameter, which mypy cannot match to a keyword.
     s = screen(Intake(age_years=40, **{field: True}))  # type: ignore[arg-type]
     assert s.verdict == level
     assert len(s.reasons) == 1
@@ -197,11 +198,11 @@ def test_intake_is_frozen_and_keyword_only() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         intake.pregnant = True  # type: ignore[misc]
     with pytest.raises(TypeError):
-        Intake(30)  # type: ignore[call-arg]
+        Intake(30)  # type: ignore[call-arg]  # wrong input on purpose
 
 
 def test_medications_list_is_frozen_to_tuple() -> None:
-    intake = Intake(age_years=30, medications=["lorazepam"])  # type: ignore[arg-type]
+    intake = Intake(age_years=30, medications=["lorazepam"])  # type: ignore[arg-type]  # a list, on purpose
     assert intake.medications == ("lorazepam",)
 
 
@@ -222,12 +223,12 @@ def test_medications_list_is_frozen_to_tuple() -> None:
 )
 def test_intake_validation(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        Intake(**kwargs)  # type: ignore[arg-type]
+        Intake(**kwargs)  # type: ignore[arg-type]  # wrong input on purpose
 
 
 def test_screen_rejects_non_intake() -> None:
     with pytest.raises(ValueError, match="intake: must be an Intake"):
-        screen({"age_years": 40})  # type: ignore[arg-type]
+        screen({"age_years": 40})  # type: ignore[arg-type]  # wrong input on purpose
 
 
 def test_every_reason_has_a_source() -> None:

@@ -294,7 +294,7 @@ def test_non_integer_rejected(bad: object) -> None:
     responses: list[object] = [0] * 9
     responses[8] = bad
     with pytest.raises(ValueError, match=r"phq9 item 9: must be an integer 0-3"):
-        score("phq9", responses)  # type: ignore[arg-type]
+        score("phq9", responses)  # type: ignore[arg-type]  # wrong input on purpose
 
 
 @pytest.mark.parametrize(("code", "count"), [("pcl5", 19), ("pcl5", 21), ("phq9", 0),
@@ -307,7 +307,7 @@ def test_wrong_count(code: str, count: int) -> None:
 @pytest.mark.parametrize("bad", ["0000000", 7, None, {0, 1}])
 def test_responses_not_a_sequence(bad: object) -> None:
     with pytest.raises(ValueError, match="gad7: responses must be a sequence"):
-        score("gad7", bad)  # type: ignore[arg-type]
+        score("gad7", bad)  # type: ignore[arg-type]  # wrong input on purpose
 
 
 def test_unknown_code() -> None:
@@ -402,7 +402,7 @@ def test_change_settings_replaceable() -> None:
 def test_change_bad_totals(code: str, baseline: object, current: object, field: str,
                            allowed: str) -> None:  # fmt: skip
     with pytest.raises(ValueError, match=rf"{code} {field}: must be an integer {allowed}"):
-        change(code, baseline, current)  # type: ignore[arg-type]
+        change(code, baseline, current)  # type: ignore[arg-type]  # wrong input on purpose
 
 
 def test_change_unknown_and_undefined_codes() -> None:

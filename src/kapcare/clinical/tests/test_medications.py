@@ -78,4 +78,4 @@ def test_every_brand_alias_points_to_a_listed_generic() -> None:
 
 def test_non_string_rejected() -> None:
     with pytest.raises(ValueError, match="generic_name: must be a string"):
-        classify(42)  # type: ignore[arg-type]
+        classify(42)  # type: ignore[arg-type]  # wrong input on purpose

@@ -329,11 +329,13 @@ iv_infusion_strategy = st.builds(
 def test_superposition_and_order_independence(
     first: list[pk.Dose], second: list[pk.Dose], model: str, weight: float
 ) -> None:
-    kwargs = {"model": model, "t_end_min": 360.0, "step_min": 2.0}
-    a = pk.simulate(first, weight, **kwargs)  # type: ignore[arg-type]
-    b = pk.simulate(second, weight, **kwargs)  # type: ignore[arg-type]
-    both = pk.simulate(second + first, weight, **kwargs)  # type: ignore[arg-type]
-    reversed_order = pk.simulate(list(reversed(first + second)), weight, **kwargs)  # type: ignore[arg-type]
+    def run(doses: list[pk.Dose]) -> pk.Curve:
+        return pk.simulate(doses, weight, model=model, t_end_min=360.0, step_min=2.0)
+
+    a = run(first)
+    b = run(second)
+    both = run(second + first)
+    reversed_order = run(list(reversed(first + second)))
     expected = a.conc_ng_per_ml + b.conc_ng_per_ml
     scale = max(float(expected.max()), 1e-300)
     np.testing.assert_allclose(both.conc_ng_per_ml, expected, rtol=1e-9, atol=1e-12 * scale)
@@ -534,7 +536,7 @@ def test_population_accepts_list_and_scalar_like_weights() -> None:
 )
 def test_dose_errors_name_the_field(kwargs: dict[str, object], field: str) -> None:
     with pytest.raises(ValueError, match=field):
-        pk.simulate([pk.Dose(**kwargs)], 70.0)  # type: ignore[arg-type]
+        pk.simulate([pk.Dose(**kwargs)], 70.0)  # type: ignore[arg-type]  # wrong input on purpose
 
 
 @pytest.mark.parametrize(
@@ -555,7 +557,7 @@ def test_simulate_errors_name_the_field(
     weight: float, kwargs: dict[str, object], field: str
 ) -> None:
     with pytest.raises(ValueError, match=field):
-        pk.simulate([pk.Dose("iv", 10.0)], weight, **kwargs)  # type: ignore[arg-type]
+        pk.simulate([pk.Dose("iv", 10.0)], weight, **kwargs)  # type: ignore[arg-type]  # wrong input on purpose
 
 
 @pytest.mark.parametrize(
@@ -573,9 +575,9 @@ def test_population_errors_name_the_field(
     weights: list[float], kwargs: dict[str, object], field: str
 ) -> None:
     with pytest.raises(ValueError, match=field):
-        pk.simulate_population([pk.Dose("iv", 10.0)], weights, **kwargs)  # type: ignore[arg-type]
+        pk.simulate_population([pk.Dose("iv", 10.0)], weights, **kwargs)  # type: ignore[arg-type]  # wrong input on purpose
 
 
 def test_non_dose_items_rejected() -> None:
     with pytest.raises(ValueError, match="doses"):
-        pk.simulate([("iv", 10.0)], 70.0)  # type: ignore[list-item]
+        pk.simulate([("iv", 10.0)], 70.0)  # type: ignore[list-item]  # wrong input on purpose

@@ -191,13 +191,13 @@ def test_unknown_protocol() -> None:
 @pytest.mark.parametrize("days", [(), [], (7,), (-1,), (True,), ("0",), "01234", None, (1.0,)])
 def test_invalid_clinic_days(days: object) -> None:
     with pytest.raises(ValueError, match=r"^clinic_days"):
-        plan_course("im_weekly", MONDAY, clinic_days=days)  # type: ignore[arg-type]
+        plan_course("im_weekly", MONDAY, clinic_days=days)  # type: ignore[arg-type]  # wrong input on purpose
 
 
 @pytest.mark.parametrize("start", [datetime(2025, 3, 3, 9, 0), "2025-03-03", None])
 def test_invalid_start_date(start: object) -> None:
     with pytest.raises(ValueError, match=r"^start_date"):
-        plan_course("im_weekly", start)  # type: ignore[arg-type]
+        plan_course("im_weekly", start)  # type: ignore[arg-type]  # wrong input on purpose
 
 
 # --- protocols as data --------------------------------------------------------------------

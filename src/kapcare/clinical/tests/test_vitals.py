@@ -49,7 +49,7 @@ def test_reading_range_edges(field: str, lo: int, hi: int) -> None:
 @pytest.mark.parametrize("bad", [True, "120", float("nan")])
 def test_reading_rejects_non_numbers(bad: object) -> None:
     with pytest.raises(ValueError, match=r"^heart_rate"):
-        Reading(heart_rate=bad)  # type: ignore[arg-type]
+        Reading(heart_rate=bad)  # type: ignore[arg-type]  # wrong input on purpose
 
 
 def test_reading_diastolic_must_be_below_systolic() -> None:
@@ -167,7 +167,7 @@ def test_assess_errors() -> None:
     with pytest.raises(ValueError, match="phase: must be 'pre_dose', 'dosing' or 'recovery'"):
         assess(Reading(), "post")
     with pytest.raises(ValueError, match="reading: must be a Reading"):
-        assess({"systolic": 120}, "dosing")  # type: ignore[arg-type]
+        assess({"systolic": 120}, "dosing")  # type: ignore[arg-type]  # wrong input on purpose
 
 
 LEVEL_RANK = {None: 0, "warning": 1, "critical": 2}
@@ -334,4 +334,4 @@ def test_discharge_errors(change: dict[str, Any], field: str) -> None:
 
 def test_discharge_requires_keywords() -> None:
     with pytest.raises(TypeError):
-        discharge_check("iv", 30)  # type: ignore[call-arg]
+        discharge_check("iv", 30)  # type: ignore[call-arg]  # wrong input on purpose
