@@ -118,3 +118,50 @@ def sign_in(page: Any, email: str, password: str = TEST_PASSWORD) -> None:
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
+
+
+# --- treatment courses and dosing sessions --------------------------------------------------
+
+
+@pytest.fixture
+def cleared_patient(users: dict[str, User]) -> Any:
+    """A synthetic adult (70 kg, 175 cm) whose eligible screening a prescriber accepted."""
+    from datetime import date
+    from decimal import Decimal
+
+    from kapcare.audit.services import Actor
+    from kapcare.intake.services import review_screening, screen_patient
+    from kapcare.patients.services import add_measurement, create_patient
+
+    system = Actor.system("test")
+    patient = create_patient(
+        system, given_name="Casey", family_name="Cleared", birth_date=date(1984, 3, 9),
+        sex_at_birth="male", is_synthetic=True,
+    )  # fmt: skip
+    add_measurement(system, patient, weight_kg=Decimal("70.0"), height_cm=Decimal("175"))
+    nurse, prescriber = users["nurse"], users["prescriber"]
+    screening = screen_patient(
+        Actor.for_user(nurse), patient, {"systolic_bp": 122, "diastolic_bp": 78}
+    )
+    review_screening(Actor.for_user(prescriber), screening.pk, "accept", "")
+    return patient
+
+
+@pytest.fixture
+def plan_course_for(users: dict[str, User]) -> Callable[..., Any]:
+    """Plan a course from a seeded protocol (by code) for a cleared patient."""
+    from kapcare.audit.services import Actor
+    from kapcare.courses.models import Protocol
+    from kapcare.courses.services import plan_course
+
+    def plan(patient: Any, protocol_code: str = "iv-ptsd", start: Any = None) -> Any:
+        from django.utils import timezone
+
+        return plan_course(
+            Actor.for_user(users["prescriber"]),
+            patient,
+            Protocol.objects.get(code=protocol_code),
+            start or timezone.localdate(),
+        )
+
+    return plan

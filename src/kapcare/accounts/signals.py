@@ -1,9 +1,10 @@
-"""Sign-ins and sign-outs go into the audit trail."""
+"""Sign-ins, sign-outs and lockouts go into the audit trail."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 from django.http import HttpRequest
@@ -31,3 +32,15 @@ def on_sign_in_failed(
     email = str(credentials.get("username", ""))[:200]
     actor = Actor(None, email, "", attempt.client_address, attempt.request_id)
     record_event(actor, Action.SIGN_IN_FAILED, "sign-in failed")
+
+
+@receiver(user_locked_out)
+def on_locked_out(
+    sender: Any, request: HttpRequest | None = None, username: str | None = None, **kwargs: Any
+) -> None:
+    # django-axes sends this when a sign-in reaches the failure limit, and again for each
+    # attempt refused while locked out.
+    attempt = Actor.for_user(None, request)
+    email = str(username or "")[:200]
+    actor = Actor(None, email, "", attempt.client_address, attempt.request_id)
+    record_event(actor, Action.SIGN_IN_FAILED, "account locked out")

@@ -43,6 +43,13 @@ class Actor:
             request_id=meta.get(REQUEST_ID_META, ""),
         )
 
+    @property
+    def person_id(self) -> int:
+        """The signed-in user's id, for records that name their author."""
+        if self.user_id is None:
+            raise ValueError("actor: this record needs a signed-in staff member")
+        return self.user_id
+
     @classmethod
     def from_request(cls, request: HttpRequest) -> Actor:
         return cls.for_user(getattr(request, "user", None), request)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -56,6 +57,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "simple_history",
     "ninja",
+    "axes",
     "kapcare.accounts",
     "kapcare.audit",
     "kapcare.patients",
@@ -63,6 +65,9 @@ INSTALLED_APPS = [
     "kapcare.consultations",
     "kapcare.assessments",
     "kapcare.jobs",
+    "kapcare.courses",
+    "kapcare.dosing",
+    "kapcare.integration",
     "kapcare.web",
 ]
 
@@ -79,6 +84,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "kapcare.accounts.middleware.AccessPolicyMiddleware",
+    # Last, as django-axes requires: turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "kapcare.config.urls"
@@ -127,6 +134,29 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes goes first: it refuses a locked-out sign-in before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Sign-in throttling (django-axes). The limit and the cool-off are clinic policy: these are
+# policy defaults, to be set per clinic from the environment.
+AXES_FAILURE_LIMIT = int(os.environ.get("KAPCARE_LOGIN_FAILURE_LIMIT", "5"))
+_cooloff_minutes = int(os.environ.get("KAPCARE_LOGIN_COOLOFF_MINUTES", "15"))
+# 0 minutes: no cool-off; a locked-out sign-in stays locked until the clinic admin unlocks it.
+AXES_COOLOFF_TIME = timedelta(minutes=_cooloff_minutes) if _cooloff_minutes > 0 else None
+# Lock out a username only from the address that failed, so one attacker cannot lock every
+# clinician out from elsewhere.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# The login form's field is "username" (Django's LoginView), though users sign in by email.
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_RESET_ON_SUCCESS = True
+# A further attempt while locked out starts the cool-off again (the lockout page says so).
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
+AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
+AXES_HTTP_RESPONSE_CODE = 429
+
 LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:today"
 LOGOUT_REDIRECT_URL = "web:login"

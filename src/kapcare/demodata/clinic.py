@@ -93,4 +93,8 @@ def load_demo_clinic() -> bool:
     import kapcare.assessments.demo
 
     kapcare.assessments.demo.load_demo()
+    # Chairs, planned courses with documented past sessions, today's sessions, integration.
+    import kapcare.dosing.demo
+
+    kapcare.dosing.demo.load_demo()
     return True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth import authenticate
+from django.test import RequestFactory
 
 from kapcare.accounts.models import User
 from kapcare.accounts.roles import Role
@@ -19,7 +20,9 @@ pytestmark = pytest.mark.django_db
 def test_demo_clinic_has_every_role_and_synthetic_patients():
     assert load_demo_clinic() is True
     for email in ("admin", "prescriber", "nurse", "therapist", "frontdesk"):
-        user = authenticate(username=f"{email}@example.org", password=DEMO_PASSWORD)
+        # django-axes checks every sign-in against its request.
+        request = RequestFactory().post("/login/")
+        user = authenticate(request, username=f"{email}@example.org", password=DEMO_PASSWORD)
         assert user is not None and user.is_synthetic, email
     assert set(User.objects.values_list("role", flat=True)) == set(Role.values)
     assert Patient.objects.count() == DEMO_PATIENTS >= 30
@@ -63,3 +66,22 @@ def test_demo_screenings_cover_every_state():
     assert Screening.objects.filter(review_status="overridden").count() == 1
     assert Screening.objects.filter(verdict="eligible", review_status="accepted").count() >= 20
     assert not Patient.objects.filter(is_synthetic=True, primary_clinician=None).exists()
+
+
+def test_demo_courses_have_documented_past_sessions_and_sessions_today():
+    from django.utils import timezone
+
+    from kapcare.dosing.models import DosingSession, State, VitalAlert
+    from kapcare.integration.models import IntegrationNote
+
+    load_demo_clinic()
+    signed = DosingSession.objects.filter(state=State.NOTE_SIGNED)
+    assert signed.count() >= 5
+    assert all(s.note.signed_at and s.orders.exists() and s.vitals.count() >= 4 for s in signed)
+    critical = VitalAlert.objects.get(level="critical")
+    assert critical.code == "bp_critical" and critical.action_taken and critical.acknowledged_at
+    today = timezone.localdate()
+    todays = DosingSession.objects.filter(appointment__starts_at__date=today, state=State.SCHEDULED)
+    assert todays.count() >= 2
+    assert IntegrationNote.objects.filter(dosing_session__state=State.NOTE_SIGNED).exists()
+    assert {s.course.route for s in signed} >= {"iv", "esketamine"}

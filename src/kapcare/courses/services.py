@@ -1,0 +1,473 @@
+"""Writes to protocols, courses and appointments: each in a transaction, with its audit entry."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from kapcare.accounts.models import User
+from kapcare.accounts.roles import Role
+from kapcare.audit.models import Action
+from kapcare.audit.services import Actor, record_event
+from kapcare.clinical import schedule
+from kapcare.clinical.vitals import VitalsThresholds
+from kapcare.courses import conf
+from kapcare.courses.models import (
+    Appointment,
+    AppointmentKind,
+    AppointmentStatus,
+    CalendarFeed,
+    CourseStatus,
+    DoseMode,
+    Protocol,
+    Resource,
+    Route,
+    TreatmentCourse,
+)
+from kapcare.intake.selectors import course_planning_clearance
+from kapcare.patients.models import CareStatus, Patient
+
+
+class NotEligible(Exception):
+    """Planning refused: the patient is not cleared for a course (the reason says why)."""
+
+
+class BookingConflict(ValueError):
+    """A chair, room or staff member would be booked beyond its capacity."""
+
+
+# --- protocols -------------------------------------------------------------------------------
+
+
+def validate_protocol(protocol: Protocol) -> None:
+    """Raise ValueError naming the field when a protocol's settings do not hold together."""
+    if protocol.schedule_code not in schedule.PROTOCOLS:
+        raise ValueError(f"schedule_code: unknown schedule {protocol.schedule_code!r}")
+    if protocol.dose_mode == DoseMode.MG_PER_KG:
+        low, default, high = (
+            protocol.min_mg_per_kg,
+            protocol.default_mg_per_kg,
+            protocol.max_mg_per_kg,
+        )
+        if low is None or default is None or high is None:
+            raise ValueError(
+                "default_mg_per_kg: weight-based protocols need a default, minimum and "
+                "maximum mg/kg"
+            )
+        if not Decimal(0) < low <= default <= high <= Decimal("2.0"):
+            raise ValueError(
+                "default_mg_per_kg: must satisfy 0 < minimum <= default <= maximum <= 2.0 mg/kg"
+            )
+    else:
+        low, default, high = protocol.min_dose_mg, protocol.default_dose_mg, protocol.max_dose_mg
+        if low is None or default is None or high is None:
+            raise ValueError(
+                "default_dose_mg: fixed-dose protocols need a default, minimum and maximum dose"
+            )
+        if not Decimal(0) < low <= default <= high:
+            raise ValueError("default_dose_mg: must satisfy 0 < minimum <= default <= maximum mg")
+    if protocol.route == Route.IV and not (
+        protocol.infusion_duration_min and protocol.infusion_volume_ml
+    ):
+        raise ValueError(
+            "infusion_duration_min: IV protocols need an infusion duration and bag volume"
+        )
+    try:
+        VitalsThresholds(**(protocol.vitals_thresholds or {}))
+    except TypeError as error:
+        raise ValueError(f"vitals_thresholds: {error}") from error
+
+
+def save_protocol(actor: Actor, protocol: Protocol) -> Protocol:
+    """Create or change a protocol. Courses already planned keep their own snapshot."""
+    validate_protocol(protocol)
+    with transaction.atomic():
+        created = protocol.pk is None
+        protocol.save()
+        record_event(
+            actor, Action.CREATE if created else Action.UPDATE, f"protocol {protocol.code}"
+        )
+    return protocol
+
+
+# --- rooms and chairs ------------------------------------------------------------------------
+
+
+def save_resource(actor: Actor, resource: Resource) -> Resource:
+    """Create or change a room or chair. Lowering the capacity does not move appointments
+    already booked; the next booking is checked against the new capacity."""
+    resource.name = resource.name.strip()
+    if not resource.name:
+        raise ValueError("name: required")
+    if resource.capacity < 1:
+        raise ValueError("capacity: must be at least 1")
+    with transaction.atomic():
+        created = resource.pk is None
+        resource.save()
+        record_event(
+            actor, Action.CREATE if created else Action.UPDATE, f"resource {resource.name}"
+        )
+    return resource
+
+
+# --- booking ---------------------------------------------------------------------------------
+
+
+def _staff_capacity(user: User) -> int:
+    return conf.nurse_concurrent_patients() if user.role == Role.NURSE else 1
+
+
+def _overlapping(starts_at: datetime, ends_at: datetime, exclude_pk: int | None) -> Any:
+    booked = Appointment.objects.filter(
+        status=AppointmentStatus.BOOKED, starts_at__lt=ends_at, ends_at__gt=starts_at
+    )
+    return booked.exclude(pk=exclude_pk) if exclude_pk else booked
+
+
+def check_capacity(
+    starts_at: datetime,
+    ends_at: datetime,
+    resource: Resource | None,
+    staff: Sequence[User],
+    *,
+    exclude_pk: int | None = None,
+) -> None:
+    """Raise BookingConflict when the resource or a staff member is already at capacity at any
+    moment of [starts_at, ends_at). Call inside a transaction that holds the rows' locks."""
+    if ends_at <= starts_at:
+        raise ValueError("ends_at: must be after starts_at")
+    overlapping = _overlapping(starts_at, ends_at, exclude_pk)
+    if resource is not None:
+        Resource.objects.select_for_update().filter(pk=resource.pk).first()
+        held = overlapping.filter(resource=resource).count()
+        if held >= resource.capacity:
+            raise BookingConflict(
+                f"resource: {resource.name} is fully booked at "
+                f"{timezone.localtime(starts_at):%Y-%m-%d %H:%M} "
+                f"({held} of {resource.capacity} place{'s' if resource.capacity != 1 else ''} "
+                "taken)"
+            )
+    for member in staff:
+        User.objects.select_for_update().filter(pk=member.pk).first()
+        held = overlapping.filter(staff=member).count()
+        capacity = _staff_capacity(member)
+        if held >= capacity:
+            raise BookingConflict(
+                f"staff: {member.full_name or member.email} already has {held} appointment"
+                f"{'s' if held != 1 else ''} at {timezone.localtime(starts_at):%Y-%m-%d %H:%M} "
+                f"(capacity {capacity})"
+            )
+
+
+def _book(
+    *,
+    patient: Patient,
+    kind: str,
+    starts_at: datetime,
+    minutes: int,
+    course: TreatmentCourse | None = None,
+    phase: str = "",
+    number: int | None = None,
+    resource: Resource | None = None,
+    staff: Sequence[User] = (),
+    follows: Appointment | None = None,
+) -> Appointment:
+    ends_at = starts_at + timedelta(minutes=minutes)
+    check_capacity(starts_at, ends_at, resource, staff)
+    appointment = Appointment.objects.create(
+        patient=patient,
+        course=course,
+        kind=kind,
+        phase=phase,
+        number=number,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        resource=resource,
+        follows=follows,
+        change_reason="booked",
+    )
+    if staff:
+        appointment.staff.set(staff)
+    return appointment
+
+
+def book_appointment(
+    actor: Actor,
+    patient: Patient,
+    *,
+    kind: str,
+    starts_at: datetime,
+    minutes: int,
+    resource: Resource | None = None,
+    staff: Sequence[User] = (),
+) -> Appointment:
+    if kind not in AppointmentKind.values:
+        raise ValueError(f"kind: must be one of {', '.join(AppointmentKind.values)}")
+    if kind == AppointmentKind.DOSING:
+        raise ValueError(
+            "kind: dosing sessions are booked by planning a course or adding a booster"
+        )
+    with transaction.atomic():
+        appointment = _book(
+            patient=patient,
+            kind=kind,
+            starts_at=starts_at,
+            minutes=minutes,
+            resource=resource,
+            staff=staff,
+        )
+        record_event(
+            actor, Action.CREATE, f"appointment {appointment.pk} booked", patient_id=patient.pk
+        )
+    return appointment
+
+
+def reschedule(
+    actor: Actor,
+    appointment: Appointment,
+    *,
+    starts_at: datetime,
+    resource: Resource | None,
+    staff: Sequence[User],
+    reason: str,
+) -> Appointment:
+    """Move an appointment (keeping its length) or change its chair or staff. The old version
+    stays in the appointment's history with the reason."""
+    reason = reason.strip()
+    if not reason:
+        raise ValueError("reason: required when rescheduling")
+    if appointment.status != AppointmentStatus.BOOKED:
+        raise ValueError(
+            f"status: a {appointment.get_status_display().lower()} appointment cannot be "
+            "rescheduled"
+        )
+    with transaction.atomic():
+        length = appointment.ends_at - appointment.starts_at
+        check_capacity(starts_at, starts_at + length, resource, staff, exclude_pk=appointment.pk)
+        appointment.starts_at = starts_at
+        appointment.ends_at = starts_at + length
+        appointment.resource = resource
+        appointment.change_reason = reason[:200]
+        appointment.save()
+        appointment.staff.set(staff)
+        record_event(
+            actor,
+            Action.UPDATE,
+            f"appointment {appointment.pk} rescheduled",
+            patient_id=appointment.patient_id,
+        )
+    return appointment
+
+
+def cancel_appointment(actor: Actor, appointment: Appointment, *, reason: str) -> Appointment:
+    reason = reason.strip()
+    if not reason:
+        raise ValueError("reason: required when cancelling")
+    with transaction.atomic():
+        appointment.status = AppointmentStatus.CANCELLED
+        appointment.change_reason = reason[:200]
+        appointment.save()
+        record_event(
+            actor,
+            Action.UPDATE,
+            f"appointment {appointment.pk} cancelled",
+            patient_id=appointment.patient_id,
+        )
+    return appointment
+
+
+# --- planning --------------------------------------------------------------------------------
+
+
+def _at(day: date, minutes_after_start: int = 0) -> datetime:
+    start = datetime.combine(day, conf.day_start(), tzinfo=timezone.get_current_timezone())
+    return start + timedelta(minutes=minutes_after_start)
+
+
+def _shift_to_clinic_day(day: date, step: int) -> date:
+    days = conf.clinic_days()
+    for _ in range(7):
+        if day.weekday() in days:
+            return day
+        day += timedelta(days=step)
+    return day
+
+
+def dosing_minutes(snapshot: dict[str, Any]) -> int:
+    administration = snapshot.get("infusion_duration_min") or conf.ADMINISTRATION_MINUTES
+    return (
+        conf.CHECK_IN_MINUTES
+        + int(administration)
+        + int(snapshot["min_observation_min"])
+        + conf.DISCHARGE_MINUTES
+    )
+
+
+def _free_chair(starts_at: datetime, minutes: int) -> Resource | None:
+    """The first active chair with room at that time, or None (the front desk assigns one)."""
+    ends_at = starts_at + timedelta(minutes=minutes)
+    for chair in Resource.objects.filter(active=True, kind="chair"):
+        if _overlapping(starts_at, ends_at, None).filter(resource=chair).count() < chair.capacity:
+            return chair
+    return None
+
+
+@dataclass(frozen=True)
+class _Dose:
+    day: date
+    phase: str
+    number: int
+
+
+def _book_dosing(actor: Actor, course: TreatmentCourse, dose: _Dose) -> Appointment:
+    from kapcare.dosing.services import create_session
+
+    snapshot = course.protocol_snapshot
+    minutes = dosing_minutes(snapshot)
+    starts_at = _at(dose.day)
+    appointment = _book(
+        patient=course.patient,
+        kind=AppointmentKind.DOSING,
+        starts_at=starts_at,
+        minutes=minutes,
+        course=course,
+        phase=dose.phase,
+        number=dose.number,
+        resource=_free_chair(starts_at, minutes),
+    )
+    create_session(actor, appointment)
+    if snapshot.get("integration_after_each_dose", True):
+        day = _shift_to_clinic_day(dose.day + timedelta(days=conf.integration_days_after()), 1)
+        _book(
+            patient=course.patient,
+            kind=AppointmentKind.INTEGRATION,
+            starts_at=_at(day, 8 * 60),
+            minutes=conf.integration_minutes(),
+            course=course,
+            phase=dose.phase,
+            number=dose.number,
+            follows=appointment,
+        )
+    return appointment
+
+
+def plan_course(
+    actor: Actor, patient: Patient, protocol: Protocol, start_date: date
+) -> TreatmentCourse:
+    """Plan a course from a protocol for a cleared patient (an accepted "eligible" screening or
+    a prescriber's override): the preparation meeting, each dosing session (with its session
+    record) and an integration session after each. Raises NotEligible with the reason."""
+    if not protocol.active:
+        raise ValueError(f"protocol: {protocol.code} is retired")
+    clearance = course_planning_clearance(patient)
+    if not clearance.allowed:
+        raise NotEligible(clearance.reason)
+    planned = schedule.plan_course(
+        protocol.schedule_code, start_date, clinic_days=conf.clinic_days()
+    )
+    with transaction.atomic():
+        course = TreatmentCourse.objects.create(
+            patient=patient,
+            protocol=protocol,
+            protocol_snapshot=protocol.snapshot(),
+            start_date=planned[0].date,
+            clearance=clearance.reason[:200],
+            planned_by_id=actor.person_id,
+        )
+        if protocol.preparation_meeting:
+            day = _shift_to_clinic_day(
+                planned[0].date - timedelta(days=conf.preparation_days_before()), -1
+            )
+            _book(
+                patient=patient,
+                kind=AppointmentKind.PREPARATION,
+                starts_at=_at(day, 7 * 60),
+                minutes=conf.preparation_minutes(),
+                course=course,
+            )
+        for session in planned:
+            _book_dosing(actor, course, _Dose(session.date, session.phase, session.number))
+        Patient.objects.filter(pk=patient.pk).update(care_status=CareStatus.IN_COURSE)
+        record_event(
+            actor,
+            Action.CREATE,
+            f"treatment course {course.pk} planned ({protocol.code})",
+            patient_id=patient.pk,
+        )
+    return course
+
+
+def add_booster(actor: Actor, course: TreatmentCourse, day: date) -> Appointment:
+    """Add a maintenance dosing session (and its integration session) to a course."""
+    if course.status != CourseStatus.ACTIVE:
+        raise ValueError(f"course: a {course.status} course takes no boosters")
+    if day.weekday() not in conf.clinic_days():
+        raise ValueError(f"day: {day:%A} is not a clinic day")
+    with transaction.atomic():
+        last = course.appointments.filter(kind=AppointmentKind.DOSING).order_by("-number").first()
+        number = (last.number or 0) + 1 if last else 1
+        appointment = _book_dosing(actor, course, _Dose(day, "maintenance", number))
+        Patient.objects.filter(pk=course.patient_id).update(care_status=CareStatus.MAINTENANCE)
+        record_event(
+            actor,
+            Action.CREATE,
+            f"booster {number} added to course {course.pk}",
+            patient_id=course.patient_id,
+        )
+    return appointment
+
+
+# --- calendar feeds --------------------------------------------------------------------------
+
+
+def token_sha256(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_calendar_feed(
+    actor: Actor, *, user: User | None = None, patient: Patient | None = None
+) -> tuple[CalendarFeed, str]:
+    """A new secret feed URL token (shown once; only its hash is kept)."""
+    if (user is None) == (patient is None):
+        raise ValueError("owner: a feed belongs to one staff member or one patient")
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        feed = CalendarFeed.objects.create(
+            user=user,
+            patient=patient,
+            token_sha256=token_sha256(token),
+            created_by_id=actor.person_id,
+        )
+        record_event(
+            actor,
+            Action.TOKEN,
+            f"calendar feed {feed.pk} created",
+            patient_id=patient.pk if patient else None,
+        )
+    return feed, token
+
+
+def revoke_calendar_feed(actor: Actor, feed: CalendarFeed) -> None:
+    with transaction.atomic():
+        CalendarFeed.objects.filter(pk=feed.pk, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+        record_event(
+            actor, Action.TOKEN, f"calendar feed {feed.pk} revoked", patient_id=feed.patient_id
+        )
+
+
+def appointments_between(
+    start: datetime, end: datetime, *, q: Q | None = None
+) -> Iterable[Appointment]:
+    found = Appointment.objects.filter(starts_at__lt=end, ends_at__gt=start)
+    return found.filter(q) if q is not None else found

@@ -1,0 +1,268 @@
+"""The dosing session's state machine through the services: every step, every illegal
+transition, every override path, and the records that never change."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from kapcare.audit.services import Actor
+from kapcare.dosing import clock, scenario, services
+from kapcare.dosing.models import DosingSession, ImmutableError, State, Transition
+
+
+@pytest.fixture
+def session(cleared_patient, plan_course_for) -> DosingSession:
+    course = plan_course_for(cleared_patient)
+    return course.dosing_sessions.order_by("appointment__starts_at").first()
+
+
+def _run(session, users, target, **kwargs):
+    return scenario.run_to(
+        session,
+        target,
+        nurse=users["nurse"],
+        prescriber=users["prescriber"],
+        start=timezone.now() - timedelta(hours=3),
+        **kwargs,
+    )
+
+
+def test_full_iv_session_reaches_a_signed_note(session, users):
+    done = _run(session, users, State.NOTE_SIGNED, critical_bp_at_min=20)
+    assert done.state == State.NOTE_SIGNED
+    order = done.orders.get()
+    # 0.5 mg/kg x 70 kg = 35 mg in 100 mL over 40 min = 150 mL/h.
+    assert order.dose_mg == Decimal("35.0") and order.rate_ml_per_h == Decimal("150.0")
+    critical = done.vital_alerts.get(level="critical")
+    assert critical.code == "bp_critical" and critical.action_taken.startswith("Paused")
+    assert list(done.transitions.values_list("to_state", flat=True)) == scenario.ORDER
+    assert done.note.signed_at is not None
+
+
+def test_esketamine_session_reaches_a_signed_note(cleared_patient, plan_course_for, users):
+    course = plan_course_for(cleared_patient, "esketamine")
+    session = course.dosing_sessions.order_by("appointment__starts_at").first()
+    done = _run(session, users, State.NOTE_SIGNED)
+    order = done.orders.get()
+    assert order.dose_mg == Decimal("56.0") and order.devices == 2
+    assert done.administration.devices.count() == 2
+
+
+@pytest.mark.parametrize("state", list(State.values))
+def test_every_illegal_transition_is_refused(session, users, state):
+    at = {s: i for i, s in enumerate(["scheduled", *scenario.ORDER])}
+    if state != State.CANCELLED:
+        session = _run(session, users, state) if state != State.SCHEDULED else session
+    else:
+        session = services.transition(
+            Actor.for_user(users["nurse"]), session, State.CANCELLED, reason="Patient unwell"
+        )
+    nurse = Actor.for_user(users["nurse"])
+    allowed = {
+        State.SCHEDULED: {State.CHECKED_IN, State.CANCELLED},
+        State.CHECKED_IN: {State.CHECKLIST_PASSED, State.CANCELLED},
+        State.CHECKLIST_PASSED: {State.DOSE_ORDERED, State.CANCELLED},
+        State.DOSE_ORDERED: {State.DOSING, State.CANCELLED},
+        State.DOSING: {State.RECOVERY},
+        State.RECOVERY: {State.DISCHARGED},
+        State.DISCHARGED: {State.NOTE_SIGNED},
+        State.NOTE_SIGNED: set(),
+        State.CANCELLED: set(),
+    }[state]
+    for target in State.values:
+        if target in allowed:
+            continue
+        before = Transition.objects.count()
+        with pytest.raises(services.TransitionRefused) as refused:
+            services.transition(nurse, session, target, reason="trying")
+        assert refused.value.illegal and str(refused.value).startswith("to: cannot go from")
+        assert Transition.objects.count() == before
+    assert at  # the order list covers every forward state
+
+
+def test_checklist_item_needs_a_prescriber_override_with_reason(session, users):
+    nurse, prescriber = Actor.for_user(users["nurse"]), Actor.for_user(users["prescriber"])
+    session = _run(session, users, State.CHECKED_IN)
+    services.save_checklist(
+        nurse,
+        session,
+        fasting_hours=Decimal(2),
+        driver_name="Kim",
+        driver_phone="555-0101",
+        medication_holds_confirmed=True,
+        weight_kg=Decimal(70),
+        intention="Rest",
+    )
+    from kapcare.assessments.services import record_assessment
+
+    record_assessment(nurse, session.patient, "cssrs_screen", [0] * 7, source="staff")
+    services.record_vitals(
+        nurse,
+        session,
+        [
+            {
+                "taken_at": timezone.now().isoformat(),
+                "systolic": 120,
+                "diastolic": 80,
+                "heart_rate": 70,
+            }
+        ],
+    )
+    with pytest.raises(services.TransitionRefused) as refused:
+        services.transition(nurse, session, State.CHECKLIST_PASSED)
+    assert [r.code for r in refused.value.unmet] == ["fasting"]
+    with pytest.raises(services.TransitionRefused):  # a nurse cannot override, even with a reason
+        services.transition(nurse, session, State.CHECKLIST_PASSED, reason="ate a biscuit")
+    with pytest.raises(services.TransitionRefused):  # a prescriber needs a reason
+        services.transition(prescriber, session, State.CHECKLIST_PASSED)
+    session = services.transition(
+        prescriber, session, State.CHECKLIST_PASSED, reason="Clear fluids only; low aspiration risk"
+    )
+    last = session.transitions.last()
+    assert session.state == State.CHECKLIST_PASSED and last.overridden == ["fasting"]
+    assert last.reason.startswith("Clear fluids")
+
+
+def test_critical_baseline_blocks_dosing_unless_prescriber_overrides(session, users):
+    nurse, prescriber = Actor.for_user(users["nurse"]), Actor.for_user(users["prescriber"])
+    session = _run(session, users, State.DOSE_ORDERED)
+    result = services.record_vitals(
+        nurse,
+        session,
+        [
+            {
+                "taken_at": timezone.now().isoformat(),
+                "systolic": 186,
+                "diastolic": 112,
+                "heart_rate": 80,
+            }
+        ],
+    )
+    alert = next(a for _, a in result.alerts if a.level == "critical")
+    services.record_administration(
+        nurse, session, lot_number="L1", vial_id="V1", started_at=timezone.now()
+    )
+    with pytest.raises(services.TransitionRefused) as refused:
+        services.transition(prescriber, session, State.DOSING, reason="reviewed")
+    assert "critical_alert" in [r.code for r in refused.value.unmet]  # acknowledge first
+    services.acknowledge_vital_alert(
+        nurse, alert, action_taken="Rested 10 minutes, prescriber informed"
+    )
+    with pytest.raises(services.TransitionRefused) as refused:
+        services.transition(nurse, session, State.DOSING)
+    assert [r.code for r in refused.value.unmet] == ["baseline_vitals"]
+    session = services.transition(
+        prescriber,
+        session,
+        State.DOSING,
+        reason="Known white-coat hypertension; repeat BP in 5 min",
+    )
+    assert session.state == State.DOSING and session.transitions.last().overridden == [
+        "baseline_vitals"
+    ]
+
+
+def test_discharge_blocked_by_unmet_criteria_and_prescriber_override(session, users):
+    nurse, prescriber = Actor.for_user(users["nurse"]), Actor.for_user(users["prescriber"])
+    session = _run(session, users, State.RECOVERY)
+    unmet = services.assess_discharge(
+        nurse,
+        session,
+        escort_name="",
+        sedation_moaas=5,
+        dissociation_resolved=True,
+        nausea_controlled=True,
+        ambulating_steadily=True,
+    )
+    assert "escort" in [code for code, _ in unmet]
+    with pytest.raises(services.TransitionRefused) as refused:
+        services.transition(nurse, session, State.DISCHARGED)
+    assert "escort" in [r.code for r in refused.value.unmet]
+    session = services.transition(
+        prescriber,
+        session,
+        State.DISCHARGED,
+        reason="Escort waiting in the car park; nurse walked patient out",
+    )
+    assert session.state == State.DISCHARGED and "escort" in session.transitions.last().overridden
+
+
+def test_discharge_without_assessment_is_refused_even_for_prescriber(session, users):
+    session = _run(session, users, State.RECOVERY)
+    with pytest.raises(services.TransitionRefused) as refused:
+        services.transition(
+            Actor.for_user(users["prescriber"]), session, State.DISCHARGED, reason="x"
+        )
+    assert [r.code for r in refused.value.unmet] == ["discharge_assessment"]
+
+
+def test_signed_order_is_immutable_and_superseded(session, users):
+    prescriber = Actor.for_user(users["prescriber"])
+    session = _run(session, users, State.DOSE_ORDERED)
+    first = session.orders.get()
+    first.dose_mg = Decimal("50")
+    with pytest.raises(ImmutableError):
+        first.save()
+    with pytest.raises(ValueError, match="deviation_reason"):
+        services.sign_order(prescriber, session, mg_per_kg=Decimal("1.2"))
+    second = services.sign_order(prescriber, session, mg_per_kg=Decimal("0.75"))
+    first.refresh_from_db()
+    assert first.dose_mg == Decimal("35.0") and first.superseded_by == second
+    assert second.dose_mg == Decimal("52.5") and second.rate_ml_per_h == Decimal("150.0")
+    with pytest.raises(services.NotAllowed):
+        services.sign_order(Actor.for_user(users["nurse"]), session)
+
+
+def test_signed_note_locks_and_amendments_keep_the_original(session, users):
+    prescriber = Actor.for_user(users["prescriber"])
+    session = _run(session, users, State.NOTE_SIGNED)
+    note = session.note
+    with pytest.raises(ImmutableError):
+        services.save_note(prescriber, session, "rewritten")
+    note.text = "rewritten"
+    with pytest.raises(ImmutableError):
+        note.save()
+    services.amend_note(
+        prescriber, session, text="BP recheck at 60 min was 130/82.", reason="late entry"
+    )
+    note.refresh_from_db()
+    assert note.text.startswith("Synthetic session note") and note.amendments.count() == 1
+    with pytest.raises(ValueError, match="reason"):
+        services.amend_note(prescriber, session, text="x", reason=" ")
+
+
+def test_vitals_batch_is_atomic_and_names_the_index(session, users):
+    nurse = Actor.for_user(users["nurse"])
+    session = _run(session, users, State.CHECKED_IN)
+    now = timezone.now().isoformat()
+    good = {
+        "taken_at": now,
+        "systolic": 120,
+        "diastolic": 80,
+        "heart_rate": 70,
+        "spo2": 98,
+        "resp_rate": 14,
+    }
+    with pytest.raises(services.BatchError) as error:
+        services.record_vitals(nurse, session, [good, {**good, "spo2": 140}])
+    assert error.value.index == 1 and error.value.field == "spo2"
+    assert session.vitals.count() == 0
+
+
+def test_clock_lets_past_sessions_be_documented(session, users):
+    start = timezone.now() - timedelta(days=7)
+    with clock.at(start):
+        assert clock.now() == start
+    done = scenario.run_to(
+        session,
+        State.NOTE_SIGNED,
+        nurse=users["nurse"],
+        prescriber=users["prescriber"],
+        start=start,
+    )
+    first = done.transitions.first()
+    assert first is not None and first.at == start
