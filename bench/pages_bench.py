@@ -3,10 +3,19 @@
 Seeds a fresh database with N synthetic patients (default 10,000) and M assessments each
 (default 20), then measures server time — the whole Django request cycle through the test
 client, no network — for: a trivial signed-in page (the baseline), the patient list, a
-patient's chart, and an assessment POST through the API. Reports p50 and p95 per page and the
-ratio of each p95 to the baseline's p95, for SQLite and for PostgreSQL when
-KAPCARE_BENCH_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/test) answers.
-Writes bench/results/pages.json.
+patient's chart, the trajectory chart fragment, and an assessment POST through the API.
+Reports p50 and p95 per page and the ratio of each p95 to the baseline's p95, for SQLite and
+for PostgreSQL when KAPCARE_BENCH_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/test)
+answers. Writes bench/results/pages.json.
+
+The chart page never draws with matplotlib: it inlines the stored trajectory charts that the
+background worker draws when a score is stored, and shows a placeholder that loads the chart
+fragment when none is stored yet. Seeding inserts assessments in bulk (no jobs), so after
+seeding the bench draws the stored charts of the patients whose charts it visits by running
+the worker's job function (`kapcare.assessments.jobs.draw_chart`) for each of them, as the
+worker would have: "chart" is the page as a user sees it in steady state. "chart_placeholder"
+is the page of patients with no stored chart; "trajectory_cold" the fragment when it has to
+draw (and store) the chart, "trajectory_warm" when the stored chart is up to date.
 
 Each database gets its own run in a subprocess, because Django's settings are read once.
 """
@@ -46,7 +55,7 @@ def _percentiles(samples_s: list[float]) -> dict[str, float]:
 
 
 def _time(call: Any, repeats: int) -> dict[str, float]:
-    call()  # warm caches and connections
+    call(repeats)  # warm caches and connections (on an item the timed calls do not use)
     samples = []
     for index in range(repeats):
         started = time.perf_counter()
@@ -69,6 +78,8 @@ def run_one() -> dict[str, Any]:
 
     from kapcare.accounts.models import User
     from kapcare.accounts.services import create_api_token
+    from kapcare.assessments.jobs import draw_chart
+    from kapcare.assessments.models import Assessment
     from kapcare.assessments.seed import seed_assessments
     from kapcare.audit.services import Actor
     from kapcare.demodata.seed import seed_patients
@@ -89,16 +100,46 @@ def run_one() -> dict[str, Any]:
     client.force_login(nurse)
     token = create_api_token(Actor.system("bench"), nurse, "bench")[1]
     api = Client(headers={"Authorization": f"Bearer {token}"})
-    patient_ids = list(Patient.objects.values_list("id", flat=True)[: REPEATS + 1])
+    # Three disjoint sets of patients, REPEATS + 1 each (one for the warm-up call): charts
+    # stored (the steady state), no chart stored (the chart page's placeholder) and the
+    # fragment's first draw (which stores the chart it draws).
+    ids = list(Patient.objects.order_by("id").values_list("id", flat=True)[: 3 * (REPEATS + 1)])
+    if len(ids) < 3 * (REPEATS + 1):
+        raise RuntimeError(f"KAPCARE_BENCH_PATIENTS: at least {3 * (REPEATS + 1)} needed")
+    patient_ids = ids[: REPEATS + 1]
+    unstored_ids = ids[REPEATS + 1 : 2 * (REPEATS + 1)]
+    cold_ids = ids[2 * (REPEATS + 1) :]
+    started = time.perf_counter()
+    drawn = 0
+    for patient_id, instrument in (
+        Assessment.objects.filter(patient_id__in=patient_ids)
+        .values_list("patient_id", "instrument")
+        .order_by()
+        .distinct()
+    ):
+        draw_chart({"patient_id": patient_id, "instrument": instrument})
+        drawn += 1
+    prerender_seconds = time.perf_counter() - started
+    # The pages measured are the pages meant: stored charts inlined, else placeholders.
+    steady = client.get(f"/patients/{patient_ids[0]}/").content.decode()
+    unstored = client.get(f"/patients/{unstored_ids[0]}/").content.decode()
+    if "<svg" not in steady or 'hx-trigger="load"' in steady:
+        raise RuntimeError("chart: the stored charts are not inlined")
+    if 'hx-trigger="load"' not in unstored or ": trajectory</title>" in unstored:
+        raise RuntimeError("chart_placeholder: no placeholder, or a chart was drawn")
     phq9 = {"instrument": "phq9", "responses": [1, 1, 2, 1, 0, 1, 1, 0, 0]}
 
     pages = {
         "baseline_profile": lambda i=0: client.get("/profile/"),
         "patient_list": lambda i=0: client.get("/patients/", {"page": 1 + i % 20}),
         "patient_list_search": lambda i=0: client.get("/patients/", {"q": "ab"}),
-        "chart": lambda i=0: client.get(f"/patients/{patient_ids[i % len(patient_ids)]}/"),
+        "chart": lambda i=0: client.get(f"/patients/{patient_ids[i]}/"),
+        "chart_placeholder": lambda i=0: client.get(f"/patients/{unstored_ids[i]}/"),
+        "trajectory_warm": lambda i=0: client.get(f"/patients/{patient_ids[i]}/trajectory/pcl5/"),
+        "trajectory_cold": lambda i=0: client.get(f"/patients/{cold_ids[i]}/trajectory/pcl5/"),
+        # Last: it makes the stored charts of these patients stale (and queues their jobs).
         "assessment_post": lambda i=0: api.post(
-            f"/api/v1/patients/{patient_ids[i % len(patient_ids)]}/assessments",
+            f"/api/v1/patients/{patient_ids[i]}/assessments",
             phq9,
             content_type="application/json",
         ),
@@ -116,6 +157,17 @@ def run_one() -> dict[str, Any]:
         "patients": PATIENTS,
         "assessments_per_patient": ASSESSMENTS_PER_PATIENT,
         "seed_seconds": round(seed_seconds, 1),
+        "stored_charts": {
+            "how": (
+                "after seeding, the worker's job function "
+                "(kapcare.assessments.jobs.draw_chart) run in-process for each scale of the "
+                "patients whose steady-state chart page is measured"
+            ),
+            "patients": len(patient_ids),
+            "charts_drawn": drawn,
+            "seconds": round(prerender_seconds, 1),
+            "ms_per_chart": round(1000 * prerender_seconds / max(1, drawn), 1),
+        },
         "timings": timings,
     }
 

@@ -148,7 +148,19 @@ def cleared_patient(users: dict[str, User]) -> Any:
 
 
 @pytest.fixture
-def plan_course_for(users: dict[str, User]) -> Callable[..., Any]:
+def seeded_protocols(db: None) -> None:
+    """The seeded protocols come from a data migration, and a transactional test's closing
+    flush empties every table: put them back with the migration's own (idempotent) function
+    for the transactional tests that run after it."""
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("kapcare.courses.migrations.0002_seed_protocols").seed(apps, None)
+
+
+@pytest.fixture
+def plan_course_for(users: dict[str, User], seeded_protocols: None) -> Callable[..., Any]:
     """Plan a course from a seeded protocol (by code) for a cleared patient."""
     from kapcare.audit.services import Actor
     from kapcare.courses.models import Protocol

@@ -61,6 +61,7 @@ HTML_ROUTES: Final[dict[str, Rule]] = {
     "assessments:patient_assessments": CLINICAL,
     "assessments:record": CLINICAL,
     "assessments:detail": CLINICAL,
+    "assessments:trajectory": CLINICAL,
     "assessments:link_create": CLINICAL,
     "assessments:schedule_create": CLINICAL,
     "assessments:schedule_end": CLINICAL,
@@ -68,6 +69,63 @@ HTML_ROUTES: Final[dict[str, Rule]] = {
     "assessments:alert_acknowledge": CLINICAL,
     # A patient's single-use questionnaire link: the token is the credential.
     "assessments:home_link": PUBLIC,
+    # --- protocols, courses, scheduling and calendar feeds (kapcare.courses) ---
+    # Protocols hold no patient data: clinicians read them, the clinic admin changes them.
+    "courses:protocols": CLINICAL | ADMIN_ONLY,
+    "courses:protocol": CLINICAL | ADMIN_ONLY,
+    "courses:protocol_create": ADMIN_ONLY,
+    "courses:protocol_edit": ADMIN_ONLY,
+    # Rooms and chairs are clinic settings.
+    "courses:resources": ADMIN_ONLY,
+    "courses:resource_edit": ADMIN_ONLY,
+    # Planning a course (and adding boosters) is the prescriber's treatment plan; the course
+    # page (snapshot, sessions, scores) is clinical.
+    "courses:plan": PRESCRIBER_ONLY,
+    "courses:add_booster": PRESCRIBER_ONLY,
+    "courses:course": CLINICAL,
+    # Bookings are the front desk's work as much as the clinicians': no clinical detail here.
+    "courses:reschedule": CLINICAL | {Role.FRONT_DESK},
+    "courses:patient_appointments": CLINICAL | {Role.FRONT_DESK},
+    "courses:patient_feed_create": CLINICAL | {Role.FRONT_DESK},
+    # The day view: each staff role sees its own cut of the day.
+    "courses:day": STAFF,
+    # A staff member's own calendar feed; revoking also covers patients' feeds (checked in
+    # the view: front desk and clinical roles only).
+    "courses:my_calendar": STAFF,
+    "courses:my_feed_create": STAFF,
+    "courses:feed_revoke": STAFF,
+    # The .ics address: calendar apps cannot sign in, the secret token is the credential.
+    "courses:feed": PUBLIC,
+    # --- dosing sessions (kapcare.dosing) ---
+    # The session record is clinical: every step is open to clinical roles, and the services
+    # enforce what only a prescriber may do (sign an order, override a requirement).
+    "dosing:session": CLINICAL,
+    "dosing:transition": CLINICAL,
+    "dosing:checklist": CLINICAL,
+    "dosing:centering": CLINICAL,
+    "dosing:order_preview": CLINICAL,
+    "dosing:order_sign": CLINICAL,
+    "dosing:administration": CLINICAL,
+    "dosing:device": CLINICAL,
+    "dosing:vitals": CLINICAL,
+    "dosing:vitals_reminder": CLINICAL,
+    "dosing:vital_alert_acknowledge": CLINICAL,
+    "dosing:side_effect": CLINICAL,
+    "dosing:intervention": CLINICAL,
+    "dosing:score": CLINICAL,
+    "dosing:discharge": CLINICAL,
+    "dosing:reflection": CLINICAL,
+    "dosing:note": CLINICAL,
+    "dosing:note_sign": CLINICAL,
+    "dosing:note_amend": CLINICAL,
+    "dosing:rems_pdf": CLINICAL,
+    # --- integration sessions and journal (kapcare.integration) ---
+    # Integration notes, the journal and the timeline are the clinical record.
+    "integration:timeline": CLINICAL,
+    "integration:note_create": CLINICAL,
+    "integration:note": CLINICAL,
+    "integration:journal_create": CLINICAL,
+    "integration:journal_entry": CLINICAL,
     # Django's admin is the clinic admin's tool for staff and settings.
     "admin:*": ADMIN_ONLY,
     # The API's description and docs hold no patient data; integrators read them unsigned.
@@ -98,6 +156,21 @@ API_OPERATIONS: Final[dict[str, frozenset[str]]] = {
     "list_assessments": CLINICAL,
     "list_alerts": CLINICAL,
     "acknowledge_alert": CLINICAL,
+    # --- protocols, courses and scheduling (kapcare.courses) ---
+    # Planning a course is the prescriber's treatment plan.
+    "plan_course": PRESCRIBER_ONLY,
+    "list_courses": CLINICAL,
+    # Protocols hold no patient data; the front desk schedules from them.
+    "list_protocols": STAFF,
+    # --- dosing sessions (kapcare.dosing) ---
+    # The session record is clinical; the services enforce what only a prescriber may do
+    # (sign an order, override a requirement).
+    "get_session": CLINICAL,
+    "record_session_vitals": CLINICAL,
+    "transition_session": CLINICAL,
+    "save_session_note": CLINICAL,
+    "sign_session_note": CLINICAL,
+    "amend_session_note": CLINICAL,
 }
 
 __all__ = [

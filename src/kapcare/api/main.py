@@ -11,6 +11,8 @@ from kapcare.accounts.policy import API_NAMESPACE
 from kapcare.api.security import DenyUnlisted
 from kapcare.assessments.api import router as assessments_router
 from kapcare.consultations.api import router as consultations_router
+from kapcare.courses.api import router as courses_router
+from kapcare.dosing.api import router as dosing_router
 from kapcare.intake.api import router as intake_router
 from kapcare.patients.api import router as patients_router
 
@@ -31,6 +33,8 @@ api.add_router("/patients", patients_router)
 api.add_router("/", intake_router)
 api.add_router("/", assessments_router)
 api.add_router("/", consultations_router)
+api.add_router("/", courses_router)
+api.add_router("/", dosing_router)
 
 
 def _field_name(location: list[object]) -> str:

@@ -13,6 +13,7 @@ from ninja.errors import HttpError, ValidationError
 from ninja.responses import Status
 from pydantic import Field
 
+from kapcare.api.errors import unprocessable
 from kapcare.api.routing import endpoint
 from kapcare.assessments import selectors, services
 from kapcare.assessments.models import Alert, Assessment, Source
@@ -71,12 +72,6 @@ class AcknowledgeIn(Schema):
     action_taken: str = Field(..., max_length=4000)
 
 
-def _unprocessable(field: str, message: str) -> ValidationError:
-    # Rendered by the shared handler like any input error: 422, {"detail", "errors": [{field,
-    # rule}]}, with the clinical core's message (it names the item) as the rule.
-    return ValidationError([{"loc": ["body", field], "msg": message}])
-
-
 def _alert_out(alert: Alert) -> AlertOut:
     return AlertOut(
         id=alert.pk,
@@ -112,7 +107,7 @@ def record_assessment(
     try:
         services.check_instrument(payload.instrument)
     except ValueError as error:
-        raise _unprocessable("instrument", str(error)) from None
+        raise unprocessable("instrument", str(error)) from None
     try:
         assessment = services.record_assessment(
             Actor.from_request(request),
@@ -123,7 +118,7 @@ def record_assessment(
             entered_by=request.user if getattr(request.user, "is_authenticated", False) else None,
         )
     except ValueError as error:
-        raise _unprocessable("responses", str(error)) from None
+        raise unprocessable("responses", str(error)) from None
     return Status(201, assessment)
 
 
@@ -178,6 +173,6 @@ def acknowledge_alert(request: HttpRequest, alert_id: int, payload: AcknowledgeI
         message = str(error)
         if message.startswith("status"):
             raise HttpError(409, message) from None
-        raise _unprocessable("action_taken", message) from None
+        raise unprocessable("action_taken", message) from None
     alert = selectors.visible_alerts(request.user, status=None).get(pk=alert_id)
     return _alert_out(alert)

@@ -2,8 +2,11 @@
 safe in a web server thread).
 
 Each chart marks the baseline (the first score), the published bands or cut-point, and each
-later score that meets response or remission by `kapcare.clinical.instruments.change`. The SVG
-is cached by its content, so a chart is drawn once per new score, not once per page view.
+later score that meets response or remission by `kapcare.clinical.instruments.change`.
+
+Drawing takes tens of milliseconds, so pages never draw: the background worker draws a chart
+when a score is stored and keeps it (`TrajectoryChart`) with the digest of the points it was
+drawn from; the chart page inlines a stored chart whose digest matches the current points.
 """
 
 from __future__ import annotations
@@ -19,14 +22,14 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from django.core.cache import cache
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
 from matplotlib.figure import Figure
 
 from kapcare.clinical import instruments
 from kapcare.clinical.instruments.cssrs import LEVELS
 
-CACHE_SECONDS = 24 * 3600
+# Part of every digest: bump it when the drawing changes, so stored charts are redrawn.
+DRAWING_VERSION = 1
 _BAND_COLOURS = ("#e8f3ec", "#f3f6e6", "#fbf3df", "#fbe8da", "#f8dcdc")
 
 
@@ -170,16 +173,16 @@ def _draw(code: str, points: Sequence[Point]) -> str:
     return _svg(fig, title, description)
 
 
+def points_digest(code: str, points: Sequence[Point]) -> str:
+    """The SHA-256 of what a chart is drawn from: the scale, its points and the drawing's
+    version. A stored chart whose digest differs from this is stale."""
+    content = (DRAWING_VERSION, code, [(p.on.isoformat(), p.total, p.band) for p in points])
+    return hashlib.sha256(repr(content).encode()).hexdigest()
+
+
 def trajectory_svg(code: str, points: Sequence[Point]) -> str:
-    """The chart of `points` (oldest first) as an inline SVG string; "" when there are none."""
+    """Draw the chart of `points` (oldest first) as an inline SVG string; "" when there are
+    none. Slow (matplotlib): `services.draw_trajectory_chart` stores what it draws."""
     if not points:
         return ""
-    digest = hashlib.sha256(
-        repr((code, [(p.on.isoformat(), p.total, p.band) for p in points])).encode()
-    ).hexdigest()
-    key = f"kapcare:mbc-svg:{digest}"
-    svg = cache.get(key)
-    if svg is None:
-        svg = _draw(code, points)
-        cache.set(key, svg, CACHE_SECONDS)
-    return str(svg)
+    return _draw(code, points)

@@ -1,6 +1,7 @@
 """Background work of measurement-based care, done by `kapcare worker`:
-alert emails to clinicians, invitation emails to patients, and the periodic pass that queues
-an invitation for each home-link assessment that falls due."""
+alert emails to clinicians, invitation emails to patients, the periodic pass that queues
+an invitation for each home-link assessment that falls due, and drawing the trajectory chart
+of a scale when a score is stored (so the chart page never draws)."""
 
 from __future__ import annotations
 
@@ -94,6 +95,13 @@ def send_invitation(payload: dict[str, Any]) -> None:
             recipient_list=[patient.email],
         )
         record_event(WORKER, Action.CREATE, f"invitation emailed {instrument}", patient.pk)
+
+
+@handler(services.CHART_JOB)
+def draw_chart(payload: dict[str, Any]) -> None:
+    """Draw and store the trajectory chart of one patient's scale (nothing to do when the
+    stored chart is already up to date, e.g. a second job for the same new scores)."""
+    services.draw_trajectory_chart(payload["patient_id"], payload["instrument"])
 
 
 def queue_due_invitations() -> int:

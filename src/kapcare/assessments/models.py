@@ -180,3 +180,31 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_level_display()} alert for patient {self.patient_id}"
+
+
+class TrajectoryChart(models.Model):
+    """The drawn trajectory chart (SVG) of one patient's scale, kept so that pages never draw
+    with matplotlib. `digest` is `charts.points_digest` of the points it was drawn from: the
+    chart is up to date while the patient's scores of that scale still give the same digest.
+
+    A derived cache, not a clinical record: it can be dropped and redrawn from the assessments
+    at any time, so it has no history (no simple_history) and its writes make no audit entries
+    (reading it is logged like any chart read, by the views that show it)."""
+
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.CASCADE, related_name="trajectory_charts"
+    )
+    instrument = models.CharField(max_length=20, choices=INSTRUMENT_CHOICES)
+    digest = models.CharField(max_length=64)
+    svg = models.TextField()
+    drawn_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "instrument"], name="trajectory_chart_patient_instrument"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.instrument} trajectory chart for patient {self.patient_id}"

@@ -12,13 +12,14 @@ from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from kapcare.accounts.roles import Role
-from kapcare.assessments.charts import Point, trajectory_svg
+from kapcare.assessments.charts import Point, points_digest
 from kapcare.assessments.models import (
     Alert,
     AlertStatus,
     Assessment,
     AssessmentSchedule,
     Delivery,
+    TrajectoryChart,
 )
 from kapcare.clinical import instruments
 from kapcare.clinical.instruments import INSTRUMENTS, Change
@@ -40,6 +41,17 @@ def patient_assessments(patient_id: int, instrument: str | None = None) -> Query
     if instrument:
         assessments = assessments.filter(instrument=instrument)
     return assessments.order_by("administered_at", "id")
+
+
+def _points(assessments: list[Assessment]) -> list[Point]:
+    return [Point(local_date(a.administered_at), a.total, a.band) for a in assessments]
+
+
+def trajectory_points(patient_id: int, instrument: str) -> list[Point]:
+    """What the trajectory chart of a patient's scale is drawn from, oldest first (1 query)."""
+    return _points(
+        list(patient_assessments(patient_id, instrument).only("administered_at", "total", "band"))
+    )
 
 
 # --- schedules -----------------------------------------------------------------------------
@@ -167,18 +179,25 @@ class ScaleSummary:
     baseline: Assessment
     latest: Assessment
     change: Change | None
+    # The stored chart when it is up to date; "" when it is missing or stale: the page then
+    # shows a placeholder that loads the chart (drawn on demand) from the trajectory fragment.
     svg: str
 
     @property
     def latest_band_label(self) -> str:
         return self.latest.band.replace("_", " ")
 
+    @property
+    def short_name(self) -> str:
+        return SHORT_NAMES.get(self.code, self.code)
+
 
 def chart_context(patient: Patient, *, today: date | None = None) -> dict[str, Any]:
-    """Everything the chart's measurement-based care section shows, in 3 queries whatever
+    """Everything the chart's measurement-based care section shows, in 4 queries whatever
     the number of assessments: the latest score per scale with its band and change from
-    baseline, a trajectory SVG per scale, open alerts, and the patient's upcoming scheduled
-    assessments. Render with ``assessments/_chart_section.html``. The caller logs the access.
+    baseline, the stored trajectory SVG per scale when it is up to date (never drawn here),
+    open alerts, and the patient's upcoming scheduled assessments. Render with
+    ``assessments/_chart_section.html``. The caller logs the access.
 
     Keys: ``mbc_patient``, ``mbc_scales`` (list of ScaleSummary), ``mbc_open_alerts`` (list of
     Alert), ``mbc_upcoming`` (list of DueItem, soonest first), ``mbc_instruments`` (the scales
@@ -203,6 +222,14 @@ def chart_context(patient: Patient, *, today: date | None = None) -> dict[str, A
     by_scale: dict[str, list[Assessment]] = defaultdict(list)
     for assessment in assessments:
         by_scale[assessment.instrument].append(assessment)
+    stored: dict[str, TrajectoryChart] = {}
+    if by_scale:
+        stored = {
+            chart.instrument: chart
+            for chart in TrajectoryChart.objects.filter(patient_id=patient.pk).only(
+                "instrument", "digest", "svg"
+            )
+        }
     scales = []
     for code in SCALE_ORDER:
         done = by_scale.get(code)
@@ -212,7 +239,10 @@ def chart_context(patient: Patient, *, today: date | None = None) -> dict[str, A
         change = None
         if code != "cssrs_screen" and len(done) > 1:
             change = instruments.change(code, baseline.total, latest.total)
-        points = [Point(local_date(a.administered_at), a.total, a.band) for a in done]
+        chart = stored.get(code)
+        svg = ""
+        if chart is not None and chart.digest == points_digest(code, _points(done)):
+            svg = chart.svg
         scales.append(
             ScaleSummary(
                 code=code,
@@ -221,7 +251,7 @@ def chart_context(patient: Patient, *, today: date | None = None) -> dict[str, A
                 baseline=baseline,
                 latest=latest,
                 change=change,
-                svg=trajectory_svg(code, points),
+                svg=svg,
             )
         )
     alerts = list(

@@ -2,7 +2,8 @@
 
 Recording a scale scores it with the clinical core and, when the score carries the
 ``suicide_risk`` flag, creates the alert and queues its email in the same transaction: the
-assessment, the alert and the email job exist together or not at all.
+assessment, the alert and the email job exist together or not at all. Once it is committed,
+it queues the redrawing of that scale's trajectory chart (`draw_trajectory_chart`).
 """
 
 from __future__ import annotations
@@ -11,11 +12,14 @@ import hashlib
 import secrets
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
+from kapcare.assessments import selectors
+from kapcare.assessments.charts import points_digest, trajectory_svg
 from kapcare.assessments.conf import home_link_hours
 from kapcare.assessments.models import (
     Alert,
@@ -26,6 +30,7 @@ from kapcare.assessments.models import (
     Delivery,
     HomeLink,
     Source,
+    TrajectoryChart,
 )
 from kapcare.audit.models import Action
 from kapcare.audit.services import Actor, record_event
@@ -38,6 +43,7 @@ from kapcare.patients.models import Patient
 SUICIDE_RISK = "suicide_risk"
 ALERT_EMAIL_JOB = "assessments.alert_email"
 INVITATION_JOB = "assessments.send_invitation"
+CHART_JOB = "assessments.draw_trajectory_chart"
 
 
 class LinkUnavailable(Exception):
@@ -129,7 +135,47 @@ def record_assessment(
             )
             record_event(actor, Action.CREATE, f"suicide-risk alert {level}", patient_id=patient.pk)
             enqueue(ALERT_EMAIL_JOB, {"alert_id": alert.pk})
+        # After the commit, so the worker sees the new score; robust, because the chart is a
+        # derived cache: failing to queue it never fails recording the scale (the chart page
+        # then has its chart drawn on demand).
+        transaction.on_commit(partial(queue_trajectory_chart, patient.pk, instrument), robust=True)
     return assessment
+
+
+# --- trajectory charts -----------------------------------------------------------------------
+
+
+def queue_trajectory_chart(patient_id: int, instrument: str) -> None:
+    """Have the background worker draw and store the chart of the patient's scale."""
+    enqueue(CHART_JOB, {"patient_id": patient_id, "instrument": check_instrument(instrument)})
+
+
+def draw_trajectory_chart(patient_id: int, instrument: str) -> TrajectoryChart | None:
+    """The stored trajectory chart of the patient's scale, first drawn (matplotlib, slow) and
+    stored when it is missing or stale (its digest is not that of the current scores). None
+    when the patient has no score of that scale.
+
+    No history or audit entry: `TrajectoryChart` is a derived cache, not a clinical record.
+    Two concurrent draws of the same chart are harmless (the unique constraint keeps one row;
+    the later write wins, and a chart overwritten with older points is stale by its digest and
+    drawn again on the next view)."""
+    check_instrument(instrument)
+    points = selectors.trajectory_points(patient_id, instrument)
+    if not points:
+        return None
+    digest = points_digest(instrument, points)
+    stored = TrajectoryChart.objects.filter(patient_id=patient_id, instrument=instrument).first()
+    if stored is not None and stored.digest == digest:
+        return stored
+    # Drawn outside the transaction, so the slow part holds no database lock.
+    svg = trajectory_svg(instrument, points)
+    with transaction.atomic():
+        chart, _created = TrajectoryChart.objects.update_or_create(
+            patient_id=patient_id,
+            instrument=instrument,
+            defaults={"digest": digest, "svg": svg, "drawn_at": timezone.now()},
+        )
+    return chart
 
 
 def acknowledge_alert(actor: Actor, alert: Alert, user: Any, action_taken: str) -> Alert:

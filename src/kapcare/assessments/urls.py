@@ -15,6 +15,12 @@ urlpatterns = [
         views.record,
         name="record",
     ),
+    # HTML fragment: one scale's trajectory chart (the chart page loads it with HTMX).
+    path(
+        "patients/<int:patient_id>/trajectory/<str:instrument>/",
+        views.trajectory,
+        name="trajectory",
+    ),
     path("assessments/<int:assessment_id>/", views.detail, name="detail"),
     path("patients/<int:patient_id>/home-links/", views.link_create, name="link_create"),
     path("patients/<int:patient_id>/schedules/", views.schedule_create, name="schedule_create"),

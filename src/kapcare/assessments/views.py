@@ -137,6 +137,20 @@ def detail(request: HttpRequest, assessment_id: int) -> HttpResponse:
     )
 
 
+@require_GET
+def trajectory(request: HttpRequest, patient_id: int, instrument: str) -> HttpResponse:
+    """One scale's trajectory chart as an HTML fragment, for the placeholder the chart page
+    shows when the stored chart is missing or stale: drawn and stored first if need be."""
+    if instrument not in selectors.SCALE_ORDER:
+        raise Http404("No such scale.")
+    patient = get_object_or_404(Patient.objects.only("id"), pk=patient_id)
+    chart = services.draw_trajectory_chart(patient.pk, instrument)
+    if chart is None:
+        raise Http404("No scores of this scale yet.")
+    record_access(Actor.from_request(request), [patient.pk], "trajectory chart")
+    return render(request, "assessments/_trajectory.html", {"svg": chart.svg})
+
+
 @require_POST
 def link_create(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = _patient(patient_id)

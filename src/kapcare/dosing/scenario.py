@@ -82,7 +82,7 @@ def run_to(
                     [0] * 7,
                     source="staff",
                     entered_by=nurse,
-                    administered_at=start + timedelta(minutes=5),
+                    administered_at=start + timedelta(minutes=10),
                 )
                 services.save_checklist(
                     n,

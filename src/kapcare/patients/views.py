@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from kapcare.assessments.selectors import chart_context
 from kapcare.audit.services import Actor, record_access
 from kapcare.intake.selectors import latest_screening
+from kapcare.integration.selectors import chart_timeline_context
 from kapcare.patients import services
 from kapcare.patients.forms import (
     AllergyForm,
@@ -43,6 +44,8 @@ def chart(request: HttpRequest, patient_id: int) -> HttpResponse:
             "medication": MedicationForm(),
         },
         **chart_context(patient),
+        # Dosing sessions, integration notes, journal and scores, newest first.
+        **chart_timeline_context(patient.pk),
     }
     return render(request, "patients/chart.html", context)
 

@@ -3,12 +3,14 @@ decided by the policy middleware before any view runs."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import cast
 
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
@@ -16,6 +18,7 @@ from kapcare.accounts.models import ApiToken, User
 from kapcare.accounts.roles import CLINICAL, Role
 from kapcare.accounts.services import create_api_token, revoke_api_token
 from kapcare.audit.services import Actor, record_access
+from kapcare.patients.models import Patient
 from kapcare.patients.selectors import search_patients
 from kapcare.pk_report import DISCLAIMER
 from kapcare.web.pk_explorer import explore
@@ -38,6 +41,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_GET
 def today(request: HttpRequest) -> HttpResponse:
     from kapcare.assessments.selectors import today_context
+    from kapcare.courses.views import day_context
 
     context: dict[str, object] = {"today": timezone.localdate()}
     if _user(request).role in CLINICAL:
@@ -45,7 +49,20 @@ def today(request: HttpRequest) -> HttpResponse:
         mbc = today_context(_user(request))
         context.update(mbc)
         record_access(Actor.from_request(request), mbc["mbc_patient_ids"], "today page")
+    # The day's schedule as the user's role sees it (its access is logged there).
+    context.update(day_context(request, timezone.localdate()))
     return render(request, "web/today.html", context)
+
+
+@dataclass(frozen=True)
+class PatientRow:
+    """One line of the patient list, formatted here once: per-row template tags and filters
+    ({% url %}, |date, the role test) cost more than the rest of the page together."""
+
+    patient: Patient
+    href: str
+    birth_date: str
+    sex_at_birth: str
 
 
 @require_GET
@@ -53,8 +70,20 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:100]
     paginator = Paginator(search_patients(query), PATIENTS_PER_PAGE)
     page = paginator.get_page(request.GET.get("page"))
-    record_access(Actor.from_request(request), (p.pk for p in page), f"patient list q={query!r}")
-    context = {"page": page, "query": query, "today": timezone.localdate()}
+    shown = list(page)
+    record_access(Actor.from_request(request), (p.pk for p in shown), f"patient list q={query!r}")
+    # Clinicians open the chart; the rest of the staff the demographics page.
+    link = "patients:chart" if _user(request).role in CLINICAL else "patients:details"
+    rows = [
+        PatientRow(
+            patient=patient,
+            href=reverse(link, kwargs={"patient_id": patient.pk}),
+            birth_date=patient.birth_date.isoformat(),
+            sex_at_birth=patient.get_sex_at_birth_display(),
+        )
+        for patient in shown
+    ]
+    context = {"page": page, "rows": rows, "query": query, "today": timezone.localdate()}
     # HTMX live search swaps only the results.
     template = (
         "web/_patient_results.html"

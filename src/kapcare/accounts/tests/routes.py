@@ -29,6 +29,15 @@ SAMPLE_KWARGS: dict[str, object] = {
     "token": "not-a-real-link",
     "id": "1",
     "history_id": "1",
+    "session_id": 1,
+    "course_id": 1,
+    "appointment_id": 1,
+    "protocol_id": 1,
+    "feed_id": 1,
+    "resource_id": 1,
+    "note_id": 1,
+    "vital_alert_id": 1,
+    "day": "2026-11-23",
 }
 
 

@@ -76,3 +76,18 @@ def test_nurse_records_phq9_item9_and_prescriber_acknowledges(page, users, patie
     alert.refresh_from_db()
     assert alert.status == AlertStatus.ACKNOWLEDGED and alert.acknowledged_by == prescriber
     assert alert.action_taken.startswith("Called the patient")
+
+
+def test_chart_placeholder_loads_the_trajectory_chart(page, users, patient) -> None:
+    for total in (3, 2, 1):
+        services.record_assessment(
+            Actor.system("test"), patient, "pcl5", [total] * 20, source=Source.STAFF
+        )
+    sign_in(page, users[Role.NURSE].email)
+    page.goto(reverse("patients:chart", kwargs={"patient_id": patient.pk}))
+    # No stored chart: the placeholder's text first, then HTMX swaps in the drawn chart.
+    chart = page.get_by_role("img", name="PTSD Checklist for DSM-5: trajectory")
+    chart.wait_for()
+    assert page.locator(".mbc-chart-pending").count() == 0
+    assert "latest 20" in chart.get_attribute("aria-label")
+    assert patient.trajectory_charts.get().instrument == "pcl5"

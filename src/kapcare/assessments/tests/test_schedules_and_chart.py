@@ -4,16 +4,24 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 from django.core import mail
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from kapcare.accounts.roles import Role
-from kapcare.assessments import services
+from kapcare.assessments import charts, services
 from kapcare.assessments.jobs import queue_due_invitations
-from kapcare.assessments.models import Delivery, Source
-from kapcare.assessments.selectors import chart_context, due_assessments
+from kapcare.assessments.models import Delivery, Source, TrajectoryChart
+from kapcare.assessments.selectors import (
+    SCALE_ORDER,
+    chart_context,
+    due_assessments,
+    trajectory_points,
+)
 from kapcare.assessments.tests.conftest import PHQ9_ITEM9_TWO
 from kapcare.audit.services import Actor
+from kapcare.jobs.models import Job
 from kapcare.jobs.services import run_pending, work
 from kapcare.patients.services import create_patient
 
@@ -112,16 +120,36 @@ def _fill(patient, weeks: int) -> None:
     _schedule(patient, code="pcl5", delivery=Delivery.HOME_LINK)
 
 
+def _draw_all(patient) -> None:
+    for code in SCALE_ORDER:
+        services.draw_trajectory_chart(patient.pk, code)
+
+
+def _no_drawing(monkeypatch) -> None:
+    def refuse(*_args: object) -> str:
+        raise AssertionError("matplotlib must not draw here")
+
+    monkeypatch.setattr(charts, "_draw", refuse)
+
+
 @pytest.mark.parametrize("weeks", [2, 12])
-def test_chart_context_queries_stay_constant(patient, django_assert_max_num_queries, weeks) -> None:
+@pytest.mark.parametrize("stored", [True, False])
+def test_chart_context_queries_stay_constant(
+    patient, django_assert_max_num_queries, weeks, stored, monkeypatch
+) -> None:
     _fill(patient, weeks)
     services.record_assessment(ACTOR, patient, "phq9", PHQ9_ITEM9_TWO, source=Source.STAFF)
-    with django_assert_max_num_queries(3):
+    if stored:
+        _draw_all(patient)
+    _no_drawing(monkeypatch)
+    # Assessments, stored charts, open alerts, schedules.
+    with django_assert_max_num_queries(4):
         context = chart_context(patient)
         [scale.svg for scale in context["mbc_scales"]]
         [(a.assigned_to, a.assessment.instrument) for a in context["mbc_open_alerts"]]
         [(u.patient.given_name, u.next_due) for u in context["mbc_upcoming"]]
     assert [s.code for s in context["mbc_scales"]] == ["pcl5", "phq9", "gad7", "cssrs_screen"]
+    assert all(bool(s.svg) is stored for s in context["mbc_scales"])
     assert len(context["mbc_open_alerts"]) == 1 and len(context["mbc_upcoming"]) == 2
 
 
@@ -136,19 +164,130 @@ def test_chart_marks_baseline_cutpoint_response_and_remission(patient) -> None:
             source=Source.STAFF,
             administered_at=_at(start + timedelta(days=7 * week)),
         )
+    chart = services.draw_trajectory_chart(patient.pk, "pcl5")
     [scale] = chart_context(patient)["mbc_scales"]
     assert scale.change.response and scale.change.remission
     svg = scale.svg
+    assert chart is not None and svg == chart.svg
     assert svg.startswith("<svg") and "baseline 60" in svg and "cut-point 33" in svg
     assert "remission" in svg and "response" in svg
 
 
-def test_chart_section_renders_in_the_lead_s_page(client_for, users, patient) -> None:
+def test_chart_section_renders_in_the_lead_s_page(patient) -> None:
     from django.template.loader import render_to_string
 
     _fill(patient, 3)
+    _draw_all(patient)
     html = render_to_string("assessments/_chart_section.html", chart_context(patient))
     assert "Latest scores" in html and "<svg" in html and "Record PHQ-9" in html
+    assert "hx-get" not in html
+
+
+# --- stored trajectory charts ------------------------------------------------------------------
+
+
+def test_recording_a_score_queues_the_job_that_draws_and_stores_the_chart(
+    patient, django_capture_on_commit_callbacks
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        services.record_assessment(ACTOR, patient, "gad7", [1] * 7, source=Source.STAFF)
+    [job] = Job.objects.filter(kind=services.CHART_JOB)
+    assert job.payload == {"patient_id": patient.pk, "instrument": "gad7"}
+    assert run_pending() == 1
+    chart = TrajectoryChart.objects.get(patient=patient, instrument="gad7")
+    assert chart.svg.startswith("<svg") and "latest 7" in chart.svg
+    assert chart.digest == charts.points_digest("gad7", trajectory_points(patient.pk, "gad7"))
+    # A new score makes it stale; its job redraws it in place (one row per patient and scale).
+    with django_capture_on_commit_callbacks(execute=True):
+        services.record_assessment(ACTOR, patient, "gad7", [2] * 7, source=Source.STAFF)
+    [scale] = chart_context(patient)["mbc_scales"]
+    assert scale.svg == ""
+    assert run_pending() == 1
+    chart = TrajectoryChart.objects.get(patient=patient, instrument="gad7")
+    assert "latest 14" in chart.svg
+    assert chart_context(patient)["mbc_scales"][0].svg == chart.svg
+
+
+def test_the_job_does_not_redraw_an_up_to_date_chart(patient, monkeypatch) -> None:
+    services.record_assessment(ACTOR, patient, "phq9", [1] * 8 + [0], source=Source.STAFF)
+    services.queue_trajectory_chart(patient.pk, "phq9")
+    services.queue_trajectory_chart(patient.pk, "phq9")
+    assert run_pending(limit=1) == 1
+    _no_drawing(monkeypatch)
+    assert run_pending() == 1
+    assert not Job.objects.exclude(status="done").exists()
+    assert TrajectoryChart.objects.count() == 1
+
+
+def test_a_rolled_back_recording_queues_no_chart(
+    patient, django_capture_on_commit_callbacks
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with pytest.raises(RuntimeError), transaction.atomic():
+            services.record_assessment(ACTOR, patient, "gad7", [1] * 7, source=Source.STAFF)
+            raise RuntimeError("rolled back")
+        with pytest.raises(ValueError, match="phq9 item 9"):
+            services.record_assessment(ACTOR, patient, "phq9", [0] * 8 + [7], source=Source.STAFF)
+    assert callbacks == [] and not Job.objects.exists()
+
+
+def _chart_url(patient) -> str:
+    return reverse("patients:chart", kwargs={"patient_id": patient.pk})
+
+
+def _trajectory_url(patient, code: str) -> str:
+    return reverse("assessments:trajectory", kwargs={"patient_id": patient.pk, "instrument": code})
+
+
+def test_chart_page_inlines_up_to_date_stored_charts_without_drawing(
+    client_for, users, patient, monkeypatch
+) -> None:
+    _fill(patient, 3)
+    _draw_all(patient)
+    _no_drawing(monkeypatch)
+    page = client_for(users[Role.NURSE]).get(_chart_url(patient)).content.decode()
+    assert page.count(": trajectory</title>") == 4
+    assert "hx-get" not in page
+
+
+def test_chart_page_shows_a_placeholder_for_a_stale_or_missing_chart_without_drawing(
+    client_for, users, patient, monkeypatch
+) -> None:
+    _fill(patient, 3)
+    _draw_all(patient)
+    services.record_assessment(ACTOR, patient, "phq9", [1] * 8 + [0], source=Source.STAFF)  # stale
+    TrajectoryChart.objects.filter(instrument="gad7").delete()  # missing
+    _no_drawing(monkeypatch)
+    page = client_for(users[Role.NURSE]).get(_chart_url(patient)).content.decode()
+    assert page.count(": trajectory</title>") == 2  # PCL-5 and the C-SSRS screener
+    for code in ("phq9", "gad7"):
+        assert f'hx-get="{_trajectory_url(patient, code)}" hx-trigger="load"' in page
+    assert f'hx-get="{_trajectory_url(patient, "pcl5")}"' not in page
+    # The text alternative: the latest score, its band and date, before the chart arrives.
+    today = f"{timezone.localdate():%Y-%m-%d}"
+    assert f"PHQ-9 trajectory</strong>: latest 8 (mild) on {today}" in page
+    assert "GAD-7 trajectory</strong>: latest 7 (mild)" in page
+
+
+def test_chart_page_queries_do_not_grow_with_assessments(client_for, users, monkeypatch) -> None:
+    from kapcare.patients.services import create_patient
+
+    client = client_for(users[Role.NURSE])
+    patients = []
+    for weeks in (1, 10):
+        patient = create_patient(ACTOR, given_name=f"W{weeks}", family_name="Grow",
+                                 birth_date=date(1975, 3, 3), sex_at_birth="male")  # fmt: skip
+        _fill(patient, weeks)
+        _draw_all(patient)
+        patients.append(patient)
+    client.get(_chart_url(patients[0]))  # settle the session
+    _no_drawing(monkeypatch)
+    counts = []
+    for patient in patients:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(_chart_url(patient)).status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
 
 
 def test_patient_list_of_due_items_queries_constant(django_assert_max_num_queries, patient) -> None:

@@ -10,9 +10,17 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from kapcare.accounts.roles import Role
-from kapcare.assessments import services
-from kapcare.assessments.models import Alert, AlertStatus, Assessment, HomeLink, Source
+from kapcare.assessments import charts, services
+from kapcare.assessments.models import (
+    Alert,
+    AlertStatus,
+    Assessment,
+    HomeLink,
+    Source,
+    TrajectoryChart,
+)
 from kapcare.assessments.tests.conftest import PHQ9_ITEM9_TWO
+from kapcare.audit.models import AuditEntry
 from kapcare.audit.services import Actor
 from kapcare.clinical.instruments import PCL5, PHQ9
 from kapcare.jobs.services import run_pending
@@ -26,6 +34,10 @@ def _answers(values: list[int]) -> dict[str, str]:
 
 def _record_url(patient, code: str) -> str:
     return reverse("assessments:record", kwargs={"patient_id": patient.pk, "instrument": code})
+
+
+def _trajectory_url(patient, code: str) -> str:
+    return reverse("assessments:trajectory", kwargs={"patient_id": patient.pk, "instrument": code})
 
 
 # --- staff form ------------------------------------------------------------------------------
@@ -104,10 +116,52 @@ def test_non_clinical_roles_get_403(client_for, users, patient, role) -> None:
         _record_url(patient, "phq9"),
         reverse("assessments:patient_assessments", kwargs={"patient_id": patient.pk}),
         reverse("assessments:alerts"),
+        _trajectory_url(patient, "phq9"),
     ):
         assert client.get(url).status_code == 403
     assert client.post(_record_url(patient, "phq9"), _answers([0] * 9)).status_code == 403
     assert not Assessment.objects.exists()
+
+
+# --- the trajectory chart fragment ------------------------------------------------------------
+
+
+def test_trajectory_fragment_draws_stores_and_logs(client_for, users, patient, monkeypatch) -> None:
+    for total in (3, 2):
+        services.record_assessment(ACTOR, patient, "phq9", [total] * 8 + [0], source=Source.STAFF)
+    client = client_for(users[Role.PRESCRIBER])
+    response = client.get(_trajectory_url(patient, "phq9"))
+    assert response.status_code == 200
+    fragment = response.content.decode().strip()
+    assert fragment.startswith('<figure class="mbc-chart"><svg') and "latest 16" in fragment
+    assert "<html" not in fragment
+    chart = TrajectoryChart.objects.get(patient=patient, instrument="phq9")
+    assert chart.svg in fragment
+    assert AuditEntry.objects.filter(patient_id=patient.pk, what="trajectory chart").count() == 1
+
+    # Up to date: served from the store, not drawn again.
+    def refuse(*_args: object) -> str:
+        raise AssertionError("drawn again")
+
+    monkeypatch.setattr(charts, "_draw", refuse)
+    assert client.get(_trajectory_url(patient, "phq9")).content.decode().strip() == fragment
+    assert AuditEntry.objects.filter(patient_id=patient.pk, what="trajectory chart").count() == 2
+
+
+def test_trajectory_fragment_404s(client_for, users, patient) -> None:
+    client = client_for(users[Role.NURSE])
+    assert client.get(_trajectory_url(patient, "gad7")).status_code == 404  # no scores yet
+    assert client.get(_trajectory_url(patient, "bdi")).status_code == 404
+    missing = reverse("assessments:trajectory", kwargs={"patient_id": 99999, "instrument": "gad7"})
+    assert client.get(missing).status_code == 404
+    assert not TrajectoryChart.objects.exists()
+
+
+def test_front_desk_gets_403_on_the_trajectory_fragment(client_for, users, patient) -> None:
+    services.record_assessment(ACTOR, patient, "gad7", [1] * 7, source=Source.STAFF)
+    response = client_for(users[Role.FRONT_DESK]).get(_trajectory_url(patient, "gad7"))
+    assert response.status_code == 403 and b"<svg" not in response.content
+    assert not TrajectoryChart.objects.exists()
 
 
 def test_patient_page_with_chart_schedules_and_links(client_for, users, patient) -> None:
@@ -123,7 +177,12 @@ def test_patient_page_with_chart_schedules_and_links(client_for, users, patient)
         )
     url = reverse("assessments:patient_assessments", kwargs={"patient_id": patient.pk})
     page = client.get(url).content.decode()
-    assert "<svg" in page and "Measurement-based care" in page
+    # No stored chart yet: a placeholder loads it; once drawn, the page inlines it.
+    trajectory = _trajectory_url(patient, "phq9")
+    assert f'hx-get="{trajectory}"' in page and "Measurement-based care" in page
+    assert client.get(trajectory).status_code == 200
+    page = client.get(url).content.decode()
+    assert "<svg" in page and "hx-get" not in page
     created = client.post(
         reverse("assessments:schedule_create", kwargs={"patient_id": patient.pk}),
         {

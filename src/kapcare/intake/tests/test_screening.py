@@ -156,7 +156,7 @@ def test_chart_query_count_does_not_grow(
         _screen(api, patient, systolic_bp=150, diastolic_bp=95, medications=["lorazepam", "x"])
     client = client_for(users["nurse"])
     client.get("/today/")
-    with django_assert_max_num_queries(22):
+    with django_assert_max_num_queries(24):
         assert client.get(f"/patients/{patient.pk}/").status_code == 200
 
 

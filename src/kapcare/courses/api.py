@@ -1,0 +1,360 @@
+"""Treatment courses API (fixed contract, issue 5): plan a course from a protocol, list a
+patient's courses with their progress, and list the protocols.
+
+``POST /patients/{id}/courses`` answers ``{id, protocol, sessions: [...]}``. Each entry of
+``sessions`` is one of the course's appointments, in time order:
+
+- ``kind``: ``preparation``, ``dosing`` or ``integration``;
+- ``id``: for ``dosing``, the **dosing session's** id (the one ``GET /sessions/{id}`` takes);
+  for ``preparation`` and ``integration``, the appointment's id;
+- ``appointment_id``: the appointment's id, for every kind;
+- ``session_id``: the dosing session's id (``dosing`` only, else null; the same as ``id``);
+- ``scheduled_for`` (start, ISO 8601), ``phase`` and ``number`` (the dosing session's place in
+  the course; an integration session carries those of the dosing session it follows).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.db.models import Prefetch
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from ninja import Router, Schema, Status
+from pydantic import ConfigDict, Field
+
+from kapcare.api.errors import split_field, unprocessable
+from kapcare.api.routing import endpoint
+from kapcare.assessments.models import Assessment
+from kapcare.audit.services import Actor, record_access
+from kapcare.clinical import instruments
+from kapcare.courses import services
+from kapcare.courses.models import (
+    Appointment,
+    AppointmentKind,
+    AppointmentStatus,
+    Protocol,
+    TreatmentCourse,
+)
+from kapcare.dosing.models import State
+from kapcare.patients.models import Patient
+
+router = Router(tags=["courses"])
+
+# How far ahead a course may be planned, and how far back its start may lie (one day, so a
+# client a time zone behind the clinic is not refused "today").
+PLAN_AHEAD_DAYS = 366
+PLAN_BACK_DAYS = 1
+# Scales whose change since baseline shows a course's progress (kapcare.clinical.instruments).
+PROGRESS_SCALES = ("pcl5", "phq9", "gad7")
+
+
+class ErrorOut(Schema):
+    detail: str
+    errors: list[dict[str, str]]
+
+
+class CourseIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    protocol: str = Field(..., max_length=40, description="A protocol's code (GET /protocols)")
+    start_date: date = Field(..., description="First possible dosing day (YYYY-MM-DD)")
+
+
+class CourseSessionOut(Schema):
+    id: int = Field(
+        ...,
+        description="Dosing: the dosing session's id (GET /sessions/{id}); otherwise the "
+        "appointment's id",
+    )
+    kind: str
+    scheduled_for: datetime
+    ends_at: datetime
+    phase: str | None
+    number: int | None
+    appointment_id: int
+    session_id: int | None = Field(None, description="The dosing session's id (dosing only)")
+    follows_session_id: int | None = Field(
+        None, description="Integration: the dosing session it follows"
+    )
+    status: str
+    state: str | None = Field(None, description="Dosing: the session's state")
+
+
+class CourseOut(Schema):
+    id: int
+    protocol: str
+    protocol_name: str
+    route: str
+    patient_id: int
+    start_date: date
+    status: str
+    clearance: str
+    sessions: list[CourseSessionOut]
+
+
+class ScoreChangeOut(Schema):
+    instrument: str
+    baseline_total: int
+    baseline_at: datetime
+    current_total: int
+    current_at: datetime
+    delta: int
+    percent_change: float | None
+    response: bool
+    remission: bool
+    source: str
+
+
+class ProgressOut(Schema):
+    dosing_total: int
+    dosing_done: int = Field(..., description="Dosing sessions discharged or signed off")
+    dosing_cancelled: int
+    integration_total: int
+    integration_done: int
+    next_session_id: int | None
+    next_session_at: datetime | None
+    scores: list[ScoreChangeOut] = Field(
+        ..., description="Each scale's latest total against its baseline (instruments.change)"
+    )
+
+
+class CourseSummaryOut(Schema):
+    id: int
+    protocol: str
+    protocol_name: str
+    route: str
+    start_date: date
+    status: str
+    planned_at: datetime
+    progress: ProgressOut
+
+
+class ProtocolOut(Schema):
+    code: str
+    name: str
+    route: str
+    dose_mode: str
+    default_mg_per_kg: float | None
+    min_mg_per_kg: float | None
+    max_mg_per_kg: float | None
+    default_dose_mg: float | None
+    min_dose_mg: float | None
+    max_dose_mg: float | None
+    weight_basis: str
+    infusion_duration_min: int | None
+    infusion_volume_ml: int | None
+    schedule_code: str
+    vitals_thresholds: dict[str, Any]
+    vitals_interval_dosing_min: int
+    vitals_interval_recovery_min: int
+    min_observation_min: int
+    rems_required: bool
+    integration_after_each_dose: bool
+    preparation_meeting: bool
+    source: str
+
+
+def _appointments(course_ids: list[int]) -> list[Appointment]:
+    return list(
+        Appointment.objects.filter(course_id__in=course_ids)
+        .select_related("dosing_session", "follows__dosing_session")
+        .order_by("starts_at", "id")
+    )
+
+
+def _session_out(appointment: Appointment) -> CourseSessionOut:
+    dosing = getattr(appointment, "dosing_session", None)
+    follows = appointment.follows
+    follows_session = getattr(follows, "dosing_session", None) if follows else None
+    return CourseSessionOut(
+        id=dosing.pk if dosing is not None else appointment.pk,
+        kind=appointment.kind,
+        scheduled_for=appointment.starts_at,
+        ends_at=appointment.ends_at,
+        phase=appointment.phase or None,
+        number=appointment.number,
+        appointment_id=appointment.pk,
+        session_id=dosing.pk if dosing is not None else None,
+        follows_session_id=follows_session.pk if follows_session is not None else None,
+        status=appointment.status,
+        state=dosing.state if dosing is not None else None,
+    )
+
+
+def _course_out(course: TreatmentCourse) -> CourseOut:
+    snapshot = course.protocol_snapshot
+    return CourseOut(
+        id=course.pk,
+        protocol=str(snapshot["code"]),
+        protocol_name=str(snapshot["name"]),
+        route=course.route,
+        patient_id=course.patient_id,
+        start_date=course.start_date,
+        status=course.status,
+        clearance=course.clearance,
+        sessions=[_session_out(a) for a in _appointments([course.pk])],
+    )
+
+
+@endpoint(
+    router,
+    "POST",
+    "/patients/{patient_id}/courses",
+    operation_id="plan_course",
+    response={201: CourseOut, 409: ErrorOut, 422: ErrorOut},
+)
+def plan_course(request: HttpRequest, patient_id: int, payload: CourseIn) -> Status[Any]:
+    """Plan a treatment course from a protocol (by code) for a cleared patient: the
+    preparation meeting, every dosing session (with its session record) and an integration
+    session after each. A patient who is not cleared (no screening, one awaiting review, or one
+    not accepted as eligible) gets 409 with the reason; an unknown or retired protocol, or a
+    start date in the past or more than a year ahead, gets 422 naming the field."""
+    patient = get_object_or_404(Patient, pk=patient_id)
+    protocol = Protocol.objects.filter(code=payload.protocol).first()
+    if protocol is None or not protocol.active:
+        known = ", ".join(Protocol.objects.filter(active=True).values_list("code", flat=True))
+        state = "is retired" if protocol is not None else "is not a protocol"
+        raise unprocessable("protocol", f"{payload.protocol!r} {state}; known: {known}")
+    today = timezone.localdate()
+    if payload.start_date < today - timedelta(days=PLAN_BACK_DAYS):
+        raise unprocessable("start_date", f"must be today ({today}) or later")
+    if payload.start_date > today + timedelta(days=PLAN_AHEAD_DAYS):
+        raise unprocessable("start_date", f"must be within {PLAN_AHEAD_DAYS} days from today")
+    try:
+        course = services.plan_course(
+            Actor.from_request(request), patient, protocol, payload.start_date
+        )
+    except services.NotEligible as error:
+        return Status(
+            409,
+            ErrorOut(
+                detail=f"Not eligible for a treatment course: {error}",
+                errors=[{"field": "patient_id", "rule": "not_eligible", "message": str(error)}],
+            ),
+        )
+    except services.BookingConflict as error:
+        field, rule = split_field(str(error), "start_date")
+        return Status(409, ErrorOut(detail=str(error), errors=[{"field": field, "rule": rule}]))
+    except ValueError as error:
+        field, rule = split_field(str(error), "start_date")
+        raise unprocessable(field, rule) from None
+    return Status(201, _course_out(course))
+
+
+def _score_changes(
+    assessments: list[Assessment], baseline_before: datetime
+) -> list[ScoreChangeOut]:
+    """Per scale: the baseline is the last total taken before the course's first dose (or the
+    first total, if none was); the current total is the latest one after the baseline."""
+    changes = []
+    for code in PROGRESS_SCALES:
+        taken = [a for a in assessments if a.instrument == code]
+        if len(taken) < 2:
+            continue
+        before = [a for a in taken if a.administered_at <= baseline_before]
+        baseline = before[-1] if before else taken[0]
+        current = taken[-1]
+        if current.pk == baseline.pk:
+            continue
+        change = instruments.change(code, baseline.total, current.total)
+        changes.append(
+            ScoreChangeOut(
+                instrument=code,
+                baseline_total=baseline.total,
+                baseline_at=baseline.administered_at,
+                current_total=current.total,
+                current_at=current.administered_at,
+                delta=change.delta,
+                percent_change=change.percent_change,
+                response=change.response,
+                remission=change.remission,
+                source=change.source,
+            )
+        )
+    return changes
+
+
+def _progress(
+    course: TreatmentCourse, appointments: list[Appointment], assessments: list[Assessment]
+) -> ProgressOut:
+    dosing = [a for a in appointments if a.kind == AppointmentKind.DOSING]
+    integration = [a for a in appointments if a.kind == AppointmentKind.INTEGRATION]
+    states = [getattr(a, "dosing_session", None) for a in dosing]
+    done_states = {State.DISCHARGED, State.NOTE_SIGNED}
+    now = timezone.now()
+    upcoming = [
+        a
+        for a, s in zip(dosing, states, strict=True)
+        if s is not None and s.state not in done_states | {State.CANCELLED} and a.ends_at >= now
+    ]
+    # The baseline is anchored at the course's first dose: its scheduled time, or an earlier
+    # check-in (a session may start before its booked time).
+    anchors = [a.starts_at for a in dosing[:1]] + [
+        s.checked_in_at for s in states if s is not None and s.checked_in_at is not None
+    ]
+    first = min(anchors) if anchors else now
+    return ProgressOut(
+        dosing_total=len(dosing),
+        dosing_done=sum(1 for s in states if s is not None and s.state in done_states),
+        dosing_cancelled=sum(1 for s in states if s is not None and s.state == State.CANCELLED),
+        integration_total=len(integration),
+        integration_done=sum(1 for a in integration if a.status == AppointmentStatus.DONE),
+        next_session_id=upcoming[0].dosing_session.pk if upcoming else None,
+        next_session_at=upcoming[0].starts_at if upcoming else None,
+        scores=_score_changes(assessments, first),
+    )
+
+
+@endpoint(
+    router,
+    "GET",
+    "/patients/{patient_id}/courses",
+    operation_id="list_courses",
+    response=list[CourseSummaryOut],
+)
+def list_courses(request: HttpRequest, patient_id: int) -> list[CourseSummaryOut]:
+    """A patient's treatment courses, newest first, each with its progress: dosing and
+    integration sessions done, the next dosing session, and each scale's change since its
+    baseline (PCL-5, PHQ-9, GAD-7 via the clinical core's ``instruments.change``)."""
+    patient = get_object_or_404(Patient, pk=patient_id)
+    courses = list(
+        TreatmentCourse.objects.filter(patient=patient).prefetch_related(
+            Prefetch(
+                "appointments",
+                queryset=Appointment.objects.select_related("dosing_session").order_by(
+                    "starts_at", "id"
+                ),
+            )
+        )
+    )
+    assessments = list(
+        Assessment.objects.filter(patient=patient, instrument__in=PROGRESS_SCALES)
+        .only("id", "instrument", "total", "administered_at")
+        .order_by("administered_at", "id")
+    )
+    record_access(Actor.from_request(request), [patient.pk], "API treatment courses")
+    return [
+        CourseSummaryOut(
+            id=course.pk,
+            protocol=str(course.protocol_snapshot["code"]),
+            protocol_name=str(course.protocol_snapshot["name"]),
+            route=course.route,
+            start_date=course.start_date,
+            status=course.status,
+            planned_at=course.planned_at,
+            progress=_progress(course, list(course.appointments.all()), assessments),
+        )
+        for course in courses
+    ]
+
+
+@endpoint(router, "GET", "/protocols", operation_id="list_protocols", response=list[ProtocolOut])
+def list_protocols(request: HttpRequest) -> list[ProtocolOut]:
+    """The active treatment protocols a course may be planned from (no patient data)."""
+    return [
+        ProtocolOut.model_validate(protocol, from_attributes=True)
+        for protocol in Protocol.objects.filter(active=True).order_by("name")
+    ]

@@ -1,0 +1,124 @@
+"""Thin HTML views of integration notes, the journal and the patient's timeline (clinical
+roles, as the access policy says). Writes go through ``integration.services``; every page that
+shows patient data logs the access."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from kapcare.accounts.models import User
+from kapcare.audit.services import Actor, record_access
+from kapcare.courses.forms import add_service_error
+from kapcare.integration import selectors, services
+from kapcare.integration.forms import IntegrationNoteForm, JournalEntryForm
+from kapcare.integration.models import IntegrationNote, JournalEntry
+from kapcare.patients.models import Patient
+
+
+def _user(request: HttpRequest) -> User:
+    return cast(User, request.user)
+
+
+@require_GET
+def timeline(request: HttpRequest, patient_id: int) -> HttpResponse:
+    patient = get_object_or_404(Patient, pk=patient_id)
+    items = selectors.patient_timeline(patient.pk)
+    record_access(Actor.from_request(request), [patient.pk], "patient timeline")
+    return render(request, "integration/timeline.html", {"patient": patient, "items": items})
+
+
+@require_http_methods(["GET", "POST"])
+def note_create(request: HttpRequest, patient_id: int) -> HttpResponse:
+    patient = get_object_or_404(Patient, pk=patient_id)
+    actor = Actor.from_request(request)
+    status = 200
+    if request.method == "POST":
+        form = IntegrationNoteForm(request.POST, patient_id=patient.pk)
+        status = 400
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                note = services.write_note(
+                    actor,
+                    patient,
+                    author=_user(request),
+                    dosing_session=data["dosing_session"],
+                    held_on=data["held_on"],
+                    insights=data["insights"],
+                    practices=data["practices"],
+                    homework=data["homework"],
+                )
+            except ValueError as error:
+                add_service_error(form, str(error))
+            else:
+                messages.success(request, "Integration note saved.")
+                return redirect("integration:note", note_id=note.pk)
+    else:
+        # The course page links here with ?session= for the dosing session just followed.
+        session = request.GET.get("session", "")
+        initial = {"dosing_session": int(session)} if session.isdigit() else {}
+        form = IntegrationNoteForm(initial=initial, patient_id=patient.pk)
+    record_access(actor, [patient.pk], "integration note form")
+    return render(
+        request, "integration/note_form.html", {"patient": patient, "form": form}, status=status
+    )
+
+
+@require_GET
+def note_detail(request: HttpRequest, note_id: int) -> HttpResponse:
+    note = get_object_or_404(
+        IntegrationNote.objects.select_related(
+            "patient", "author", "dosing_session__appointment", "appointment"
+        ),
+        pk=note_id,
+    )
+    record_access(Actor.from_request(request), [note.patient_id], "integration note")
+    labels = dict(selectors.PRACTICE_LABELS)
+    context = {
+        "note": note,
+        "patient": note.patient,
+        "practices": [labels.get(p, p) for p in note.practices],
+    }
+    return render(request, "integration/note.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def journal_create(request: HttpRequest, patient_id: int) -> HttpResponse:
+    patient = get_object_or_404(Patient, pk=patient_id)
+    actor = Actor.from_request(request)
+    status = 200
+    form = JournalEntryForm(request.POST or None)
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                entry = services.add_journal_entry(
+                    actor,
+                    patient,
+                    entered_by=_user(request),
+                    written_on=form.cleaned_data["written_on"],
+                    text=form.cleaned_data["text"],
+                )
+            except ValueError as error:
+                add_service_error(form, str(error))
+            else:
+                messages.success(request, "Journal entry saved.")
+                return redirect("integration:journal_entry", entry_id=entry.pk)
+    record_access(actor, [patient.pk], "journal entry form")
+    return render(
+        request, "integration/journal_form.html", {"patient": patient, "form": form}, status=status
+    )
+
+
+@require_GET
+def journal_detail(request: HttpRequest, entry_id: int) -> HttpResponse:
+    entry = get_object_or_404(
+        JournalEntry.objects.select_related("patient", "entered_by"), pk=entry_id
+    )
+    record_access(Actor.from_request(request), [entry.patient_id], "journal entry")
+    return render(request, "integration/journal.html", {"entry": entry, "patient": entry.patient})
