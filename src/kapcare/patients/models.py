@@ -80,6 +80,8 @@ class Patient(models.Model):
         ordering = ["family_name", "given_name", "id"]
         indexes = [
             models.Index(Lower("family_name"), Lower("given_name"), name="patient_name_ci"),
+            # The list's order: a page reads the index instead of sorting every patient.
+            models.Index(fields=["family_name", "given_name", "id"], name="patient_list_order"),
         ]
 
     def __str__(self) -> str:

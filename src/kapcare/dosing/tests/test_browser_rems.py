@@ -1,0 +1,106 @@
+"""End to end in Chromium: one esketamine session produces a REMS PDF (the issue's acceptance).
+
+The session is driven to a signed note through the real services (``scenario.run_to``, which
+charts it as if it began four hours ago); the nurse then opens the session page in the browser,
+follows the "REMS monitoring record (PDF)" link and the test reads the PDF's text.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+from playwright.sync_api import expect
+from pypdf import PdfReader
+
+from kapcare.accounts.roles import Role
+from kapcare.audit.services import Actor
+from kapcare.conftest import sign_in
+from kapcare.dosing import scenario
+from kapcare.dosing.models import State, VitalPhase
+from kapcare.patients.services import add_medication
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def _local(moment: Any) -> str:
+    return timezone.localtime(moment).strftime("%H:%M")
+
+
+def _pdf_bytes(page: Any, link: Any, target: Path) -> bytes:
+    """The PDF behind ``link``: Chromium downloads it (no PDF viewer when headless); if it
+    opened inline instead, fetch it with the browser's own cookies."""
+    try:
+        with page.expect_download(timeout=10_000) as info:
+            link.click()
+        info.value.save_as(target)
+        return target.read_bytes()
+    except Exception:  # the PDF opened in the tab: fetch it as the signed-in browser
+        response = page.request.get(link.get_attribute("href"))
+        assert response.ok and response.headers["content-type"] == "application/pdf"
+        target.write_bytes(response.body())
+        return response.body()
+
+
+def test_esketamine_session_rems_pdf(
+    page: Any, users: Any, cleared_patient: Any, plan_course_for: Any, tmp_path: Path
+) -> None:
+    nurse, prescriber = users[Role.NURSE], users[Role.PRESCRIBER]
+    add_medication(
+        Actor.system("test"), cleared_patient, generic_name="lorazepam", dose="1 mg at night"
+    )
+    course = plan_course_for(cleared_patient, "esketamine")
+    session = course.dosing_sessions.order_by("appointment__starts_at").first()
+    session = scenario.run_to(
+        session,
+        State.NOTE_SIGNED,
+        nurse=nurse,
+        prescriber=prescriber,
+        start=timezone.now() - timedelta(hours=4),
+    )
+
+    sign_in(page, nurse.email)
+    page.goto(reverse("dosing:session", args=[session.pk]))
+    expect(page.get_by_role("heading", name="Casey Cleared")).to_be_visible()
+    link = page.get_by_role("link", name="REMS monitoring record (PDF)")
+    expect(link).to_have_attribute("href", reverse("dosing:rems_pdf", args=[session.pk]))
+    pdf = _pdf_bytes(page, link, tmp_path / f"rems-session-{session.pk}.pdf")
+    assert pdf.startswith(b"%PDF")
+
+    reader = PdfReader(tmp_path / f"rems-session-{session.pk}.pdf")
+    assert len(reader.pages) == 1
+    text = " ".join(reader.pages[0].extract_text().split())
+
+    patient = session.patient
+    assert "SYNTHETIC DEMO DATA" in text
+    assert f"Name: {patient.full_name}" in text and patient.full_name == "Casey Cleared"
+    assert f"MRN: {patient.mrn}" in text
+    assert "Dose: 56 mg" in text
+    assert "Devices used: 2 of 2 ordered" in text
+    devices = list(session.administration.devices.order_by("number"))
+    first = devices[0].used_at
+    assert f"device 1 at {_local(first)}; device 2 at {_local(devices[1].used_at)}" in text
+    # run_to: discharge 5 minutes after the 120-minute observation from the first device.
+    assert f"Monitoring: 125 minutes (first device {_local(first)}" in text
+    # run_to: 128/80 at baseline (8 minutes after check-in), before the first device.
+    baseline = session.vitals.get(phase=VitalPhase.PRE_DOSE)
+    assert (baseline.systolic, baseline.diastolic) == (128, 80)
+    assert f"Before dosing: 128/80 mmHg at {_local(baseline.taken_at)}" in text
+    # run_to: 126/80 every recovery interval, the last one at discharge, 125 min in.
+    last = (
+        session.vitals.filter(phase=VitalPhase.RECOVERY, taken_at__lte=session.discharged_at)
+        .order_by("taken_at", "id")
+        .last()
+    )
+    assert (last.systolic, last.diastolic) == (126, 80)
+    assert re.search(
+        rf"Before discharge: 126/80 mmHg at {_local(last.taken_at)}, 125 min after the first "
+        r"device",
+        text,
+    )
+    assert "Benzodiazepines: Yes - lorazepam 1 mg at night" in text
