@@ -32,19 +32,24 @@ def _local(moment: Any) -> str:
     return timezone.localtime(moment).strftime("%H:%M")
 
 
-def _pdf_bytes(page: Any, link: Any, target: Path) -> bytes:
-    """The PDF behind ``link``: Chromium downloads it (no PDF viewer when headless); if it
-    opened inline instead, fetch it with the browser's own cookies."""
-    try:
-        with page.expect_download(timeout=10_000) as info:
-            link.click()
-        info.value.save_as(target)
-        return target.read_bytes()
-    except Exception:  # the PDF opened in the tab: fetch it as the signed-in browser
-        response = page.request.get(link.get_attribute("href"))
-        assert response.ok and response.headers["content-type"] == "application/pdf"
-        target.write_bytes(response.body())
-        return response.body()
+def _open_pdf(page: Any, link: Any, target: Path) -> bytes:
+    """Follow ``link`` as the nurse would and keep the PDF it opens.
+
+    The view serves the PDF inline, so Chromium shows it in the tab (its viewer) rather than
+    downloading it, and the navigation's response body is the viewer's page, not the PDF. The
+    test checks the browser's own response, then fetches the same URL with the browser's
+    cookies (``page.request`` shares the signed-in context) to read the bytes."""
+    href = link.get_attribute("href")
+    with page.expect_response(lambda r: r.url.endswith(href)) as info:
+        link.click()
+    shown = info.value
+    assert shown.status == 200 and shown.headers["content-type"] == "application/pdf"
+    assert shown.headers["content-disposition"].startswith("inline;")
+    expect(page).to_have_url(re.compile(re.escape(shown.url) + "$"))
+    fetched = page.request.get(shown.url)
+    assert fetched.ok and fetched.headers["content-type"] == "application/pdf"
+    target.write_bytes(fetched.body())
+    return fetched.body()
 
 
 def test_esketamine_session_rems_pdf(
@@ -69,7 +74,7 @@ def test_esketamine_session_rems_pdf(
     expect(page.get_by_role("heading", name="Casey Cleared")).to_be_visible()
     link = page.get_by_role("link", name="REMS monitoring record (PDF)")
     expect(link).to_have_attribute("href", reverse("dosing:rems_pdf", args=[session.pk]))
-    pdf = _pdf_bytes(page, link, tmp_path / f"rems-session-{session.pk}.pdf")
+    pdf = _open_pdf(page, link, tmp_path / f"rems-session-{session.pk}.pdf")
     assert pdf.startswith(b"%PDF")
 
     reader = PdfReader(tmp_path / f"rems-session-{session.pk}.pdf")
@@ -97,10 +102,9 @@ def test_esketamine_session_rems_pdf(
         .order_by("taken_at", "id")
         .last()
     )
-    assert (last.systolic, last.diastolic) == (126, 80)
-    assert re.search(
-        rf"Before discharge: 126/80 mmHg at {_local(last.taken_at)}, 125 min after the first "
-        r"device",
-        text,
+    assert last is not None and (last.systolic, last.diastolic) == (126, 80)
+    assert (
+        f"Before discharge: 126/80 mmHg at {_local(last.taken_at)}, 125 min after the first "
+        "device" in text
     )
     assert "Benzodiazepines: Yes - lorazepam 1 mg at night" in text
