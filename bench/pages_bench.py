@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,38 +31,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+from common import POSTGRES_URL, postgres_reachable, subprocess_env, time_requests
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "pages.json"
 PATIENTS = int(os.environ.get("KAPCARE_BENCH_PATIENTS", "10000"))
 ASSESSMENTS_PER_PATIENT = int(os.environ.get("KAPCARE_BENCH_ASSESSMENTS", "20"))
 REPEATS = int(os.environ.get("KAPCARE_BENCH_REPEATS", "60"))
-POSTGRES_URL = os.environ.get(
-    "KAPCARE_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
-)
 GOAL_P95_MS = 100.0
 GOAL_RATIO = 3.0
-
-
-def _percentiles(samples_s: list[float]) -> dict[str, float]:
-    ordered = sorted(samples_s)
-    p95_index = max(0, round(0.95 * len(ordered)) - 1)
-    return {
-        "p50_ms": round(statistics.median(ordered) * 1000, 2),
-        "p95_ms": round(ordered[p95_index] * 1000, 2),
-        "samples": len(ordered),
-    }
-
-
-def _time(call: Any, repeats: int) -> dict[str, float]:
-    call(repeats)  # warm caches and connections (on an item the timed calls do not use)
-    samples = []
-    for index in range(repeats):
-        started = time.perf_counter()
-        response = call(index)
-        samples.append(time.perf_counter() - started)
-        if response.status_code >= 400:
-            raise RuntimeError(f"{response.status_code}: {response.content[:300]!r}")
-    return _percentiles(samples)
 
 
 def run_one() -> dict[str, Any]:
@@ -144,7 +120,7 @@ def run_one() -> dict[str, Any]:
             content_type="application/json",
         ),
     }
-    timings = {name: _time(call, REPEATS) for name, call in pages.items()}
+    timings = {name: time_requests(call, REPEATS) for name, call in pages.items()}
     baseline_p95 = timings["baseline_profile"]["p95_ms"]
     for name, timing in timings.items():
         timing["p95_vs_baseline"] = round(timing["p95_ms"] / baseline_p95, 2)
@@ -172,16 +148,6 @@ def run_one() -> dict[str, Any]:
     }
 
 
-def _postgres_reachable() -> bool:
-    try:
-        import psycopg
-
-        with psycopg.connect(POSTGRES_URL, connect_timeout=3):
-            return True
-    except Exception:
-        return False
-
-
 def main() -> int:
     if "--one" in sys.argv:
         print(json.dumps(run_one()))
@@ -189,21 +155,14 @@ def main() -> int:
     databases: dict[str, str] = {}
     with tempfile.TemporaryDirectory() as var_dir:
         databases["sqlite"] = f"sqlite:///{var_dir}/bench.sqlite3"
-        if _postgres_reachable():
+        if postgres_reachable():
             databases["postgresql"] = POSTGRES_URL
         else:
             print(f"PostgreSQL not reachable at {POSTGRES_URL}: measuring SQLite only")
         results = {}
         for name, url in databases.items():
             print(f"== {name}: seeding {PATIENTS} patients x {ASSESSMENTS_PER_PATIENT} assessments")
-            env = {
-                **os.environ,
-                "KAPCARE_DATABASE_URL": url,
-                "KAPCARE_VAR_DIR": var_dir,
-                # The test settings: plain-HTTP, assets without collectstatic; DEBUG stays off.
-                "DJANGO_SETTINGS_MODULE": "kapcare.config.test_settings",
-                "KAPCARE_ALLOWED_HOSTS": "testserver",
-            }
+            env = subprocess_env(url, var_dir)
             done = subprocess.run(
                 [sys.executable, __file__, "--one"], env=env, capture_output=True, text=True
             )

@@ -28,14 +28,15 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
+
+from common import POSTGRES_URL, percentiles, postgres_reachable, subprocess_env, time_requests
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "sessions.json"
@@ -47,44 +48,8 @@ BATCHES = int(os.environ.get("KAPCARE_BENCH_BATCHES", "60"))
 BATCH_SIZE = int(os.environ.get("KAPCARE_BENCH_BATCH_SIZE", "100"))
 REPEATS = int(os.environ.get("KAPCARE_BENCH_REPEATS", "60"))
 PAGE_READINGS = 20
-POSTGRES_URL = os.environ.get(
-    "KAPCARE_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
-)
 GOAL_READINGS_PER_S = {"sqlite": 2000, "postgresql": 5000}
 GOAL_PAGE_P95_MS = 100.0  # the page goal of the patient record issue's benchmark
-
-
-def _percentiles(samples_s: list[float]) -> dict[str, float]:
-    ordered = sorted(samples_s)
-    p95_index = max(0, round(0.95 * len(ordered)) - 1)
-    return {
-        "p50_ms": round(statistics.median(ordered) * 1000, 2),
-        "p95_ms": round(ordered[p95_index] * 1000, 2),
-        "samples": len(ordered),
-    }
-
-
-def _time(call: Any, repeats: int) -> dict[str, float]:
-    call()  # warm caches and connections
-    samples = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        response = call()
-        samples.append(time.perf_counter() - started)
-        if response.status_code >= 400:
-            raise RuntimeError(f"{response.status_code}: {response.content[:300]!r}")
-    return _percentiles(samples)
-
-
-def _start(moment: datetime) -> datetime:
-    """A session start that keeps its first ten minutes on one local day: the scenario dates
-    the C-SSRS 5 minutes after the start and checks "a C-SSRS today" 5 minutes later."""
-    from django.utils import timezone
-
-    local = timezone.localtime(moment)
-    if (local.hour, local.minute) >= (23, 45):
-        return moment - timedelta(minutes=30)
-    return moment
 
 
 def _seed(log: Any) -> dict[str, Any]:
@@ -147,7 +112,7 @@ def _seed(log: Any) -> dict[str, Any]:
             State.NOTE_SIGNED,
             nurse=nurse,
             prescriber=prescriber,
-            start=_start(now - timedelta(days=1 + number % 20, hours=4)),
+            start=now - timedelta(days=1 + number % 20, hours=4),
             critical_bp_at_min=20 if number % 7 == 0 and course.route == "iv" else None,
         )
         ran += 1
@@ -164,7 +129,7 @@ def _seed(log: Any) -> dict[str, Any]:
         State.NOTE_SIGNED,
         nurse=nurse,
         prescriber=prescriber,
-        start=_start(now - timedelta(hours=5)),
+        start=now - timedelta(hours=5),
         critical_bp_at_min=20,
     )
     from kapcare.dosing import services
@@ -176,7 +141,7 @@ def _seed(log: Any) -> dict[str, Any]:
         State.RECOVERY,
         nurse=nurse,
         prescriber=prescriber,
-        start=_start(now - timedelta(minutes=100)),
+        start=now - timedelta(minutes=100),
     )
     have = live.vitals.count()
     extra = [
@@ -198,7 +163,7 @@ def _seed(log: Any) -> dict[str, Any]:
         State.DOSING,
         nurse=nurse,
         prescriber=prescriber,
-        start=_start(now - timedelta(hours=3)),
+        start=now - timedelta(hours=3),
     )
     return {
         "nurse": nurse,
@@ -303,7 +268,7 @@ def run_one() -> dict[str, Any]:
         "readings_per_s": round(rate),
         "goal_readings_per_s": goal,
         "meets_goal": rate >= goal,
-        "batch": _percentiles(samples),
+        "batch": percentiles(samples),
     }
     log(f"ingest {rate:,.0f} readings/s (goal {goal:,})")
 
@@ -319,11 +284,13 @@ def run_one() -> dict[str, Any]:
         if html:
             url = reverse("dosing:session", kwargs={"session_id": session.pk})
             pages[f"session_page_{name}"] = {
-                **_time(lambda url=url: web.get(url), REPEATS),
+                **time_requests(lambda _index, url=url: web.get(url), REPEATS),
                 "readings": readings,
             }
         pages[f"session_api_{name}"] = {
-            **_time(lambda pk=session.pk: api.get(f"/api/v1/sessions/{pk}"), REPEATS),
+            **time_requests(
+                lambda _index, pk=session.pk: api.get(f"/api/v1/sessions/{pk}"), REPEATS
+            ),
             "readings": readings,
         }
     for timing in pages.values():
@@ -405,16 +372,6 @@ def profile_one() -> None:
     pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
 
 
-def _postgres_reachable() -> bool:
-    try:
-        import psycopg
-
-        with psycopg.connect(POSTGRES_URL, connect_timeout=3):
-            return True
-    except Exception:
-        return False
-
-
 def main() -> int:
     if "--one" in sys.argv:
         if "--profile" in sys.argv:
@@ -425,21 +382,14 @@ def main() -> int:
     databases: dict[str, str] = {}
     with tempfile.TemporaryDirectory() as var_dir:
         databases["sqlite"] = f"sqlite:///{var_dir}/bench.sqlite3"
-        if "--sqlite-only" not in sys.argv and _postgres_reachable():
+        if "--sqlite-only" not in sys.argv and postgres_reachable():
             databases["postgresql"] = POSTGRES_URL
         elif "--sqlite-only" not in sys.argv:
             print(f"PostgreSQL not reachable at {POSTGRES_URL}: measuring SQLite only")
         results = {}
         for name, url in databases.items():
             print(f"== {name}: {PATIENTS} patients, {COURSES} courses, {RUN_SESSIONS} sessions run")
-            env = {
-                **os.environ,
-                "KAPCARE_DATABASE_URL": url,
-                "KAPCARE_VAR_DIR": var_dir,
-                # The test settings: plain-HTTP, assets without collectstatic; DEBUG stays off.
-                "DJANGO_SETTINGS_MODULE": "kapcare.config.test_settings",
-                "KAPCARE_ALLOWED_HOSTS": "testserver",
-            }
+            env = subprocess_env(url, var_dir)
             args = [sys.executable, __file__, "--one"]
             if "--profile" in sys.argv:
                 subprocess.run([*args, "--profile"], env=env, check=False)

@@ -1,0 +1,58 @@
+"""What the benchmarks share: timing, percentiles and the databases they measure."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from typing import Any
+
+POSTGRES_URL = os.environ.get(
+    "KAPCARE_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+
+
+def percentiles(samples_s: list[float]) -> dict[str, float]:
+    ordered = sorted(samples_s)
+    p95_index = max(0, round(0.95 * len(ordered)) - 1)
+    return {
+        "p50_ms": round(statistics.median(ordered) * 1000, 2),
+        "p95_ms": round(ordered[p95_index] * 1000, 2),
+        "samples": len(ordered),
+    }
+
+
+def time_requests(call: Any, repeats: int) -> dict[str, float]:
+    """p50/p95 of ``call(index)`` for index 0..repeats-1, after one warm-up call on an item
+    the timed calls do not use; any 4xx or 5xx response stops the run."""
+    call(repeats)
+    samples = []
+    for index in range(repeats):
+        started = time.perf_counter()
+        response = call(index)
+        samples.append(time.perf_counter() - started)
+        if response.status_code >= 400:
+            raise RuntimeError(f"{response.status_code}: {response.content[:300]!r}")
+    return percentiles(samples)
+
+
+def postgres_reachable() -> bool:
+    try:
+        import psycopg
+
+        with psycopg.connect(POSTGRES_URL, connect_timeout=3):
+            return True
+    except Exception:
+        return False
+
+
+def subprocess_env(database_url: str, var_dir: str) -> dict[str, str]:
+    """The environment of one database's run: the test settings (plain HTTP, assets without
+    collectstatic; DEBUG stays off)."""
+    return {
+        **os.environ,
+        "KAPCARE_DATABASE_URL": database_url,
+        "KAPCARE_VAR_DIR": var_dir,
+        "DJANGO_SETTINGS_MODULE": "kapcare.config.test_settings",
+        "KAPCARE_ALLOWED_HOSTS": "testserver",
+    }
