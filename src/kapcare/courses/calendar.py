@@ -33,7 +33,7 @@ def event_uid(appointment: Appointment) -> str:
 
 
 def summary(appointment: Appointment, *, for_staff: bool) -> str:
-    text = SUMMARIES.get(appointment.kind, "Appointment")  # type: ignore[call-overload]
+    text = SUMMARIES.get(appointment.kind, "Appointment")  # type: ignore[call-overload]  # kind is the str value of the enum
     if for_staff:
         patient = appointment.patient
         text = f"{text}: {initials(patient.given_name, patient.family_name)}"

@@ -203,7 +203,7 @@ def _session_state(appointment: Appointment) -> str | None:
 def _has_note(appointment: Appointment) -> bool:
     try:
         return appointment.integration_note is not None
-    except Appointment.integration_note.RelatedObjectDoesNotExist:  # type: ignore[attr-defined]
+    except Appointment.integration_note.RelatedObjectDoesNotExist:  # type: ignore[attr-defined]  # made by Django at run time
         return False
 
 

@@ -596,14 +596,14 @@ def _insert_readings(shared: tuple[int, int, datetime], rows: list[tuple[Any, ..
                 scalars = ", ".join(f"%s::{cast(c)}" for c in _BATCH_COLUMNS)
                 arrays = ", ".join(f"%s::{cast(c)}[]" for c in _READING_COLUMNS)
                 sql = (
-                    f"INSERT INTO {table} ({columns}) SELECT {scalars}, u.* "  # noqa: S608
+                    f"INSERT INTO {table} ({columns}) SELECT {scalars}, u.* "  # noqa: S608  (names from the model; values are parameters)
                     f"FROM unnest({arrays}) AS u {returning}"
                 )
                 params = shared_params + [list(c) for c in zip(*chunk, strict=True)]
             else:
                 row_sql = "(" + ", ".join(["%s"] * (3 + len(_READING_COLUMNS))) + ")"
                 values = ", ".join([row_sql] * len(chunk))
-                sql = f"INSERT INTO {table} ({columns}) VALUES {values} {returning}"  # noqa: S608
+                sql = f"INSERT INTO {table} ({columns}) VALUES {values} {returning}"  # noqa: S608  (names from the model)
                 params = []
                 for row in chunk:
                     params += shared_params
