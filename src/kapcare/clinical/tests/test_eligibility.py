@@ -77,7 +77,7 @@ def test_min_age_is_a_setting() -> None:
 )
 def test_each_condition_rule(field: str, code: str, level: str) -> None:
     # The field name is a test parameter, which mypy cannot match to a keyword.
-    s = screen(Intake(age_years=40, **{field: True}))  # type: ignore[arg-type]
+    s = screen(Intake(age_years=40, **{field: True}))  # type: ignore[arg-type]  # field names come from a parametrize list
     assert s.verdict == level
     assert len(s.reasons) == 1
     reason = s.reasons[0]
