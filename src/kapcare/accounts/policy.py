@@ -41,6 +41,7 @@ HTML_ROUTES: Final[dict[str, Rule]] = {
     # --- patient record and intake (kapcare.patients, kapcare.intake) ---
     # The chart holds the clinical record: clinical roles only. Demographics: all staff.
     "patients:chart": CLINICAL,
+    "patients:chart_record": CLINICAL,
     "patients:details": STAFF,
     "patients:edit_contacts": STAFF,
     "patients:record_add": CLINICAL,
@@ -122,6 +123,7 @@ HTML_ROUTES: Final[dict[str, Rule]] = {
     # --- integration sessions and journal (kapcare.integration) ---
     # Integration notes, the journal and the timeline are the clinical record.
     "integration:timeline": CLINICAL,
+    "integration:chart_timeline": CLINICAL,
     "integration:note_create": CLINICAL,
     "integration:note": CLINICAL,
     "integration:journal_create": CLINICAL,

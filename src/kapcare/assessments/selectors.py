@@ -256,7 +256,8 @@ def chart_context(patient: Patient, *, today: date | None = None) -> dict[str, A
         )
     alerts = list(
         Alert.objects.filter(patient_id=patient.pk, status=AlertStatus.OPEN)
-        .select_related("assigned_to", "assessment")
+        .select_related("assigned_to")
+        .only("id", "patient_id", "level", "reason", "created_at", "assigned_to__full_name")
         .order_by("created_at", "id")
     )
     upcoming = []

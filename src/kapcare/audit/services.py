@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC
+from functools import cache
 from typing import Any
 
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -59,59 +59,100 @@ class Actor:
         return cls(user_id=None, email=what, role="system")
 
 
+# What an entry's hash covers, in order: its content and the previous entry's hash.
+HASHED_FIELDS = (
+    "previous_hash",
+    "occurred_at",
+    "action",
+    "user_id",
+    "user_email",
+    "role",
+    "patient_id",
+    "what",
+    "client_address",
+    "request_id",
+)
+
+
+def _digest(content: Mapping[str, Any]) -> str:
+    hashed = [content[name] for name in HASHED_FIELDS]
+    hashed[1] = hashed[1].astimezone(UTC).isoformat(timespec="microseconds")
+    return hashlib.sha256(json.dumps(hashed, separators=(",", ":")).encode()).hexdigest()
+
+
 def entry_digest(entry: AuditEntry) -> str:
     """The SHA-256 over an entry's content and the previous entry's hash."""
-    occurred = entry.occurred_at.astimezone(UTC).isoformat(timespec="microseconds")
-    content = json.dumps(
-        [
-            entry.previous_hash,
-            occurred,
-            entry.action,
-            entry.user_id,
-            entry.user_email,
-            entry.role,
-            entry.patient_id,
-            entry.what,
-            entry.client_address,
-            entry.request_id,
-        ],
-        separators=(",", ":"),
+    return _digest({name: getattr(entry, name) for name in HASHED_FIELDS})
+
+
+@dataclass(frozen=True)
+class _ChainStatements:
+    take_head: str  # param: entries added; returns the hash to link to
+    insert_entry: str  # params: one value per name in `columns`, in order
+    set_head: str  # param: the newest entry's hash
+    columns: list[str]  # attribute names (`user_id`, not `user`)
+
+
+@cache
+def _chain_statements() -> _ChainStatements:
+    """The appender's SQL, from the models' own table and column names; values are bound."""
+    quote = connection.ops.quote_name
+    head = quote(ChainHead._meta.db_table)
+    # Concrete fields always have a column; the filter only tells the type checker so.
+    fields = [
+        (f.attname, f.column)
+        for f in AuditEntry._meta.concrete_fields
+        if not f.primary_key and f.column is not None
+    ]
+    columns = ", ".join(quote(column) for _, column in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    entries = quote(AuditEntry._meta.db_table)
+    return _ChainStatements(
+        take_head=f"UPDATE {head} SET entries = entries + %s WHERE id = 1 RETURNING last_hash",  # noqa: S608  (model names only; values bound)
+        insert_entry=f"INSERT INTO {entries} ({columns}) VALUES ({marks})",  # noqa: S608  (as above)
+        set_head=f"UPDATE {head} SET last_hash = %s WHERE id = 1",  # noqa: S608  (as above)
+        columns=[attname for attname, _ in fields],
     )
-    return hashlib.sha256(content.encode()).hexdigest()
 
 
 def _append(actor: Actor, action: str, what: str, patient_ids: Sequence[int | None]) -> None:
+    # Every read of patient data lands here, so this is three plain statements over plain
+    # values: the ORM's query building and model instances would cost more than the database
+    # does. The chain's lock comes first: the UPDATE locks the head row on PostgreSQL and takes
+    # the write lock on SQLite, so no other appender reads the same head; RETURNING hands back
+    # the hash to link to.
+    sql = _chain_statements()
     now = timezone.now()
-    with transaction.atomic():
-        # Take the chain's lock first: the UPDATE locks the row on PostgreSQL and takes the
-        # database write lock on SQLite, so no other appender reads the same head.
-        if not ChainHead.objects.filter(pk=1).update(entries=F("entries")):
+    content: dict[str, Any] = {
+        "occurred_at": now,
+        "action": action,
+        "user_id": actor.user_id,
+        "user_email": actor.email,
+        "role": actor.role,
+        "what": what[:200],
+        "client_address": actor.client_address,
+        "request_id": actor.request_id,
+    }
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql.take_head, [len(patient_ids)])
+        row = cursor.fetchone()
+        if row is None:
             # First entry ever: create the head; a concurrent creator makes get_or_create
             # fall back to reading the row the other one made.
             ChainHead.objects.get_or_create(pk=1, defaults={"last_hash": GENESIS_HASH})
-            ChainHead.objects.filter(pk=1).update(entries=F("entries"))
-        head = ChainHead.objects.get(pk=1)
-        previous = head.last_hash
-        entries = []
+            cursor.execute(sql.take_head, [len(patient_ids)])
+            row = cursor.fetchone()
+        previous = row[0]
+        stored = {**content, "occurred_at": connection.ops.adapt_datetimefield_value(now)}
+        rows = []
         for patient_id in patient_ids:
-            entry = AuditEntry(
-                occurred_at=now,
-                action=action,
-                user_id=actor.user_id,
-                user_email=actor.email,
-                role=actor.role,
-                patient_id=patient_id,
-                what=what[:200],
-                client_address=actor.client_address,
-                request_id=actor.request_id,
-                previous_hash=previous,
-            )
-            entry.entry_hash = previous = entry_digest(entry)
-            entries.append(entry)
-        AuditEntry.objects.bulk_create(entries)
-        ChainHead.objects.filter(pk=1).update(
-            last_hash=previous, entries=F("entries") + len(entries)
-        )
+            content.update(patient_id=patient_id, previous_hash=previous)
+            entry_hash = _digest(content)
+            stored.update(patient_id=patient_id, previous_hash=previous, entry_hash=entry_hash)
+            rows.append([stored[name] for name in sql.columns])
+            previous = entry_hash
+        cursor.executemany(sql.insert_entry, rows)
+        cursor.execute(sql.set_head, [previous])
 
 
 def record_access(actor: Actor, patient_ids: Iterable[int], what: str) -> None:

@@ -164,7 +164,7 @@ LOGOUT_REDIRECT_URL = "web:login"
 LANGUAGE_CODE = "en-us"
 # Times are stored in UTC and shown in the clinic's time zone.
 TIME_ZONE = os.environ.get("KAPCARE_TIME_ZONE", "America/New_York")
-USE_I18N = True
+USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "/static/"

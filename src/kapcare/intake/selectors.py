@@ -9,7 +9,8 @@ from kapcare.patients.models import Patient
 
 
 def latest_screening(patient: Patient) -> Screening | None:
-    return patient.screenings.select_related("reviewed_by", "created_by").first()
+    """The newest screening with its reviewer (the chart shows who reviewed it)."""
+    return patient.screenings.select_related("reviewed_by").first()
 
 
 def pending_reviews() -> list[Screening]:

@@ -6,6 +6,7 @@ app_name = "integration"
 
 urlpatterns = [
     path("patients/<int:patient_id>/timeline/", views.timeline, name="timeline"),
+    path("patients/<int:patient_id>/chart/timeline/", views.chart_timeline, name="chart_timeline"),
     path("patients/<int:patient_id>/integration-notes/new/", views.note_create, name="note_create"),
     path("integration-notes/<int:note_id>/", views.note_detail, name="note"),
     path("patients/<int:patient_id>/journal/new/", views.journal_create, name="journal_create"),

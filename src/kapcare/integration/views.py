@@ -18,6 +18,7 @@ from kapcare.integration import selectors, services
 from kapcare.integration.forms import IntegrationNoteForm, JournalEntryForm
 from kapcare.integration.models import IntegrationNote, JournalEntry
 from kapcare.patients.models import Patient
+from kapcare.web.sections import render_section
 
 
 def _user(request: HttpRequest) -> User:
@@ -30,6 +31,16 @@ def timeline(request: HttpRequest, patient_id: int) -> HttpResponse:
     items = selectors.patient_timeline(patient.pk)
     record_access(Actor.from_request(request), [patient.pk], "patient timeline")
     return render(request, "integration/timeline.html", {"patient": patient, "items": items})
+
+
+@require_GET
+def chart_timeline(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """The chart's timeline section: the newest items and the patient's courses."""
+    patient = get_object_or_404(Patient.objects.select_related("primary_clinician"), pk=patient_id)
+    record_access(Actor.from_request(request), [patient.pk], "patient chart timeline")
+    context = selectors.chart_timeline_context(patient.pk)
+    template = "integration/_chart_section.html"
+    return render_section(request, patient, template, "Treatment timeline", context)
 
 
 @require_http_methods(["GET", "POST"])

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Q, QuerySet
 
-from kapcare.patients.models import Patient
+from kapcare.patients.models import ConsentTemplate, Patient, PatientHistory
 
 
 def search_patients(query: str = "") -> QuerySet[Patient]:
@@ -22,3 +24,18 @@ def search_patients(query: str = "") -> QuerySet[Patient]:
     return patients.only(
         "id", "mrn", "given_name", "family_name", "birth_date", "sex_at_birth", "is_synthetic"
     )
+
+
+def record_context(patient: Patient) -> dict[str, Any]:
+    """The chart's record section (``patients/_record_section.html``): the newest weight and
+    height, allergies, active medications, histories, signed consents and the consent
+    templates open for signing. Six queries."""
+    return {
+        "patient": patient,
+        "histories": PatientHistory.objects.filter(patient=patient).first(),
+        "measurement": patient.measurements.first(),
+        "allergies": list(patient.allergies.all()),
+        "medications": list(patient.medications.filter(active=True)),
+        "consents": list(patient.consents.select_related("template")),
+        "consent_templates": list(ConsentTemplate.objects.filter(active=True)),
+    }

@@ -6,6 +6,7 @@ app_name = "patients"
 
 urlpatterns = [
     path("patients/<int:patient_id>/", views.chart, name="chart"),
+    path("patients/<int:patient_id>/chart/record/", views.chart_record, name="chart_record"),
     path("patients/<int:patient_id>/details/", views.details, name="details"),
     path("patients/<int:patient_id>/contacts/", views.edit_contacts, name="edit_contacts"),
     path("patients/<int:patient_id>/record/<str:kind>/", views.record_add, name="record_add"),

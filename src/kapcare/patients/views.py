@@ -13,7 +13,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from kapcare.assessments.selectors import chart_context
 from kapcare.audit.services import Actor, record_access
 from kapcare.intake.selectors import latest_screening
-from kapcare.integration.selectors import chart_timeline_context
 from kapcare.patients import services
 from kapcare.patients.forms import (
     AllergyForm,
@@ -22,32 +21,34 @@ from kapcare.patients.forms import (
     MeasurementForm,
     MedicationForm,
 )
-from kapcare.patients.models import ConsentTemplate, MedicationEntry, Patient, PatientHistory
+from kapcare.patients.models import ConsentTemplate, MedicationEntry, Patient
+from kapcare.patients.selectors import record_context
+from kapcare.web.sections import render_section
 
 
 @require_GET
 def chart(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """The clinical summary: eligibility, measurement-based care (alerts, latest scores,
+    trajectories, due scales). The record and the timeline load right after it."""
     patient = get_object_or_404(Patient.objects.select_related("primary_clinician"), pk=patient_id)
     record_access(Actor.from_request(request), [patient.pk], "patient chart")
+    context = {"patient": patient, "screening": latest_screening(patient), **chart_context(patient)}
+    return render(request, "patients/chart.html", context)
+
+
+@require_GET
+def chart_record(request: HttpRequest, patient_id: int) -> HttpResponse:
+    patient = get_object_or_404(Patient.objects.select_related("primary_clinician"), pk=patient_id)
+    record_access(Actor.from_request(request), [patient.pk], "patient record")
     context = {
-        "patient": patient,
-        "screening": latest_screening(patient),
-        "histories": PatientHistory.objects.filter(patient=patient).first(),
-        "measurement": patient.measurements.first(),
-        "allergies": list(patient.allergies.all()),
-        "medications": list(patient.medications.filter(active=True)),
-        "consents": list(patient.consents.select_related("template")),
-        "consent_templates": list(ConsentTemplate.objects.filter(active=True)),
+        **record_context(patient),
         "record_forms": {
             "measurement": MeasurementForm(),
             "allergy": AllergyForm(),
             "medication": MedicationForm(),
         },
-        **chart_context(patient),
-        # Dosing sessions, integration notes, journal and scores, newest first.
-        **chart_timeline_context(patient.pk),
     }
-    return render(request, "patients/chart.html", context)
+    return render_section(request, patient, "patients/_record_section.html", "Record", context)
 
 
 # kind -> (form, service). One view records each kind of entry.

@@ -146,7 +146,7 @@ def test_chart_context_queries_stay_constant(
     with django_assert_max_num_queries(4):
         context = chart_context(patient)
         [scale.svg for scale in context["mbc_scales"]]
-        [(a.assigned_to, a.assessment.instrument) for a in context["mbc_open_alerts"]]
+        [(a.assigned_to, a.level, a.reason, a.created_at) for a in context["mbc_open_alerts"]]
         [(u.patient.given_name, u.next_due) for u in context["mbc_upcoming"]]
     assert [s.code for s in context["mbc_scales"]] == ["pcl5", "phq9", "gad7", "cssrs_screen"]
     assert all(bool(s.svg) is stored for s in context["mbc_scales"])
@@ -247,7 +247,7 @@ def test_chart_page_inlines_up_to_date_stored_charts_without_drawing(
     _no_drawing(monkeypatch)
     page = client_for(users[Role.NURSE]).get(_chart_url(patient)).content.decode()
     assert page.count(": trajectory</title>") == 4
-    assert "hx-get" not in page
+    assert "mbc-chart-pending" not in page and "assessments/trajectory" not in page
 
 
 def test_chart_page_shows_a_placeholder_for_a_stale_or_missing_chart_without_drawing(

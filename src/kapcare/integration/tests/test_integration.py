@@ -218,14 +218,16 @@ def test_the_chart_shows_the_timeline_with_links(client_for, users, first_sessio
     patient = first_session.patient
     _fill(patient, first_session, users, notes=1)
     client = client_for(users[Role.PRESCRIBER])
-    page = client.get(reverse("patients:chart", kwargs={"patient_id": patient.pk})).content
-    page = page.decode()
+    chart = client.get(reverse("patients:chart", kwargs={"patient_id": patient.pk}))
+    section_url = reverse("integration:chart_timeline", kwargs={"patient_id": patient.pk})
+    assert f'hx-get="{section_url}"' in chart.content.decode()
+    page = client.get(section_url, headers={"HX-Request": "true"}).content.decode()
     assert "Treatment timeline" in page and "35.0 mg iv" in page
     assert "Note signed" in page and "Insight 0" in page and "Journal 0" in page
     assert "PHQ-9" in page or "Patient Health Questionnaire" in page
     note = IntegrationNote.objects.get()
     assert reverse("integration:note", kwargs={"note_id": note.pk}) in page
-    assert reverse("courses:plan", kwargs={"patient_id": patient.pk}) in page
+    assert reverse("courses:plan", kwargs={"patient_id": patient.pk}) in chart.content.decode()
     assert reverse("dosing:session", kwargs={"session_id": first_session.pk}) in page
     # Only the prescriber is offered planning.
     nurse_page = client_for(users[Role.NURSE]).get(

@@ -38,7 +38,8 @@ def test_measurements_are_kept_over_time_with_bmi(patient, nurse):
     latest, earlier = BodyMeasurement.objects.filter(patient=patient)
     assert (latest.weight_kg, earlier.weight_kg) == (78.5, 80)
     assert latest.bmi == 24.2
-    assert "78.5 kg, 180.0 cm (BMI 24.2)" in nurse.get(f"/patients/{patient.pk}/").content.decode()
+    record = nurse.get(f"/patients/{patient.pk}/chart/record/").content.decode()
+    assert "78.5 kg, 180.0 cm (BMI 24.2)" in record
 
 
 def test_out_of_range_weight_names_the_field_and_stores_nothing(patient, nurse):
