@@ -25,15 +25,25 @@ def percentiles(samples_s: list[float]) -> dict[str, float]:
 def time_requests(call: Any, repeats: int) -> dict[str, float]:
     """p50/p95 of ``call(index)`` for index 0..repeats-1, after one warm-up call on an item
     the timed calls do not use; any 4xx or 5xx response stops the run."""
-    call(repeats)
-    samples = []
+    return time_interleaved({"call": call}, repeats)["call"]
+
+
+def time_interleaved(calls: dict[str, Any], repeats: int) -> dict[str, dict[str, float]]:
+    """Like `time_requests` for several pages, taken in turns (round i calls each page with
+    index i, in the order given), so a page and the baseline it is compared with see the
+    same machine: a shared machine's speed drifts over a run, and timing the pages one after
+    another would fold that drift into their ratios."""
+    for call in calls.values():
+        call(repeats)
+    samples: dict[str, list[float]] = {name: [] for name in calls}
     for index in range(repeats):
-        started = time.perf_counter()
-        response = call(index)
-        samples.append(time.perf_counter() - started)
-        if response.status_code >= 400:
-            raise RuntimeError(f"{response.status_code}: {response.content[:300]!r}")
-    return percentiles(samples)
+        for name, call in calls.items():
+            started = time.perf_counter()
+            response = call(index)
+            samples[name].append(time.perf_counter() - started)
+            if response.status_code >= 400:
+                raise RuntimeError(f"{name}: {response.status_code}: {response.content[:300]!r}")
+    return {name: percentiles(taken) for name, taken in samples.items()}
 
 
 def postgres_reachable() -> bool:

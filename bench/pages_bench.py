@@ -3,10 +3,12 @@
 Seeds a fresh database with N synthetic patients (default 10,000) and M assessments each
 (default 20), then measures server time — the whole Django request cycle through the test
 client, no network — for: a trivial signed-in page (the baseline), the patient list, a
-patient's chart, the trajectory chart fragment, and an assessment POST through the API.
-Reports p50 and p95 per page and the ratio of each p95 to the baseline's p95, for SQLite and
-for PostgreSQL when KAPCARE_BENCH_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/test)
-answers. Writes bench/results/pages.json.
+patient's chart, the two sections the chart loads right after it (record, timeline), the
+trajectory chart fragment, and an assessment POST through the API. The pages are taken in
+turns, round by round, so they all see the same machine. Reports p50 and p95 per page and the
+ratio of each p95 to the baseline's p95, for SQLite and for PostgreSQL when
+KAPCARE_BENCH_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/test) answers.
+Writes bench/results/pages.json.
 
 The chart page never draws with matplotlib: it inlines the stored trajectory charts that the
 background worker draws when a score is stored, and shows a placeholder that loads the chart
@@ -31,15 +33,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from common import POSTGRES_URL, postgres_reachable, subprocess_env, time_requests
+from common import POSTGRES_URL, postgres_reachable, subprocess_env, time_interleaved
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "pages.json"
 PATIENTS = int(os.environ.get("KAPCARE_BENCH_PATIENTS", "10000"))
 ASSESSMENTS_PER_PATIENT = int(os.environ.get("KAPCARE_BENCH_ASSESSMENTS", "20"))
-REPEATS = int(os.environ.get("KAPCARE_BENCH_REPEATS", "60"))
+REPEATS = int(os.environ.get("KAPCARE_BENCH_REPEATS", "200"))
 GOAL_P95_MS = 100.0
 GOAL_RATIO = 3.0
+# The pages the issue sets the goal for; the others are measured and reported alongside.
+GOAL_PAGES = ("patient_list", "chart", "assessment_post")
 
 
 def run_one() -> dict[str, Any]:
@@ -58,7 +62,7 @@ def run_one() -> dict[str, Any]:
     from kapcare.assessments.models import Assessment
     from kapcare.assessments.seed import seed_assessments
     from kapcare.audit.services import Actor
-    from kapcare.demodata.seed import seed_patients
+    from kapcare.demodata.seed import refresh_planner_statistics, seed_patients
     from kapcare.patients.models import Patient
 
     call_command(
@@ -68,6 +72,7 @@ def run_one() -> dict[str, Any]:
     started = time.perf_counter()
     seed_patients(PATIENTS, seed=11)
     seed_assessments(ASSESSMENTS_PER_PATIENT, seed=11)
+    refresh_planner_statistics()
     seed_seconds = time.perf_counter() - started
     nurse = User.objects.create_user(
         "bench.nurse@example.org", "x", full_name="Bench Nurse", role="nurse", is_synthetic=True
@@ -99,28 +104,37 @@ def run_one() -> dict[str, Any]:
     # The pages measured are the pages meant: stored charts inlined, else placeholders.
     steady = client.get(f"/patients/{patient_ids[0]}/").content.decode()
     unstored = client.get(f"/patients/{unstored_ids[0]}/").content.decode()
-    if "<svg" not in steady or 'hx-trigger="load"' in steady:
+    if "<svg" not in steady or "mbc-chart-pending" in steady:
         raise RuntimeError("chart: the stored charts are not inlined")
-    if 'hx-trigger="load"' not in unstored or ": trajectory</title>" in unstored:
+    if "mbc-chart-pending" not in unstored or ": trajectory</title>" in unstored:
         raise RuntimeError("chart_placeholder: no placeholder, or a chart was drawn")
     phq9 = {"instrument": "phq9", "responses": [1, 1, 2, 1, 0, 1, 1, 0, 0]}
+    htmx = {"HX-Request": "true"}
 
     pages = {
         "baseline_profile": lambda i=0: client.get("/profile/"),
         "patient_list": lambda i=0: client.get("/patients/", {"page": 1 + i % 20}),
         "patient_list_search": lambda i=0: client.get("/patients/", {"q": "ab"}),
         "chart": lambda i=0: client.get(f"/patients/{patient_ids[i]}/"),
+        # The chart's sections, which the chart page loads right after it (in parallel).
+        "chart_record": lambda i=0: client.get(
+            f"/patients/{patient_ids[i]}/chart/record/", headers=htmx
+        ),
+        "chart_timeline": lambda i=0: client.get(
+            f"/patients/{patient_ids[i]}/chart/timeline/", headers=htmx
+        ),
         "chart_placeholder": lambda i=0: client.get(f"/patients/{unstored_ids[i]}/"),
         "trajectory_warm": lambda i=0: client.get(f"/patients/{patient_ids[i]}/trajectory/pcl5/"),
         "trajectory_cold": lambda i=0: client.get(f"/patients/{cold_ids[i]}/trajectory/pcl5/"),
-        # Last: it makes the stored charts of these patients stale (and queues their jobs).
+        # Last in each round: it makes the stored charts of that round's patient stale (and
+        # queues their jobs), after the round's chart pages have been measured.
         "assessment_post": lambda i=0: api.post(
             f"/api/v1/patients/{patient_ids[i]}/assessments",
             phq9,
             content_type="application/json",
         ),
     }
-    timings = {name: time_requests(call, REPEATS) for name, call in pages.items()}
+    timings = time_interleaved(pages, REPEATS)
     baseline_p95 = timings["baseline_profile"]["p95_ms"]
     for name, timing in timings.items():
         timing["p95_vs_baseline"] = round(timing["p95_ms"] / baseline_p95, 2)
@@ -178,7 +192,15 @@ def main() -> int:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     report = {
         "what": "page and API server time at scale",
-        "goal": {"p95_ms_below": GOAL_P95_MS, "p95_vs_baseline_below": GOAL_RATIO},
+        "goal": {
+            "pages": list(GOAL_PAGES),
+            "p95_ms_below": GOAL_P95_MS,
+            "p95_vs_baseline_below": GOAL_RATIO,
+        },
+        "method": (
+            f"{REPEATS} rounds; each round requests every page once, in the order listed, "
+            "so the pages and the baseline share the machine's conditions"
+        ),
         "runs": results,
     }
     RESULTS.write_text(json.dumps(report, indent=2) + "\n")

@@ -61,7 +61,7 @@ def _seed(log: Any) -> dict[str, Any]:
     from kapcare.audit.services import Actor
     from kapcare.courses.models import Protocol
     from kapcare.courses.services import plan_course
-    from kapcare.demodata.seed import seed_patients
+    from kapcare.demodata.seed import refresh_planner_statistics, seed_patients
     from kapcare.dosing import scenario
     from kapcare.dosing.models import DosingSession, State
     from kapcare.intake.services import review_screening, screen_patient
@@ -70,6 +70,7 @@ def _seed(log: Any) -> dict[str, Any]:
     started = time.perf_counter()
     seed_patients(PATIENTS, seed=11)
     seed_assessments(ASSESSMENTS_PER_PATIENT, seed=11)
+    refresh_planner_statistics()
     seeded = time.perf_counter() - started
     log(f"seeded {PATIENTS} patients in {seeded:.1f}s")
     nurse = User.objects.create_user(

@@ -114,7 +114,7 @@ def cmd_seed(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from kapcare.assessments.seed import seed_assessments
-    from kapcare.demodata.seed import seed_patients
+    from kapcare.demodata.seed import refresh_planner_statistics, seed_patients
 
     _migrate()
     with tqdm(total=args.patients, unit="patients", disable=args.quiet) as bar:
@@ -126,6 +126,7 @@ def cmd_seed(args: argparse.Namespace) -> int:
             assessments = seed_assessments(
                 args.assessments_per_patient, seed=args.seed, progress=bar.update
             )
+    refresh_planner_statistics()
     print(f"Seeded {made} synthetic patients and {assessments} assessments.")
     return 0
 

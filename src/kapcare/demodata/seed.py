@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
-from django.db import transaction
+from django.db import connection, transaction
 from simple_history.utils import bulk_create_with_history
 
 from kapcare.audit.models import Action
@@ -53,3 +53,13 @@ def seed_patients(
             progress(len(batch))
     record_event(Actor.system("kapcare seed"), Action.CREATE, f"seeded {count} synthetic patients")
     return made
+
+
+def refresh_planner_statistics() -> None:
+    """After a bulk load, let PostgreSQL's planner see the new row counts (what autovacuum's
+    ANALYZE does on its own a minute later on a default server); until then it plans for the
+    empty tables it last saw, e.g. sorting every patient instead of reading the list's index.
+    SQLite keeps no statistics unless asked, and plans from its indexes without them."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")

@@ -9,8 +9,24 @@ from kapcare.patients.models import Patient
 
 
 def latest_screening(patient: Patient) -> Screening | None:
-    """The newest screening with its reviewer (the chart shows who reviewed it)."""
-    return patient.screenings.select_related("reviewed_by").first()
+    """The newest screening as the chart shows it: verdict, reasons, review and reviewer (not
+    the input snapshot, which the screening's own page shows)."""
+    return (
+        patient.screenings.select_related("reviewed_by")
+        .only(
+            "id",
+            "patient_id",
+            "ruleset_version",
+            "verdict",
+            "reasons",
+            "created_at",
+            "review_status",
+            "reviewed_at",
+            "review_reason",
+            "reviewed_by__full_name",
+        )
+        .first()
+    )
 
 
 def pending_reviews() -> list[Screening]:

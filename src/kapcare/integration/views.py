@@ -36,7 +36,7 @@ def timeline(request: HttpRequest, patient_id: int) -> HttpResponse:
 @require_GET
 def chart_timeline(request: HttpRequest, patient_id: int) -> HttpResponse:
     """The chart's timeline section: the newest items and the patient's courses."""
-    patient = get_object_or_404(Patient.objects.select_related("primary_clinician"), pk=patient_id)
+    patient = get_object_or_404(Patient.objects.for_header(), pk=patient_id)
     record_access(Actor.from_request(request), [patient.pk], "patient chart timeline")
     context = selectors.chart_timeline_context(patient.pk)
     template = "integration/_chart_section.html"

@@ -33,6 +33,23 @@ class ContactMethod(models.TextChoices):
     SMS = "sms", "Text message"
 
 
+class PatientQuerySet(models.QuerySet["Patient"]):
+    def for_header(self) -> PatientQuerySet:
+        """What the chart's header shows (``patients/_header.html``), and no more: the chart
+        pages read one patient each, many times a day."""
+        return self.select_related("primary_clinician").only(
+            "id",
+            "mrn",
+            "given_name",
+            "family_name",
+            "birth_date",
+            "sex_at_birth",
+            "care_status",
+            "is_synthetic",
+            "primary_clinician__full_name",
+        )
+
+
 class Patient(models.Model):
     """A person in the clinic's care: demographics, contacts and where they are in care."""
 
@@ -74,6 +91,7 @@ class Patient(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = PatientQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:

@@ -30,7 +30,7 @@ from kapcare.web.sections import render_section
 def chart(request: HttpRequest, patient_id: int) -> HttpResponse:
     """The clinical summary: eligibility, measurement-based care (alerts, latest scores,
     trajectories, due scales). The record and the timeline load right after it."""
-    patient = get_object_or_404(Patient.objects.select_related("primary_clinician"), pk=patient_id)
+    patient = get_object_or_404(Patient.objects.for_header(), pk=patient_id)
     record_access(Actor.from_request(request), [patient.pk], "patient chart")
     context = {"patient": patient, "screening": latest_screening(patient), **chart_context(patient)}
     return render(request, "patients/chart.html", context)
@@ -38,7 +38,7 @@ def chart(request: HttpRequest, patient_id: int) -> HttpResponse:
 
 @require_GET
 def chart_record(request: HttpRequest, patient_id: int) -> HttpResponse:
-    patient = get_object_or_404(Patient.objects.select_related("primary_clinician"), pk=patient_id)
+    patient = get_object_or_404(Patient.objects.for_header(), pk=patient_id)
     record_access(Actor.from_request(request), [patient.pk], "patient record")
     context = {
         **record_context(patient),
