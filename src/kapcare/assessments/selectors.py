@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
-from typing import Any
+from datetime import date, datetime, timedelta
+from typing import Any, NamedTuple
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
+from kapcare.accounts.models import User
 from kapcare.accounts.roles import Role
 from kapcare.assessments.charts import Point, points_digest
 from kapcare.assessments.models import (
@@ -43,7 +45,19 @@ def patient_assessments(patient_id: int, instrument: str | None = None) -> Query
     return assessments.order_by("administered_at", "id")
 
 
-def _points(assessments: list[Assessment]) -> list[Point]:
+class ScoreRow(NamedTuple):
+    """One stored score as the chart shows it. The chart reads every score of the patient,
+    so these are plain rows rather than model instances."""
+
+    pk: int
+    instrument: str
+    total: int
+    band: str
+    flags: list[str]
+    administered_at: datetime
+
+
+def _points(assessments: Sequence[Assessment | ScoreRow]) -> list[Point]:
     return [Point(local_date(a.administered_at), a.total, a.band) for a in assessments]
 
 
@@ -176,8 +190,8 @@ class ScaleSummary:
     code: str
     name: str
     count: int
-    baseline: Assessment
-    latest: Assessment
+    baseline: ScoreRow
+    latest: ScoreRow
     change: Change | None
     # The stored chart when it is up to date; "" when it is missing or stale: the page then
     # shows a placeholder that loads the chart (drawn on demand) from the trajectory fragment.
@@ -194,9 +208,10 @@ class ScaleSummary:
 
 def chart_context(patient: Patient, *, today: date | None = None) -> dict[str, Any]:
     """Everything the chart's measurement-based care section shows, in 4 queries whatever
-    the number of assessments: the latest score per scale with its band and change from
-    baseline, the stored trajectory SVG per scale when it is up to date (never drawn here),
-    open alerts, and the patient's upcoming scheduled assessments. Render with
+    the number of assessments (5 when open alerts have assignees): the latest score per
+    scale with its band and change from baseline, the stored trajectory SVG per scale when it
+    is up to date (never drawn here), open alerts, and the patient's upcoming scheduled
+    assessments. Render with
     ``assessments/_chart_section.html``. The caller logs the access.
 
     Keys: ``mbc_patient``, ``mbc_scales`` (list of ScaleSummary), ``mbc_open_alerts`` (list of
@@ -204,24 +219,15 @@ def chart_context(patient: Patient, *, today: date | None = None) -> dict[str, A
     the staff form offers, as (code, short name) pairs).
     """
     today = today or timezone.localdate()
-    assessments = list(
+    rows = (
         Assessment.objects.filter(patient_id=patient.pk)
-        .only(
-            "id",
-            "patient_id",
-            "instrument",
-            "total",
-            "band",
-            "flags",
-            "provisional_diagnosis",
-            "administered_at",
-            "source",
-        )
         .order_by("administered_at", "id")
+        .values_list("id", "instrument", "total", "band", "flags", "administered_at")
     )
-    by_scale: dict[str, list[Assessment]] = defaultdict(list)
-    for assessment in assessments:
-        by_scale[assessment.instrument].append(assessment)
+    by_scale: dict[str, list[ScoreRow]] = defaultdict(list)
+    for row in rows:
+        score = ScoreRow._make(row)
+        by_scale[score.instrument].append(score)
     stored: dict[str, TrajectoryChart] = {}
     if by_scale:
         stored = {
@@ -254,11 +260,13 @@ def chart_context(patient: Patient, *, today: date | None = None) -> dict[str, A
                 svg=svg,
             )
         )
+    # Most charts have no open alert: a separate fetch of the assignees (only when there are
+    # alerts) costs less than joining them in every time.
     alerts = list(
         Alert.objects.filter(patient_id=patient.pk, status=AlertStatus.OPEN)
-        .select_related("assigned_to")
-        .only("id", "patient_id", "level", "reason", "created_at", "assigned_to__full_name")
+        .only("id", "patient_id", "level", "reason", "created_at", "assigned_to_id")
         .order_by("created_at", "id")
+        .prefetch_related(Prefetch("assigned_to", User.objects.only("id", "full_name")))
     )
     upcoming = []
     for schedule in _active_schedules(today).filter(patient_id=patient.pk):

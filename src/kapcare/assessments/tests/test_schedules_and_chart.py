@@ -135,22 +135,28 @@ def _no_drawing(monkeypatch) -> None:
 @pytest.mark.parametrize("weeks", [2, 12])
 @pytest.mark.parametrize("stored", [True, False])
 def test_chart_context_queries_stay_constant(
-    patient, django_assert_max_num_queries, weeks, stored, monkeypatch
+    patient, make_user, django_assert_max_num_queries, weeks, stored, monkeypatch
 ) -> None:
+    patient.primary_clinician = make_user("prescriber")
+    patient.save()
     _fill(patient, weeks)
-    services.record_assessment(ACTOR, patient, "phq9", PHQ9_ITEM9_TWO, source=Source.STAFF)
+    for _ in range(weeks // 2):  # open alerts, assigned to the primary clinician
+        services.record_assessment(ACTOR, patient, "phq9", PHQ9_ITEM9_TWO, source=Source.STAFF)
     if stored:
         _draw_all(patient)
     _no_drawing(monkeypatch)
-    # Assessments, stored charts, open alerts, schedules.
-    with django_assert_max_num_queries(4):
+    # Assessments, stored charts, open alerts and their assignees, schedules.
+    with django_assert_max_num_queries(5):
         context = chart_context(patient)
         [scale.svg for scale in context["mbc_scales"]]
-        [(a.assigned_to, a.level, a.reason, a.created_at) for a in context["mbc_open_alerts"]]
+        [
+            (a.assigned_to.full_name, a.level, a.reason, a.created_at)
+            for a in context["mbc_open_alerts"]
+        ]
         [(u.patient.given_name, u.next_due) for u in context["mbc_upcoming"]]
     assert [s.code for s in context["mbc_scales"]] == ["pcl5", "phq9", "gad7", "cssrs_screen"]
     assert all(bool(s.svg) is stored for s in context["mbc_scales"])
-    assert len(context["mbc_open_alerts"]) == 1 and len(context["mbc_upcoming"]) == 2
+    assert len(context["mbc_open_alerts"]) == weeks // 2 and len(context["mbc_upcoming"]) == 2
 
 
 def test_chart_marks_baseline_cutpoint_response_and_remission(patient) -> None:
