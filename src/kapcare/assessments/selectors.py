@@ -211,8 +211,7 @@ def chart_context(patient: Patient, *, today: date | None = None) -> dict[str, A
     the number of assessments (5 when open alerts have assignees): the latest score per
     scale with its band and change from baseline, the stored trajectory SVG per scale when it
     is up to date (never drawn here), open alerts, and the patient's upcoming scheduled
-    assessments. Render with
-    ``assessments/_chart_section.html``. The caller logs the access.
+    assessments. Render with ``assessments/_chart_section.html``. The caller logs the access.
 
     Keys: ``mbc_patient``, ``mbc_scales`` (list of ScaleSummary), ``mbc_open_alerts`` (list of
     Alert), ``mbc_upcoming`` (list of DueItem, soonest first), ``mbc_instruments`` (the scales
