@@ -4,14 +4,16 @@ decided by the policy middleware before any view runs."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.views.decorators.http import require_GET, require_POST
 
 from kapcare.accounts.models import ApiToken, User
@@ -24,6 +26,26 @@ from kapcare.pk_report import DISCLAIMER
 from kapcare.web.pk_explorer import explore
 
 PATIENTS_PER_PAGE = 25
+# A search counts at most this many matches: counting every match of a short search reads the
+# whole patient table, and a search matching more than this is refined, not paged through.
+SEARCH_MATCHES_COUNTED = 100
+
+
+class CappedPaginator(Paginator):
+    """Counts at most ``cap`` objects (``capped`` says there were more); pages past the cap
+    are not offered."""
+
+    def __init__(self, matches: QuerySet[Any], per_page: int, cap: int) -> None:
+        super().__init__(matches, per_page)
+        self.matches = matches
+        self.cap = cap
+        self.capped = False
+
+    @cached_property
+    def count(self) -> int:
+        found = self.matches[: self.cap + 1].count()
+        self.capped = found > self.cap
+        return min(found, self.cap)
 
 
 def _user(request: HttpRequest) -> User:
@@ -68,7 +90,12 @@ class PatientRow:
 @require_GET
 def patient_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:100]
-    paginator = Paginator(search_patients(query), PATIENTS_PER_PAGE)
+    patients = search_patients(query)
+    paginator = (
+        CappedPaginator(patients, PATIENTS_PER_PAGE, SEARCH_MATCHES_COUNTED)
+        if query
+        else Paginator(patients, PATIENTS_PER_PAGE)
+    )
     page = paginator.get_page(request.GET.get("page"))
     shown = list(page)
     record_access(Actor.from_request(request), (p.pk for p in shown), f"patient list q={query!r}")

@@ -169,3 +169,20 @@ def test_static_assets_are_served(db):
     for asset in ("/static/kapcare/kapcare.css", "/static/kapcare/htmx.min.js"):
         response = Client().get(asset)
         assert response.status_code == 200, asset
+
+
+def test_a_search_counts_at_most_its_cap_and_says_so(users, client_for, monkeypatch):
+    from kapcare.web import views
+
+    monkeypatch.setattr(views, "SEARCH_MATCHES_COUNTED", 30)
+    _make_patients(40)
+    client = client_for(users["nurse"])
+    # Every synthetic patient's email is at example.org: all 40 match.
+    page = client.get("/patients/", {"q": "example"}).content.decode()
+    assert "More than 30 patients match" in page and "Page 1 of 2" in page
+    last = client.get("/patients/", {"q": "example", "page": 2}).content.decode()
+    assert last.count("<tr>") == 1 + 5  # the cap's last 5, not the 40th patient
+    assert "Page 2 of 2" in last and 'rel="next"' not in last
+    # Under the cap the exact count is shown.
+    monkeypatch.setattr(views, "SEARCH_MATCHES_COUNTED", 40)
+    assert "40 patients matching" in client.get("/patients/", {"q": "example"}).content.decode()
