@@ -217,7 +217,11 @@ class VitalReading(models.Model):
     """One row of vital signs (mmHg, beats/min, %, breaths/min). The phase is set from the
     administration times, so readings entered later land in the right phase."""
 
-    session = models.ForeignKey(DosingSession, on_delete=models.PROTECT, related_name="vitals")
+    # No index of its own: the (session, taken_at) index below serves every lookup by
+    # session, and each index is one more write per reading on the ingest path.
+    session = models.ForeignKey(
+        DosingSession, on_delete=models.PROTECT, related_name="vitals", db_index=False
+    )
     taken_at = models.DateTimeField()
     phase = models.CharField(max_length=10, choices=VitalPhase.choices)
     systolic = models.PositiveSmallIntegerField(null=True, blank=True)
