@@ -16,6 +16,9 @@ NAVIGATION = [
     ("web:patient_list", "Patients"),
     ("assessments:alerts", "Alerts"),
     ("consultations:queue", "Requests"),
+    ("courses:protocols", "Protocols"),
+    ("courses:resources", "Rooms and chairs"),
+    ("courses:my_calendar", "Calendar"),
     ("web:pk_explorer", "PK explorer"),
     ("admin:index", "Administration"),
 ]

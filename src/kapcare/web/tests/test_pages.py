@@ -54,8 +54,21 @@ def test_failed_sign_in_is_refused_and_logged(users):
 @pytest.mark.parametrize(
     ("role", "links"),
     [
-        ("clinic_admin", {"/today/", "/patients/", "/consultation/queue/", "/pk/", "/admin/"}),
-        ("front_desk", {"/today/", "/patients/", "/consultation/queue/", "/pk/"}),
+        (
+            "clinic_admin",
+            {
+                "/today/",
+                "/patients/",
+                "/consultation/queue/",
+                "/protocols/",
+                "/resources/",
+                "/calendar/",
+                "/pk/",
+                "/admin/",
+            },
+        ),
+        ("front_desk", {"/today/", "/patients/", "/consultation/queue/", "/calendar/", "/pk/"}),
+        ("nurse", {"/today/", "/patients/", "/alerts/", "/protocols/", "/calendar/", "/pk/"}),
         ("patient", {"/pk/"}),
     ],
 )
