@@ -198,10 +198,6 @@ class ScaleSummary:
     svg: str
 
     @property
-    def latest_band_label(self) -> str:
-        return self.latest.band.replace("_", " ")
-
-    @property
     def short_name(self) -> str:
         return SHORT_NAMES.get(self.code, self.code)
 

@@ -103,6 +103,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "kapcare.web.context.navigation",
             ],
+            "builtins": ["kapcare.web.templatetags.words"],
         },
     },
 ]

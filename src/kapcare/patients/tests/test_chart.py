@@ -66,6 +66,7 @@ def test_the_chart_shows_the_summary_and_loads_the_sections_after_it(
     urls = _urls(cleared_patient)
     chart = client.get(urls["chart"]).content.decode()
     assert "Eligibility" in chart and "Latest scores" in chart and "Open suicide-risk" in chart
+    assert "<strong>needs review</strong> BP 151/95" in chart  # a stored code shown as words
     for section in ("record", "timeline"):
         assert f'hx-get="{urls[section]}" hx-trigger="load"' in chart
     assert "Substance 2-0" not in chart  # the record itself arrives with its section
