@@ -3,6 +3,7 @@ decided by the policy middleware before any view runs."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -87,6 +88,14 @@ class PatientRow:
     sex_at_birth: str
 
 
+def _patient_href(view_name: str) -> Callable[[int], str]:
+    """The URL of a per-patient view for any patient id, reversed once: every row of a page
+    links to the same view, and a reverse() per row was a tenth of the list's time."""
+    marker = str(2**62)  # no patient has this id, so it occurs once in the reversed URL
+    before, after = reverse(view_name, kwargs={"patient_id": marker}).split(marker)
+    return lambda patient_id: f"{before}{patient_id}{after}"
+
+
 @require_GET
 def patient_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:100]
@@ -101,10 +110,11 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     record_access(Actor.from_request(request), (p.pk for p in shown), f"patient list q={query!r}")
     # Clinicians open the chart; the rest of the staff the demographics page.
     link = "patients:chart" if _user(request).role in CLINICAL else "patients:details"
+    href = _patient_href(link)
     rows = [
         PatientRow(
             patient=patient,
-            href=reverse(link, kwargs={"patient_id": patient.pk}),
+            href=href(patient.pk),
             birth_date=patient.birth_date.isoformat(),
             sex_at_birth=patient.get_sex_at_birth_display(),
         )
