@@ -52,6 +52,7 @@ from kapcare.dosing.models import (
     VitalReading,
 )
 from kapcare.dosing.rems import build_rems_pdf
+from kapcare.web.sections import is_htmx
 
 # What the services raise for a write that may not happen; each becomes a clear 4xx.
 REFUSALS = (ValueError, services.TransitionRefused, services.NotAllowed, ImmutableError)
@@ -83,10 +84,6 @@ def _user(request: HttpRequest) -> User:
 
 def _is_prescriber(request: HttpRequest) -> bool:
     return _user(request).role == Role.PRESCRIBER
-
-
-def _is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
 
 
 def _session(session_id: int) -> DosingSession:
@@ -597,7 +594,7 @@ def vitals(request: HttpRequest, session_id: int) -> HttpResponse:
             alerts = services.record_vitals(Actor.from_request(request), session, [reading]).alerts
         except REFUSALS as error:
             problems, status = [_message_of(error)], _status_of(error)
-    if _is_htmx(request):
+    if is_htmx(request):
         if problems:
             return _vitals_response(request, session.pk, status=status, form=form, errors=problems)
         return _vitals_response(request, session.pk, status=201)
@@ -635,7 +632,7 @@ def vital_alert_acknowledge(request: HttpRequest, vital_alert_id: int) -> HttpRe
             problems, status = [_message_of(error)], _status_of(error)
     else:
         problems = errors_of(form)
-    if _is_htmx(request):
+    if is_htmx(request):
         if problems:
             return _vitals_response(
                 request, session.pk, status=status, ack_form=(alert.pk, form), errors=problems

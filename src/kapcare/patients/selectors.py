@@ -31,7 +31,6 @@ def record_context(patient: Patient) -> dict[str, Any]:
     height, allergies, active medications, histories, signed consents and the consent
     templates open for signing. Six queries."""
     return {
-        "patient": patient,
         "histories": PatientHistory.objects.filter(patient=patient).first(),
         "measurement": patient.measurements.first(),
         "allergies": list(patient.allergies.all()),

@@ -15,10 +15,15 @@ from django.shortcuts import render
 from kapcare.patients.models import Patient
 
 
+def is_htmx(request: HttpRequest) -> bool:
+    """Whether HTMX sent the request (it then swaps in a fragment, not a whole page)."""
+    return request.headers.get("HX-Request") == "true"
+
+
 def render_section(
     request: HttpRequest, patient: Patient, template: str, heading: str, context: dict[str, Any]
 ) -> HttpResponse:
-    if request.headers.get("HX-Request") == "true":
+    if is_htmx(request):
         return render(request, template, {"patient": patient, **context})
     page = {"patient": patient, "section_template": template, "section_heading": heading}
     return render(request, "web/section_page.html", {**page, **context})

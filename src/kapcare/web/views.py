@@ -25,6 +25,7 @@ from kapcare.patients.models import Patient
 from kapcare.patients.selectors import search_patients
 from kapcare.pk_report import DISCLAIMER
 from kapcare.web.pk_explorer import explore
+from kapcare.web.sections import is_htmx
 
 PATIENTS_PER_PAGE = 25
 # A search counts at most this many matches: counting every match of a short search reads the
@@ -122,11 +123,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     ]
     context = {"page": page, "rows": rows, "query": query, "today": timezone.localdate()}
     # HTMX live search swaps only the results.
-    template = (
-        "web/_patient_results.html"
-        if request.headers.get("HX-Request")
-        else ("web/patient_list.html")
-    )
+    template = "web/_patient_results.html" if is_htmx(request) else "web/patient_list.html"
     return render(request, template, context)
 
 
