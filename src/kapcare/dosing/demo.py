@@ -81,7 +81,8 @@ def load_demo() -> bool:
             )
         for number, appointment in enumerate(dosing):
             appointment.refresh_from_db()
-            if appointment.ends_at > now:
+            # Today's sessions stay ready to run, whatever the hour the demo is loaded.
+            if appointment.ends_at > now or timezone.localdate(appointment.starts_at) == today:
                 continue
             session = DosingSession.objects.get(appointment=appointment)
             scenario.run_to(
