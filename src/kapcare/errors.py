@@ -30,8 +30,9 @@ class FieldProblem:
     message: str
 
 
-class FieldInvalid(Refused):
-    """Bad input (HTTP 422 on the API, 400 on a page). Carries one or more problems."""
+class FieldInvalid(Refused, ValueError):
+    """Bad input (HTTP 422 on the API, 400 on a page). Carries one or more problems. It is a
+    ValueError too, as a bad argument to a pure function is."""
 
     def __init__(self, field: str, rule: str, message: str = "") -> None:
         message = message or rule

@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from kapcare.errors import FieldInvalid
+
 DEVINE_SOURCE = (
     "Devine BJ. Gentamicin therapy. Drug Intell Clin Pharm 1974;8:650-655 (ideal body weight: "
     "men 50 kg, women 45.5 kg, + 2.3 kg per inch over 5 ft)"
@@ -72,10 +74,10 @@ class Infusion:
 def _number(name: str, value: object) -> Decimal:
     """Return ``value`` as an exact Decimal of its shortest repr; reject bool, non-numbers, nan."""
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-        raise ValueError(f"{name}: must be a number, got {value!r}")
+        raise FieldInvalid(name, "type", f"must be a number, got {value!r}")
     result = Decimal(str(value))
     if not result.is_finite():
-        raise ValueError(f"{name}: must be a finite number, got {value!r}")
+        raise FieldInvalid(name, "type", f"must be a finite number, got {value!r}")
     return result
 
 
@@ -93,9 +95,9 @@ def ideal_body_weight_kg(height_cm: float, sex: str) -> float:
 
 def _ideal(height: Decimal, sex: object) -> Decimal:
     if not HEIGHT_RANGE_CM[0] <= height <= HEIGHT_RANGE_CM[1]:
-        raise ValueError(f"height_cm: must be 120-250, got {height}")
+        raise FieldInvalid("height_cm", "out_of_range", f"must be 120-250, got {height}")
     if sex not in SEXES:
-        raise ValueError(f"sex: must be 'female' or 'male', got {sex!r}")
+        raise FieldInvalid("sex", "one_of", f"must be 'female' or 'male', got {sex!r}")
     inches = height / CM_PER_INCH
     return DEVINE_BASE_KG[str(sex)] + DEVINE_KG_PER_INCH * (inches - INCHES_AT_BASE)
 
@@ -120,12 +122,16 @@ def weight_based_dose(
     """
     rate = _number("mg_per_kg", mg_per_kg)
     if not Decimal(0) < rate <= MAX_MG_PER_KG:
-        raise ValueError(f"mg_per_kg: must be above 0 and at most 2.0, got {mg_per_kg!r}")
+        raise FieldInvalid(
+            "mg_per_kg", "out_of_range", f"must be above 0 and at most 2.0, got {mg_per_kg!r}"
+        )
     weight = _number("weight_kg", weight_kg)
     if not WEIGHT_RANGE_KG[0] <= weight <= WEIGHT_RANGE_KG[1]:
-        raise ValueError(f"weight_kg: must be 30-300, got {weight_kg!r}")
+        raise FieldInvalid("weight_kg", "out_of_range", f"must be 30-300, got {weight_kg!r}")
     if basis not in BASES:
-        raise ValueError(f"basis: must be 'actual', 'ideal' or 'adjusted', got {basis!r}")
+        raise FieldInvalid(
+            "basis", "one_of", f"must be 'actual', 'ideal' or 'adjusted', got {basis!r}"
+        )
 
     if basis == "actual":
         dosing_weight, source = weight, IV_SOURCE
@@ -134,7 +140,7 @@ def weight_based_dose(
             missing = " and ".join(
                 n for n, v in (("height_cm", height_cm), ("sex", sex)) if v is None
             )
-            raise ValueError(f"{missing}: required when basis is {basis!r}")
+            raise FieldInvalid(missing, "required", f"required when basis is {basis!r}")
         ibw = _ideal(_number("height_cm", height_cm), sex)
         if basis == "ideal":
             dosing_weight, source = ibw, f"{IV_SOURCE}; {DEVINE_SOURCE}"
@@ -146,9 +152,13 @@ def weight_based_dose(
     if max_dose_mg is not None:
         limit = _number("max_dose_mg", max_dose_mg)
         if limit <= 0:
-            raise ValueError(f"max_dose_mg: must be above 0, got {max_dose_mg!r}")
+            raise FieldInvalid(
+                "max_dose_mg", "out_of_range", f"must be above 0, got {max_dose_mg!r}"
+            )
         if Decimal(str(dose)) > limit:
-            raise ValueError(f"max_dose_mg: dose {dose} mg exceeds the maximum {max_dose_mg} mg")
+            raise FieldInvalid(
+                "max_dose_mg", "invalid", f"dose {dose} mg exceeds the maximum {max_dose_mg} mg"
+            )
     return Dose(
         dose_mg=dose,
         dosing_weight_kg=float(dosing_weight),
@@ -170,7 +180,7 @@ def infusion_rate(dose_mg: float, duration_min: float, total_volume_ml: float) -
     volume = _number("total_volume_ml", total_volume_ml)
     for name, value in (("dose_mg", dose), ("duration_min", duration), ("total_volume_ml", volume)):
         if value <= 0:
-            raise ValueError(f"{name}: must be above 0, got {value}")
+            raise FieldInvalid(name, "out_of_range", f"must be above 0, got {value}")
     return Infusion(
         rate_ml_per_h=_round(volume / duration * 60, "0.1"),
         rate_mg_per_min=_round(dose / duration, "0.1"),
@@ -185,7 +195,7 @@ def esketamine_devices(dose_mg: int) -> int:
     between devices).
     """
     if isinstance(dose_mg, bool) or not isinstance(dose_mg, int | float):
-        raise ValueError(f"dose_mg: must be 28, 56 or 84, got {dose_mg!r}")
+        raise FieldInvalid("dose_mg", "one_of", f"must be 28, 56 or 84, got {dose_mg!r}")
     if dose_mg not in ESKETAMINE_DOSES_MG:
-        raise ValueError(f"dose_mg: must be 28, 56 or 84, got {dose_mg!r}")
+        raise FieldInvalid("dose_mg", "one_of", f"must be 28, 56 or 84, got {dose_mg!r}")
     return int(dose_mg) // ESKETAMINE_MG_PER_DEVICE

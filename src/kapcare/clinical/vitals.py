@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import ClassVar
 
+from kapcare.errors import FieldInvalid
+
 PHASES = ("pre_dose", "dosing", "recovery")
 LEVELS = ("warning", "critical")
 
@@ -65,14 +67,18 @@ class Reading:
                 or math.isnan(value)
                 or not lo <= value <= hi
             ):
-                raise ValueError(f"{name}: must be a number {lo}-{hi} or None, got {value!r}")
+                raise FieldInvalid(
+                    name, "out_of_range", f"must be a number {lo}-{hi} or None, got {value!r}"
+                )
         if (
             self.systolic is not None
             and self.diastolic is not None
             and self.diastolic >= self.systolic
         ):
-            raise ValueError(
-                f"diastolic: must be below systolic ({self.systolic}), got {self.diastolic}"
+            raise FieldInvalid(
+                "diastolic",
+                "below_systolic",
+                f"must be below systolic ({self.systolic}), got {self.diastolic}",
             )
 
 
@@ -189,9 +195,11 @@ def assess(reading: Reading, phase: str, thresholds: VitalsThresholds = DEFAULT)
     ``tachypnea``. Sources: SPRAVATO label (140/90); clinic policy (``VitalsThresholds``).
     """
     if not isinstance(reading, Reading):
-        raise ValueError(f"reading: must be a Reading, got {type(reading).__name__}")
+        raise FieldInvalid("reading", "type", f"must be a Reading, got {type(reading).__name__}")
     if phase not in PHASES:
-        raise ValueError(f"phase: must be 'pre_dose', 'dosing' or 'recovery', got {phase!r}")
+        raise FieldInvalid(
+            "phase", "one_of", f"must be 'pre_dose', 'dosing' or 'recovery', got {phase!r}"
+        )
     t, src = thresholds, VitalsThresholds.sources
     alerts: list[Alert] = []
     bp = _bp_alert(reading, phase, t)
@@ -315,7 +323,7 @@ class Discharge:
 
 def _check_bool(name: str, value: object) -> bool:
     if not isinstance(value, bool):
-        raise ValueError(f"{name}: must be True or False, got {value!r}")
+        raise FieldInvalid(name, "type", f"must be True or False, got {value!r}")
     return value
 
 
@@ -343,21 +351,27 @@ def discharge_check(
     minutes_by_route = observation.minutes_by_route
     if route not in minutes_by_route:
         allowed = ", ".join(sorted(minutes_by_route))
-        raise ValueError(f"route: must be one of {allowed}, got {route!r}")
+        raise FieldInvalid("route", "one_of", f"must be one of {allowed}, got {route!r}")
     if (
         isinstance(minutes_observed, bool)
         or not isinstance(minutes_observed, int | float)
         or not minutes_observed >= 0
     ):
-        raise ValueError(f"minutes_observed: must be a number 0 or more, got {minutes_observed!r}")
+        raise FieldInvalid(
+            "minutes_observed",
+            "out_of_range",
+            f"must be a number 0 or more, got {minutes_observed!r}",
+        )
     if not isinstance(latest, Reading):
-        raise ValueError(f"latest: must be a Reading, got {type(latest).__name__}")
+        raise FieldInvalid("latest", "type", f"must be a Reading, got {type(latest).__name__}")
     if (
         isinstance(sedation_moaas, bool)
         or not isinstance(sedation_moaas, int)
         or not 0 <= sedation_moaas <= 5
     ):
-        raise ValueError(f"sedation_moaas: must be an integer 0-5, got {sedation_moaas!r}")
+        raise FieldInvalid(
+            "sedation_moaas", "out_of_range", f"must be an integer 0-5, got {sedation_moaas!r}"
+        )
     minimum = minutes_by_route[route]
     met = {
         "observation_time": minutes_observed >= minimum,

@@ -185,11 +185,11 @@ def _session_out(appointment: Appointment) -> CourseSessionOut:
 
 
 def _course_out(course: TreatmentCourse) -> CourseOut:
-    snapshot = course.protocol_snapshot
+    snapshot = course.protocol_record
     return CourseOut(
         id=course.pk,
-        protocol=str(snapshot["code"]),
-        protocol_name=str(snapshot["name"]),
+        protocol=snapshot.code,
+        protocol_name=snapshot.name,
         route=course.route,
         patient_id=course.patient_id,
         start_date=course.start_date,
@@ -339,8 +339,8 @@ def list_courses(request: HttpRequest, patient_id: int) -> list[CourseSummaryOut
     return [
         CourseSummaryOut(
             id=course.pk,
-            protocol=str(course.protocol_snapshot["code"]),
-            protocol_name=str(course.protocol_snapshot["name"]),
+            protocol=course.protocol_record.code,
+            protocol_name=course.protocol_record.name,
             route=course.route,
             start_date=course.start_date,
             status=course.status,

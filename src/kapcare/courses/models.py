@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
 
 from kapcare.clinical import schedule
+from kapcare.clinical.protocol import ProtocolSnapshot
 
 
 class Route(models.TextChoices):
@@ -77,19 +76,14 @@ class Protocol(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def snapshot(self) -> dict[str, Any]:
-        """Every setting as plain JSON, for a course to keep."""
-        data: dict[str, Any] = {}
-        for field in self._meta.concrete_fields:
-            if field.name in ("id", "active"):
-                continue
-            value = getattr(self, field.attname)
-            data[field.name] = (
-                str(value)
-                if value is not None and field.get_internal_type() == "DecimalField"
-                else value
-            )
-        return data
+    def snapshot(self) -> ProtocolSnapshot:
+        """Every setting a course runs on, as the typed snapshot the course keeps."""
+        values = {
+            f.name: getattr(self, f.attname)
+            for f in self._meta.concrete_fields
+            if f.name not in ("id", "active")
+        }
+        return ProtocolSnapshot.from_json(values)
 
 
 class CourseStatus(models.TextChoices):
@@ -123,8 +117,13 @@ class TreatmentCourse(models.Model):
         return f"{self.protocol_snapshot.get('name', 'course')} from {self.start_date}"
 
     @property
+    def protocol_record(self) -> ProtocolSnapshot:
+        """The protocol as planned, typed (the JSON column keeps it)."""
+        return ProtocolSnapshot.from_json(self.protocol_snapshot)
+
+    @property
     def route(self) -> str:
-        return str(self.protocol_snapshot["route"])
+        return self.protocol_record.route
 
 
 class ResourceKind(models.TextChoices):

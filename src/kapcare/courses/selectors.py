@@ -118,7 +118,7 @@ class CourseView:
     @property
     def snapshot_items(self) -> list[tuple[str, Any]]:
         """The snapshot's settings in a fixed, readable order (empty ones left out)."""
-        snapshot = self.course.protocol_snapshot
+        snapshot = self.course.protocol_record.to_json()
         return [
             (name.replace("_", " "), snapshot[name])
             for name in SNAPSHOT_ORDER

@@ -19,6 +19,7 @@ from kapcare.accounts.roles import Role
 from kapcare.audit.models import Action
 from kapcare.audit.services import Actor, record_event
 from kapcare.clinical import schedule
+from kapcare.clinical.protocol import ProtocolSnapshot
 from kapcare.clinical.vitals import VitalsThresholds
 from kapcare.courses import conf
 from kapcare.courses.models import (
@@ -302,12 +303,12 @@ def _shift_to_clinic_day(day: date, step: int) -> date:
     return day
 
 
-def dosing_minutes(snapshot: dict[str, Any]) -> int:
-    administration = snapshot.get("infusion_duration_min") or conf.ADMINISTRATION_MINUTES
+def dosing_minutes(snapshot: ProtocolSnapshot) -> int:
+    administration = snapshot.infusion_duration_min or conf.ADMINISTRATION_MINUTES
     return (
         conf.CHECK_IN_MINUTES
-        + int(administration)
-        + int(snapshot["min_observation_min"])
+        + administration
+        + snapshot.min_observation_min
         + conf.DISCHARGE_MINUTES
     )
 
@@ -331,8 +332,7 @@ class _Dose:
 def _book_dosing(actor: Actor, course: TreatmentCourse, dose: _Dose) -> Appointment:
     from kapcare.dosing.services import create_session
 
-    snapshot = course.protocol_snapshot
-    minutes = dosing_minutes(snapshot)
+    minutes = dosing_minutes(course.protocol_record)
     starts_at = _at(dose.day)
     appointment = _book(
         patient=course.patient,
@@ -345,7 +345,7 @@ def _book_dosing(actor: Actor, course: TreatmentCourse, dose: _Dose) -> Appointm
         resource=_free_chair(starts_at, minutes),
     )
     create_session(actor, appointment)
-    if snapshot.get("integration_after_each_dose", True):
+    if course.protocol_record.integration_after_each_dose:
         day = _shift_to_clinic_day(dose.day + timedelta(days=conf.integration_days_after()), 1)
         _book(
             patient=course.patient,
@@ -378,7 +378,7 @@ def plan_course(
         course = TreatmentCourse.objects.create(
             patient=patient,
             protocol=protocol,
-            protocol_snapshot=protocol.snapshot(),
+            protocol_snapshot=protocol.snapshot().to_json(),
             start_date=planned[0].date,
             clearance=clearance.reason[:200],
             planned_by_id=actor.person_id,

@@ -267,7 +267,7 @@ def test_day_view_queries_do_not_grow_with_appointments(
             )  # fmt: skip
             # A dosing session with its record (made directly: planning needs a screening).
             course = TreatmentCourse.objects.create(
-                patient=patient, protocol=protocol, protocol_snapshot=protocol.snapshot(),
+                patient=patient, protocol=protocol, protocol_snapshot=protocol.snapshot().to_json(),
                 start_date=day, clearance="test", planned_by=users[Role.PRESCRIBER],
             )  # fmt: skip
             dosing = Appointment.objects.create(
