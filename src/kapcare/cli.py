@@ -85,11 +85,11 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_token(args: argparse.Namespace) -> int:
     _setup_django()
-    from kapcare.accounts.models import User
+    from kapcare.accounts.models import User, normalise_email
     from kapcare.accounts.services import create_api_token
     from kapcare.audit.services import Actor
 
-    user = User.objects.filter(email=args.email.lower(), is_active=True).first()
+    user = User.objects.filter(email=normalise_email(args.email), is_active=True).first()
     if user is None:
         print(f"email: no active user {args.email!r}", file=sys.stderr)
         return 2

@@ -2,12 +2,21 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import unicodedata
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from kapcare.accounts.roles import Role
+
+
+def normalise_email(email: str) -> str:
+    """The one form an email is stored and looked up in: emails are case-insensitive here, so
+    PRESCRIBER@Example.org signs in as prescriber@example.org."""
+    return unicodedata.normalize("NFKC", email).strip().lower()
 
 
 class UserManager(BaseUserManager["User"]):
@@ -16,10 +25,14 @@ class UserManager(BaseUserManager["User"]):
     def create_user(self, email: str, password: str | None = None, **fields: object) -> User:
         if not email:
             raise ValueError("email: required")
-        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        user = self.model(email=normalise_email(email), **fields)
         user.set_password(password)
         user.save(using=self._db)
         return user
+
+    def get_by_natural_key(self, username: str | None) -> User:
+        # Sign-in (ModelBackend) finds the user here: look up the normalised form.
+        return self.get(email=normalise_email(username or ""))
 
     def create_superuser(self, email: str, password: str | None = None, **fields: object) -> User:
         fields.update(is_staff=True, is_superuser=True, role=Role.CLINIC_ADMIN)
@@ -48,9 +61,27 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     class Meta:
         ordering = ["full_name"]
+        constraints = [
+            # Stored lower-cased already (save); this keeps case-insensitive uniqueness even
+            # for writes that bypass save, such as bulk updates.
+            models.UniqueConstraint(
+                Lower("email"),
+                name="user_email_unique_ignoring_case",
+                violation_error_message="A user with this email already exists.",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.full_name} <{self.email}>"
+
+    @classmethod
+    def normalize_username(cls, username: Any) -> Any:
+        # Django's clean() (the admin's forms) normalises the username field with this.
+        return normalise_email(username) if isinstance(username, str) else username
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.email = normalise_email(self.email)
+        super().save(*args, **kwargs)
 
 
 TOKEN_PREFIX = "kc_"

@@ -9,6 +9,7 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.dispatch import receiver
 from django.http import HttpRequest
 
+from kapcare.accounts.models import normalise_email
 from kapcare.audit.models import Action
 from kapcare.audit.services import Actor, record_event
 
@@ -29,7 +30,8 @@ def on_sign_in_failed(
     sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
 ) -> None:
     attempt = Actor.for_user(None, request)
-    email = str(credentials.get("username", ""))[:200]
+    # Logged as normalised, so one person's failures read alike whatever case they typed.
+    email = normalise_email(str(credentials.get("username", "")))[:200]
     actor = Actor(None, email, "", attempt.client_address, attempt.request_id)
     record_event(actor, Action.SIGN_IN_FAILED, "sign-in failed")
 

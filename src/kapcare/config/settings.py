@@ -152,6 +152,8 @@ AXES_COOLOFF_TIME = timedelta(minutes=_cooloff_minutes) if _cooloff_minutes > 0 
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 # The login form's field is "username" (Django's LoginView), though users sign in by email.
 AXES_USERNAME_FORM_FIELD = "username"
+# Failures are counted per normalised email: changing its case starts no new count.
+AXES_USERNAME_CALLABLE = "kapcare.accounts.signin.axes_username"
 AXES_RESET_ON_SUCCESS = True
 # A further attempt while locked out starts the cool-off again (the lockout page says so).
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
@@ -159,7 +161,8 @@ AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
 AXES_HTTP_RESPONSE_CODE = 429
 
 LOGIN_URL = "web:login"
-LOGIN_REDIRECT_URL = "web:today"
+# Each role's own landing page (staff: today; a patient: their home page).
+LOGIN_REDIRECT_URL = "web:home"
 LOGOUT_REDIRECT_URL = "web:login"
 
 LANGUAGE_CODE = "en-us"
