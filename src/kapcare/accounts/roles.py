@@ -1,4 +1,4 @@
-"""The roles of kapcare users (DESIGN.md, "Who uses it")."""
+"""The roles of kapcare users (docs/architecture.md §1)."""
 
 from django.db import models
 

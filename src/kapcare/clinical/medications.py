@@ -3,7 +3,7 @@
 ``classify(generic_name)`` maps a medication name to one of the interaction classes kapcare flags,
 or ``None`` when the name is not on these lists (the caller then asks a human to review it).
 
-Classes and why they matter (CLINICAL_REFERENCE.md section 3; SPRAVATO prescribing information,
+Classes and why they matter (docs/clinical-reference.md §4; SPRAVATO prescribing information,
 sections 7 and the REMS patient monitoring form):
 
 - ``"benzodiazepine"``: may blunt the antidepressant response to ketamine.

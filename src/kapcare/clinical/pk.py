@@ -95,7 +95,7 @@ class CompartmentModel:
 
 
 # Both parameter sets are as coded in the MIT-licensed opentiva package (see
-# ../shared/CLINICAL_REFERENCE.md section 5). Plausibility checks done for kapcare (computed
+# docs/clinical-reference.md §9). Plausibility checks done for kapcare (computed
 # from the constants below, 70 kg):
 # * Clements: clearance V1*k10 = 19.1 mL/kg/min = 80 L/h and Vss = 4.13 L/kg = 289 L, against
 #   Kamp 2020 (meta-analysis) ~79 L/h and ~252 L; half-lives 17.6 min and 183 min, against the

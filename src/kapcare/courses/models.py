@@ -1,4 +1,5 @@
-"""Protocols, treatment courses, and the appointments that carry them (DESIGN.md journey 3-4)."""
+"""Protocols, treatment courses, and the appointments that carry them (docs/architecture.md §2,
+steps 3-4)."""
 
 from __future__ import annotations
 
@@ -59,7 +60,7 @@ class Protocol(models.Model):
     # the labelled defaults.
     vitals_thresholds = models.JSONField(default=dict, blank=True)
     # Emory (Dunlop) practice: every 10 minutes during dosing and every 15 after
-    # (CLINICAL_REFERENCE.md section 3); a clinic may change both.
+    # (docs/clinical-reference.md §5.3); a clinic may change both.
     vitals_interval_dosing_min = models.PositiveIntegerField(default=10)
     vitals_interval_recovery_min = models.PositiveIntegerField(default=15)
     min_observation_min = models.PositiveIntegerField()

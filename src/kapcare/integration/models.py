@@ -1,5 +1,5 @@
 """Integration: the therapist's notes after dosing sessions, and the patient's journal
-(DESIGN.md journey step 6)."""
+(docs/architecture.md §2, step 6)."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ class SexAtBirth(models.TextChoices):
 
 
 class CareStatus(models.TextChoices):
-    """Where the patient is in the journey (DESIGN.md, "The journey")."""
+    """Where the patient is in the journey (docs/architecture.md §2)."""
 
     INQUIRY = "inquiry", "Inquiry"
     INTAKE = "intake", "Intake"

@@ -129,7 +129,7 @@ def change(
     ``cssrs_screen`` has no change rule (it is a triage, not a severity score): ``ValueError``.
 
     Sources: NCPTSD PCL-5 guidance and Marx et al. 2022; PHQ-9/GAD-7 response and remission
-    conventions (CLINICAL_REFERENCE.md section 1).
+    conventions (docs/clinical-reference.md §1.5).
     """
     instrument = get_instrument(code)
     if code not in _CHANGE_SOURCES:

@@ -116,7 +116,7 @@ def triage(values: Sequence[int]) -> str:
     """Return the triage level ("none", "low", "moderate", "high") of validated answers.
 
     Source: Columbia Lighthouse Project screener triage (high risk); the colour-coded triage in
-    wide use for moderate and low (CLINICAL_REFERENCE.md section 1).
+    wide use for moderate and low (docs/clinical-reference.md §1.4).
     """
     q1, q2, q3, q4, q5, q6, q6_recent = values
     if q4 or q5 or (q6 and q6_recent):
