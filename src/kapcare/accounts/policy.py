@@ -25,6 +25,7 @@ Rule = frozenset[str] | Public
 
 ADMIN_ONLY: Final = frozenset({Role.CLINIC_ADMIN})
 PRESCRIBER_ONLY: Final = frozenset({Role.PRESCRIBER})
+PATIENT_ONLY: Final = frozenset({Role.PATIENT})
 
 # Keyed by Django view name ("namespace:name"); "namespace:*" covers a whole namespace.
 HTML_ROUTES: Final[dict[str, Rule]] = {
@@ -32,6 +33,8 @@ HTML_ROUTES: Final[dict[str, Rule]] = {
     "web:logout": ALL_ROLES,
     "web:home": ALL_ROLES,
     "web:today": STAFF,
+    # The patient's own start page: it shows only the record linked to the signed-in patient.
+    "web:patient_home": PATIENT_ONLY,
     "web:patient_list": STAFF,
     "web:profile": ALL_ROLES,
     # Education and planning: staff explain routes and timing, patients learn what to expect.

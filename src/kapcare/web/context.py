@@ -12,6 +12,7 @@ from kapcare.accounts.roles import CLINICAL
 
 # (view name, label), in the order they appear.
 NAVIGATION = [
+    ("web:patient_home", "Home"),
     ("web:today", "Today"),
     ("web:patient_list", "Patients"),
     ("assessments:alerts", "Alerts"),

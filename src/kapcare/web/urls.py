@@ -7,13 +7,10 @@ app_name = "web"
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path(
-        "login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
-        name="login",
-    ),
+    path("login/", views.SignInView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("today/", views.today, name="today"),
+    path("me/", views.patient_home, name="patient_home"),
     path("patients/", views.patient_list, name="patient_list"),
     path("pk/", views.pk_explorer, name="pk_explorer"),
     path("profile/", views.profile, name="profile"),

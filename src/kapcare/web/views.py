@@ -6,21 +6,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
+from urllib.parse import urlsplit
 
 from django.contrib import messages
+from django.contrib.auth.views import LoginView
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.views.decorators.http import require_GET, require_POST
 
 from kapcare.accounts.models import ApiToken, User
+from kapcare.accounts.policy import role_may_view
 from kapcare.accounts.roles import CLINICAL, Role
 from kapcare.accounts.services import create_api_token, revoke_api_token
 from kapcare.audit.services import Actor, record_access
+from kapcare.courses.models import Appointment, AppointmentStatus
 from kapcare.patients.models import Patient
 from kapcare.patients.selectors import search_patients
 from kapcare.pk_report import DISCLAIMER
@@ -55,11 +59,54 @@ def _user(request: HttpRequest) -> User:
     return cast(User, request.user)
 
 
+def landing_page(role: str | None) -> str:
+    """The page a role starts on: one the access policy lets it see."""
+    return "web:patient_home" if role == Role.PATIENT else "web:today"
+
+
+def _may_open(url: str, role: str | None) -> bool:
+    try:
+        match = resolve(urlsplit(url).path)
+    except Resolver404:
+        return False
+    return role_may_view(match.view_name, role)
+
+
+class SignInView(LoginView):
+    """Django's sign-in page. Each role lands on a page it may see: its own start page, or
+    the ``?next=`` page when the policy lets the role see it (else it would land on a 403)."""
+
+    redirect_authenticated_user = True
+
+    def get_success_url(self) -> str:
+        role = getattr(self.request.user, "role", None)
+        wanted = self.get_redirect_url()  # "" unless ?next= is a safe address
+        if wanted and _may_open(wanted, role):
+            return wanted
+        return reverse(landing_page(role))
+
+
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    if _user(request).role == Role.PATIENT:
-        return redirect("web:profile")
-    return redirect("web:today")
+    return redirect(landing_page(_user(request).role))
+
+
+@require_GET
+def patient_home(request: HttpRequest) -> HttpResponse:
+    """The patient's own start page: their upcoming appointments. It takes no patient id: it
+    shows the record linked to the signed-in patient, and no other."""
+    patient = Patient.objects.filter(user=_user(request)).first()
+    appointments: list[Appointment] = []
+    if patient is not None:
+        appointments = list(
+            Appointment.objects.filter(patient=patient, ends_at__gte=timezone.now())
+            .exclude(status=AppointmentStatus.CANCELLED)
+            .select_related("resource")
+            .order_by("starts_at", "id")
+        )
+        record_access(Actor.from_request(request), [patient.pk], "patient home")
+    context = {"patient": patient, "appointments": appointments}
+    return render(request, "web/patient_home.html", context)
 
 
 @require_GET

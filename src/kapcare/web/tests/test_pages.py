@@ -69,7 +69,7 @@ def test_failed_sign_in_is_refused_and_logged(users):
         ),
         ("front_desk", {"/today/", "/patients/", "/consultation/queue/", "/calendar/", "/pk/"}),
         ("nurse", {"/today/", "/patients/", "/alerts/", "/protocols/", "/calendar/", "/pk/"}),
-        ("patient", {"/pk/"}),
+        ("patient", {"/me/", "/pk/"}),
     ],
 )
 def test_navigation_follows_the_role(role, links, users, client_for):
