@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 
 class Refused(Exception):
@@ -69,13 +70,29 @@ class Unmet:
     overridable: bool = False
 
 
+class Requirement(Protocol):
+    """Anything that names an unmet requirement (``Unmet``, the session model's own)."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def overridable(self) -> bool: ...
+
+
 class Conflict(Refused):
     """Not possible now, in this state (HTTP 409). ``unmet`` lists what the step needs;
     ``field`` names what the caller asked for (``to`` for a transition, ``state`` for a write
     the state does not allow)."""
 
     def __init__(
-        self, message: str, unmet: Sequence[Unmet] = (), *, field: str = "state", rule: str = ""
+        self,
+        message: str,
+        unmet: Sequence[Requirement] = (),
+        *,
+        field: str = "state",
+        rule: str = "",
     ) -> None:
         super().__init__(message)
         self.unmet = list(unmet)

@@ -46,6 +46,8 @@ ADJUSTMENT_FACTOR = Decimal("0.4")
 
 ESKETAMINE_MG_PER_DEVICE = 28
 ESKETAMINE_DOSES_MG = (28, 56, 84)
+ESKETAMINE_DEVICE_SPACING_MIN = 5
+"""SPRAVATO prescribing information: wait 5 minutes between devices."""
 
 BASES = ("actual", "ideal", "adjusted")
 SEXES = ("female", "male")

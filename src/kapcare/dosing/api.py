@@ -1,328 +1,84 @@
-"""Dosing sessions API (fixed contract, issue 5): read a session, add vitals in batches, move
-it through its state machine, and write, sign and amend its note.
+"""The dosing-session API: every step the session page offers, with the same services and the
+same rules, so an integrator or a bedside-monitor gateway can run a session end to end.
 
-Errors keep the API's shape ``{detail, errors: [{field, rule, ...}]}``:
-
-- a refused step (``POST /sessions/{id}/transitions``) is 409; each unmet requirement is one
-  error ``{field: "to", rule: <requirement code>, message, overridable}``, and an illegal step
-  (never allowed from the current state) is one error with rule ``illegal_transition``;
-- an invalid vitals batch is 422 with ``{field: "readings[3].spo2", rule: <why>}``, and nothing
-  of the batch is stored;
-- a write the session's state does not allow (vitals on a discharged session, a change to a
-  signed note) is 409.
+Refusals are the services' error types, rendered once by the API (``kapcare.api.main``): bad
+input is 422 naming the field and rule (``readings[3].spo2``), a step the session's state or
+requirements do not allow is 409 with one error per unmet requirement (``rule`` is its code;
+``overridable`` says a prescriber may override it with a reason), a role that may not is 403,
+an unknown session 404. A refused call stores nothing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import nullcontext
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Prefetch
 from django.http import HttpRequest
-from django.shortcuts import get_object_or_404
-from ninja import Router, Schema, Status
-from ninja.errors import HttpError
-from pydantic import BaseModel, ConfigDict, Field
+from ninja import Query, Router, Schema, Status
+from pydantic import Field
 
-from kapcare.api.errors import split_field, unprocessable
 from kapcare.api.routing import endpoint
 from kapcare.audit.services import Actor, record_access
-from kapcare.dosing import clock, selectors, services, workflow
+from kapcare.clinical import session as model
+from kapcare.dosing import selectors, services
+from kapcare.dosing.api_schemas import (
+    AcknowledgeIn,
+    AdministrationIn,
+    AdministrationOut,
+    AmendmentIn,
+    AmendmentOut,
+    CenteringIn,
+    CenteringOut,
+    ChecklistFieldsOut,
+    ChecklistIn,
+    ChecklistItemOut,
+    ChecklistOut,
+    DeviceIn,
+    DeviceOut,
+    DischargeAssessmentOut,
+    DischargeIn,
+    DischargeOut,
+    InterventionIn,
+    InterventionOut,
+    NoteIn,
+    NoteOut,
+    OrderIn,
+    OrderOut,
+    PatientRefOut,
+    ReflectionIn,
+    ReflectionOut,
+    ReminderOut,
+    RequirementOut,
+    ScoreIn,
+    ScoreOut,
+    SessionOut,
+    SessionStateOut,
+    SideEffectIn,
+    SideEffectOut,
+    TransitionIn,
+    TransitionOut,
+    VitalAlertOut,
+    VitalReadingOut,
+    VitalsAlertOut,
+    VitalsIn,
+    VitalsOut,
+    VitalsPageOut,
+)
 from kapcare.dosing.models import (
     DoseOrder,
     DosingSession,
-    ImmutableError,
     NoteAmendment,
     SessionNote,
-    State,
     Transition,
     VitalAlert,
+    VitalReading,
 )
-from kapcare.dosing.workflow import Requirement
 
 router = Router(tags=["dosing sessions"])
 
-MAX_READINGS = 1000
-"""Readings per vitals batch (a bedside monitor's backlog fits; a runaway client does not)."""
 
-
-# --- schemas ---------------------------------------------------------------------------------
-
-
-class ErrorOut(Schema):
-    detail: str
-    errors: list[dict[str, Any]]
-
-
-class RequirementOut(Schema):
-    code: str
-    message: str
-    overridable: bool = Field(..., description="A prescriber may override it with a reason")
-
-
-class ChecklistItemOut(Schema):
-    code: str
-    label: str
-    ok: bool
-    detail: str
-
-
-class ChecklistFieldsOut(Schema):
-    fasting_hours: float | None
-    driver_name: str
-    driver_phone: str
-    medication_holds_confirmed: bool
-    medication_holds_note: str
-    pregnancy_test: str
-    weight_kg: float | None
-    intention: str
-    updated_by: str
-    updated_at: datetime
-
-
-class ChecklistOut(Schema):
-    fields: ChecklistFieldsOut | None
-    items: list[ChecklistItemOut]
-
-
-class OrderOut(Schema):
-    id: int
-    route: str
-    weight_kg: float | None
-    weight_basis: str
-    dosing_weight_kg: float | None
-    mg_per_kg: float | None
-    dose_mg: float
-    duration_min: int | None
-    volume_ml: int | None
-    rate_ml_per_h: float | None
-    rate_mg_per_min: float | None
-    concentration_mg_per_ml: float | None
-    devices: int | None
-    deviation: str
-    deviation_reason: str
-    source: str
-    signed_by: str
-    signed_at: datetime
-    superseded_by_id: int | None
-
-
-class DeviceOut(Schema):
-    number: int
-    used_at: datetime
-
-
-class AdministrationOut(Schema):
-    order_id: int
-    lot_number: str
-    vial_id: str
-    started_at: datetime
-    stopped_at: datetime | None
-    devices: list[DeviceOut]
-
-
-class VitalAlertOut(Schema):
-    id: int
-    reading_id: int
-    code: str
-    level: str
-    message: str
-    source: str
-    acknowledged_by: str | None
-    acknowledged_at: datetime | None
-    action_taken: str
-
-
-class VitalReadingOut(Schema):
-    id: int
-    taken_at: datetime
-    phase: str
-    systolic: int | None
-    diastolic: int | None
-    heart_rate: int | None
-    spo2: int | None
-    resp_rate: int | None
-    alerts: list[VitalAlertOut]
-
-
-class ReminderOut(Schema):
-    due_at: datetime
-    overdue_min: int
-    interval_min: int
-
-
-class SideEffectOut(Schema):
-    id: int
-    kind: str
-    severity: str
-    noted_at: datetime
-    note: str
-
-
-class InterventionOut(Schema):
-    id: int
-    drug: str
-    dose: str
-    given_at: datetime
-    reason: str
-
-
-class ScoreOut(Schema):
-    id: int
-    scale: str
-    value: int
-    items: list[int]
-    scored_at: datetime
-
-
-class DischargeOut(Schema):
-    inputs: dict[str, Any]
-    unmet: list[str] = Field(..., description="Unmet criteria codes at the last assessment")
-    escort_name: str
-    discharged_at: datetime | None
-    ready_without_minimum_at: datetime | None
-
-
-class AmendmentOut(Schema):
-    id: int
-    text: str
-    reason: str
-    author: str
-    at: datetime
-
-
-class NoteOut(Schema):
-    text: str
-    author: str
-    signed_by: str | None
-    signed_at: datetime | None
-    amendments: list[AmendmentOut]
-
-
-class TransitionOut(Schema):
-    from_state: str
-    to_state: str
-    by: str
-    at: datetime
-    reason: str
-    overridden: list[str]
-
-
-class PatientRefOut(Schema):
-    id: int
-    mrn: str
-    name: str
-    is_synthetic: bool
-
-
-class SessionOut(Schema):
-    id: int
-    state: str
-    allowed_next: list[str]
-    next_step: str | None = Field(..., description="The next forward state, if any")
-    unmet: list[RequirementOut] = Field(..., description="What the next forward step needs")
-    route: str
-    protocol: str
-    protocol_name: str
-    course_id: int
-    appointment_id: int
-    scheduled_for: datetime
-    patient: PatientRefOut
-    checked_in_at: datetime | None
-    centering_kind: str
-    centering_minutes: int | None
-    checklist: ChecklistOut
-    order: OrderOut | None
-    superseded_orders: list[OrderOut]
-    administration: AdministrationOut | None
-    vitals: list[VitalReadingOut] = Field(..., description="Oldest first, each with its alerts")
-    open_critical_alerts: list[VitalAlertOut]
-    vitals_reminder: ReminderOut | None
-    side_effects: list[SideEffectOut]
-    interventions: list[InterventionOut]
-    scores: list[ScoreOut]
-    discharge: DischargeOut
-    reflection: str
-    note: NoteOut | None
-    transitions: list[TransitionOut]
-
-
-class SessionStateOut(Schema):
-    id: int
-    state: str
-    allowed_next: list[str]
-    next_step: str | None
-    unmet: list[RequirementOut]
-    transition: TransitionOut
-
-
-class ReadingIn(BaseModel):
-    """One reading. Values are checked by the service (``kapcare.clinical.vitals.Reading``), so
-    every problem is reported as ``readings[i].<field>`` (a plain pydantic model: ninja's Schema
-    would hide unknown keys, and a misspelt field must be refused, not dropped)."""
-
-    model_config = ConfigDict(
-        extra="allow", json_schema_extra={"required": ["taken_at"], "additionalProperties": False}
-    )
-
-    taken_at: Any = Field(
-        None,
-        description="ISO 8601 date-time; not in the future",
-        json_schema_extra={"type": "string", "format": "date-time"},
-    )
-    systolic: Any = Field(None, json_schema_extra={"type": "integer"}, description="mmHg")
-    diastolic: Any = Field(None, json_schema_extra={"type": "integer"}, description="mmHg")
-    heart_rate: Any = Field(None, json_schema_extra={"type": "integer"}, description="beats/min")
-    spo2: Any = Field(None, json_schema_extra={"type": "integer"}, description="%")
-    resp_rate: Any = Field(None, json_schema_extra={"type": "integer"}, description="breaths/min")
-
-
-class VitalsIn(Schema):
-    model_config = ConfigDict(extra="forbid")
-
-    readings: list[ReadingIn] = Field(..., max_length=MAX_READINGS)
-
-
-class VitalsAlertOut(Schema):
-    reading_index: int
-    code: str
-    level: str
-    message: str
-    id: int
-
-
-class VitalsOut(Schema):
-    stored: int
-    reading_ids: list[int]
-    alerts: list[VitalsAlertOut]
-
-
-class TransitionIn(Schema):
-    model_config = ConfigDict(extra="forbid")
-
-    to: str = Field(..., max_length=20, description="The state to move to")
-    reason: str = Field(
-        "", max_length=2000, description="Required to cancel, and for a prescriber's override"
-    )
-
-
-class NoteIn(Schema):
-    model_config = ConfigDict(extra="forbid")
-
-    text: str = Field(..., max_length=20000)
-
-
-class AmendmentIn(Schema):
-    model_config = ConfigDict(extra="forbid")
-
-    text: str = Field(..., max_length=20000)
-    reason: str = Field(..., max_length=300)
-
-
-# --- helpers ---------------------------------------------------------------------------------
+# --- rendering the read model ----------------------------------------------------------------
 
 
 def _num(value: Decimal | None) -> float | None:
@@ -333,30 +89,8 @@ def _who(user: Any) -> str:
     return str(user.email) if user is not None else ""
 
 
-def _requirement(r: Requirement) -> RequirementOut:
+def _requirement(r: model.Requirement) -> RequirementOut:
     return RequirementOut(code=r.code, message=r.message, overridable=r.overridable)
-
-
-def _conflict(detail: str, errors: Sequence[dict[str, Any]]) -> Status[ErrorOut]:
-    return Status(409, ErrorOut(detail=detail, errors=list(errors)))
-
-
-def _refused(error: services.TransitionRefused) -> Status[ErrorOut]:
-    """409 for a step that may not happen: each unmet requirement names its code."""
-    if error.illegal:
-        field, _ = split_field(str(error), "state")
-        return _conflict(str(error), [{"field": field, "rule": "illegal_transition"}])
-    return _conflict(
-        str(error),
-        [
-            {"field": "to", "rule": r.code, "message": r.message, "overridable": r.overridable}
-            for r in error.unmet
-        ],
-    )
-
-
-def _session(session_id: int) -> DosingSession:
-    return get_object_or_404(DosingSession.objects.only("id", "state"), pk=session_id)
 
 
 def _order_out(order: DoseOrder) -> OrderOut:
@@ -397,79 +131,68 @@ def _alert_out(alert: VitalAlert) -> VitalAlertOut:
     )
 
 
+def _reading_out(r: VitalReading) -> VitalReadingOut:
+    return VitalReadingOut(
+        id=r.pk, taken_at=r.taken_at, phase=r.phase, systolic=r.systolic, diastolic=r.diastolic,
+        heart_rate=r.heart_rate, spo2=r.spo2, resp_rate=r.resp_rate,
+        alerts=[_alert_out(a) for a in r.alerts.all()],
+    )  # fmt: skip
+
+
+def _amendment_out(a: NoteAmendment) -> AmendmentOut:
+    return AmendmentOut(id=a.pk, text=a.text, reason=a.reason, author=_who(a.author), at=a.at)
+
+
 def _note_out(note: SessionNote, amendments: Sequence[NoteAmendment]) -> NoteOut:
     return NoteOut(
         text=note.text,
         author=_who(note.author),
         signed_by=_who(note.signed_by) or None,
         signed_at=note.signed_at,
-        amendments=[
-            AmendmentOut(id=a.pk, text=a.text, reason=a.reason, author=_who(a.author), at=a.at)
-            for a in amendments
-        ],
+        amendments=[_amendment_out(a) for a in amendments],
     )
 
 
 def _transition_out(t: Transition) -> TransitionOut:
     return TransitionOut(
-        from_state=t.from_state,
-        to_state=t.to_state,
-        by=_who(t.by),
-        at=t.at,
-        reason=t.reason,
+        from_state=t.from_state, to_state=t.to_state, by=_who(t.by), at=t.at, reason=t.reason,
         overridden=list(t.overridden or []),
-    )
+    )  # fmt: skip
 
 
-def _next_step(session: DosingSession) -> tuple[str | None, list[Requirement]]:
-    step = workflow.FORWARD.get(State(session.state))
-    return (str(step), workflow.unmet(session, step)) if step else (None, [])
-
-
-def session_detail(session_id: int) -> SessionOut:
-    """Everything recorded in a session, in a fixed number of queries (however many readings,
-    alerts, orders or amendments it has)."""
-    session = get_object_or_404(
-        selectors.session_queryset().select_related(
-            "checklist__updated_by", "note__author", "note__signed_by"
-        ),
-        pk=session_id,
-    )
-    orders = list(session.orders.select_related("signed_by").order_by("signed_at", "id"))
-    administration = getattr(session, "administration", None)
-    devices = list(administration.devices.order_by("number")) if administration else []
-    readings = list(
-        session.vitals.order_by("taken_at", "id").prefetch_related(
-            Prefetch(
-                "alerts",
-                queryset=VitalAlert.objects.select_related("acknowledged_by").order_by("id"),
-            )
+def _checklist_out(record: selectors.SessionRecord) -> ChecklistOut:
+    checklist = getattr(record.session, "checklist", None)
+    return ChecklistOut(
+        fields=ChecklistFieldsOut(
+            fasting_hours=_num(checklist.fasting_hours),
+            driver_name=checklist.driver_name,
+            driver_phone=checklist.driver_phone,
+            medication_holds_confirmed=checklist.medication_holds_confirmed,
+            medication_holds_note=checklist.medication_holds_note,
+            pregnancy_test=checklist.pregnancy_test,
+            weight_kg=_num(checklist.weight_kg),
+            intention=checklist.intention,
+            updated_by=_who(checklist.updated_by),
+            updated_at=checklist.updated_at,
         )
+        if checklist is not None
+        else None,
+        items=[ChecklistItemOut(**vars(item)) for item in record.checklist_items],
     )
-    note = getattr(session, "note", None)
-    amendments = list(note.amendments.select_related("author").order_by("at", "id")) if note else []
-    checklist = getattr(session, "checklist", None)
-    transitions = list(session.transitions.select_related("by").order_by("at", "id"))
-    next_step, unmet = _next_step(session)
-    # Once the checklist has passed, show each item as it stood then ("a C-SSRS today" means
-    # the session's day, not the day the record is read).
-    passed_at = next((t.at for t in transitions if t.to_state == State.CHECKLIST_PASSED), None)
-    with clock.at(passed_at) if passed_at else nullcontext():
-        items = workflow.checklist_items(session)
-    reminder = selectors.vitals_reminder(session)
-    all_alerts = [alert for reading in readings for alert in reading.alerts.all()]
-    current = [o for o in orders if o.superseded_by_id is None]
-    patient = session.patient
-    snapshot = session.course.protocol_snapshot
+
+
+def session_out(record: selectors.SessionRecord) -> SessionOut:
+    session, administration = record.session, getattr(record.session, "administration", None)
+    patient, note, current = session.patient, getattr(session, "note", None), record.current_order
     return SessionOut(
         id=session.pk,
         state=session.state,
-        allowed_next=[str(s) for s in workflow.allowed_next(session.state)],
-        next_step=next_step,
-        unmet=[_requirement(r) for r in unmet],
+        allowed_next=[str(s) for s in model.allowed_next(model.State(session.state))],
+        next_step=str(record.next_state) if record.next_state else None,
+        unmet=[_requirement(r) for r in record.unmet],
         route=session.route,
-        protocol=str(snapshot["code"]),
-        protocol_name=str(snapshot["name"]),
+        protocol=record.protocol.code,
+        protocol_name=record.protocol.name,
         course_id=session.course_id,
         appointment_id=session.appointment_id,
         scheduled_for=session.appointment.starts_at,
@@ -482,62 +205,33 @@ def session_detail(session_id: int) -> SessionOut:
         checked_in_at=session.checked_in_at,
         centering_kind=session.centering_kind,
         centering_minutes=session.centering_minutes,
-        checklist=ChecklistOut(
-            fields=ChecklistFieldsOut(
-                fasting_hours=_num(checklist.fasting_hours),
-                driver_name=checklist.driver_name,
-                driver_phone=checklist.driver_phone,
-                medication_holds_confirmed=checklist.medication_holds_confirmed,
-                medication_holds_note=checklist.medication_holds_note,
-                pregnancy_test=checklist.pregnancy_test,
-                weight_kg=_num(checklist.weight_kg),
-                intention=checklist.intention,
-                updated_by=_who(checklist.updated_by),
-                updated_at=checklist.updated_at,
-            )
-            if checklist is not None
-            else None,
-            items=[ChecklistItemOut(**vars(item)) for item in items],
-        ),
-        order=_order_out(current[-1]) if current else None,
-        superseded_orders=[_order_out(o) for o in orders if o.superseded_by_id is not None],
+        checklist=_checklist_out(record),
+        order=_order_out(current) if current else None,
+        superseded_orders=[_order_out(o) for o in record.orders if o.superseded_by_id is not None],
         administration=AdministrationOut(
             order_id=administration.order_id,
             lot_number=administration.lot_number,
             vial_id=administration.vial_id,
             started_at=administration.started_at,
             stopped_at=administration.stopped_at,
-            devices=[DeviceOut(number=d.number, used_at=d.used_at) for d in devices],
+            devices=[DeviceOut(number=d.number, used_at=d.used_at) for d in record.devices],
         )
         if administration is not None
         else None,
-        vitals=[
-            VitalReadingOut(
-                id=r.pk,
-                taken_at=r.taken_at,
-                phase=r.phase,
-                systolic=r.systolic,
-                diastolic=r.diastolic,
-                heart_rate=r.heart_rate,
-                spo2=r.spo2,
-                resp_rate=r.resp_rate,
-                alerts=[_alert_out(a) for a in r.alerts.all()],
-            )
-            for r in readings
-        ],
-        open_critical_alerts=[
-            _alert_out(a) for a in all_alerts if a.level == "critical" and a.acknowledged_at is None
-        ],
-        vitals_reminder=ReminderOut(**vars(reminder)) if reminder else None,
+        vitals=[_reading_out(r) for r in record.readings],
+        vitals_total=record.readings_total,
+        vitals_cursor=record.readings_cursor,
+        open_critical_alerts=[_alert_out(a) for a in record.open_critical_alerts],
+        vitals_reminder=ReminderOut(**vars(record.reminder)) if record.reminder else None,
         side_effects=[
             SideEffectOut(
                 id=e.pk, kind=e.kind, severity=e.severity, noted_at=e.noted_at, note=e.note
             )
-            for e in session.side_effects.order_by("noted_at", "id")
+            for e in record.side_effects
         ],
         interventions=[
             InterventionOut(id=i.pk, drug=i.drug, dose=i.dose, given_at=i.given_at, reason=i.reason)
-            for i in session.interventions.order_by("given_at", "id")
+            for i in record.interventions
         ],
         scores=[
             ScoreOut(
@@ -547,7 +241,7 @@ def session_detail(session_id: int) -> SessionOut:
                 items=list(s.items or []),
                 scored_at=s.scored_at,
             )
-            for s in session.scores.order_by("scored_at", "id")
+            for s in record.scores
         ],
         discharge=DischargeOut(
             inputs=dict(session.discharge_inputs or {}),
@@ -557,25 +251,195 @@ def session_detail(session_id: int) -> SessionOut:
             ready_without_minimum_at=session.ready_without_minimum_at,
         ),
         reflection=session.reflection,
-        note=_note_out(note, amendments) if note is not None else None,
-        transitions=[_transition_out(t) for t in transitions],
+        note=_note_out(note, record.amendments) if note is not None else None,
+        transitions=[_transition_out(t) for t in record.transitions],
     )
 
 
-# --- endpoints -------------------------------------------------------------------------------
+def _actor(request: HttpRequest) -> Actor:
+    return Actor.from_request(request)
+
+
+def _session(session_id: int) -> DosingSession:
+    # Only the id: every service re-reads the session under its own lock.
+    return DosingSession(pk=session_id)
+
+
+def _read(request: HttpRequest, session_id: int, what: str) -> selectors.SessionRecord:
+    record = selectors.session_record(session_id)
+    record_access(_actor(request), [record.session.patient_id], what)
+    return record
+
+
+# --- reading ---------------------------------------------------------------------------------
 
 
 @endpoint(router, "GET", "/sessions/{session_id}", operation_id="get_session", response=SessionOut)
 def get_session(request: HttpRequest, session_id: int) -> SessionOut:
     """The session's state, the steps allowed next and what the next step still needs, the
     checklist (fields and each item's result), the current and superseded dose orders, the
-    administration, the vitals (oldest first) with their alerts, open critical alerts, side
-    effects, interventions, scores, the discharge assessment, the reflection, the note with its
-    amendments, and every transition (overrides name what they overrode). The read is recorded
-    in the access log."""
-    detail = session_detail(session_id)
-    record_access(Actor.from_request(request), [detail.patient.id], "API dosing session")
-    return detail
+    administration, the latest 200 vitals readings (oldest first, with their alerts; page
+    through all of them with ``GET .../vitals``), open critical alerts, side effects,
+    interventions, scores, the discharge assessment, the reflection, the note with its
+    amendments, and every transition. The read is recorded in the access log."""
+    return session_out(_read(request, session_id, "API dosing session"))
+
+
+class VitalsQuery(Schema):
+    after: str | None = Field(None, max_length=200, description="A cursor from a previous page")
+    limit: int = Field(200, ge=1, le=selectors.MAX_PAGE_READINGS)
+
+
+@endpoint(
+    router,
+    "GET",
+    "/sessions/{session_id}/vitals",
+    operation_id="list_session_vitals",
+    response=VitalsPageOut,
+)
+def list_vitals(
+    request: HttpRequest, session_id: int, filters: Query[VitalsQuery]
+) -> VitalsPageOut:
+    """The session's readings in time order, ``limit`` at a time, from the first one or after
+    ``after`` (a cursor from ``next_cursor``, or the session's ``vitals_cursor``)."""
+    page = selectors.vitals_page(session_id, after=filters.after, limit=filters.limit)
+    patient_id = DosingSession.objects.values_list("patient_id", flat=True).get(pk=session_id)
+    record_access(_actor(request), [patient_id], "API dosing session vitals")
+    return VitalsPageOut(
+        readings=[_reading_out(r) for r in page.readings],
+        next_cursor=page.next_cursor,
+        has_more=page.has_more,
+    )
+
+
+# --- moving the session ----------------------------------------------------------------------
+
+
+@endpoint(
+    router,
+    "POST",
+    "/sessions/{session_id}/transitions",
+    operation_id="transition_session",
+    response=SessionStateOut,
+)
+def transition(request: HttpRequest, session_id: int, payload: TransitionIn) -> SessionStateOut:
+    """Move the session one step: scheduled -> checked_in -> checklist_passed -> dose_ordered
+    -> dosing -> recovery -> discharged -> note_signed, or cancelled before dosing starts (with
+    a reason). 409 names each unmet requirement (``errors[].rule`` is its code); an illegal
+    step is one error with rule ``illegal_transition``. An overridable requirement passes only
+    for a prescriber who gives a reason, and the override is recorded with the transition.
+    ``dose_ordered`` is reached by signing an order, ``note_signed`` by signing the note (here
+    too: it signs the note as the caller)."""
+    actor, session = _actor(request), _session(session_id)
+    discharged = DosingSession.objects.filter(pk=session_id, state=model.State.DISCHARGED)
+    if payload.to == model.State.NOTE_SIGNED and discharged.exists():
+        services.sign_note(actor, session)
+    else:
+        services.transition(actor, session, payload.to, reason=payload.reason)
+    record = _read(request, session_id, "API dosing session state")
+    return SessionStateOut(
+        id=session_id,
+        state=record.session.state,
+        allowed_next=[str(s) for s in model.allowed_next(model.State(record.session.state))],
+        next_step=str(record.next_state) if record.next_state else None,
+        unmet=[_requirement(r) for r in record.unmet],
+        transition=_transition_out(record.transitions[-1]),
+    )
+
+
+# --- the steps -------------------------------------------------------------------------------
+
+
+@endpoint(
+    router,
+    "POST",
+    "/sessions/{session_id}/checklist",
+    operation_id="save_session_checklist",
+    response=ChecklistOut,
+)
+def save_checklist(request: HttpRequest, session_id: int, payload: ChecklistIn) -> ChecklistOut:
+    """Record or correct the pre-session checklist (checked in only); the fields sent change.
+    The answer lists each checklist item and whether it passes."""
+    services.save_checklist(
+        _actor(request), _session(session_id), **payload.dict(exclude_unset=True)
+    )
+    return _checklist_out(_read(request, session_id, "API dosing checklist"))
+
+
+@endpoint(
+    router,
+    "POST",
+    "/sessions/{session_id}/centering",
+    operation_id="save_session_centering",
+    response=CenteringOut,
+)
+def save_centering(request: HttpRequest, session_id: int, payload: CenteringIn) -> CenteringOut:
+    """The centering exercise before the dose: meditation, breathing, VR or none."""
+    done = services.save_centering(
+        _actor(request), _session(session_id), kind=payload.kind, minutes=payload.minutes
+    )
+    return CenteringOut(kind=done.centering_kind, minutes=done.centering_minutes)
+
+
+@endpoint(
+    router,
+    "POST",
+    "/sessions/{session_id}/orders",
+    operation_id="sign_session_order",
+    response={201: OrderOut},
+)
+def sign_order(request: HttpRequest, session_id: int, payload: OrderIn) -> Status[OrderOut]:
+    """A prescriber signs a dose order (prescribers only: 403 otherwise). The dose must be
+    stated: ``mg_per_kg`` (weight-based protocols, with today's checklist weight) or
+    ``dose_mg``; the pump rate, the dosing weight and the esketamine devices are computed by
+    the clinical core. A dose outside the protocol's range needs ``deviation_reason`` (422
+    naming it). A new order supersedes the current one, which never changes. The first order
+    moves the session to ``dose_ordered`` (409 naming what is unmet, e.g. an open critical
+    alert; then nothing is stored)."""
+    order = services.sign_order(
+        _actor(request), _session(session_id), mg_per_kg=payload.mg_per_kg,
+        dose_mg=payload.dose_mg, deviation_reason=payload.deviation_reason,
+    )  # fmt: skip
+    order = DoseOrder.objects.select_related("signed_by").get(pk=order.pk)
+    return Status(201, _order_out(order))
+
+
+@endpoint(
+    router,
+    "POST",
+    "/sessions/{session_id}/administration",
+    operation_id="record_session_administration",
+    response=AdministrationOut,
+)
+def record_administration(
+    request: HttpRequest, session_id: int, payload: AdministrationIn
+) -> AdministrationOut:
+    """The lot, the vial and the start time (before dosing starts), and the stop time (during
+    dosing). Sent again, it corrects the record (each version is kept)."""
+    done = services.record_administration(
+        _actor(request), _session(session_id), lot_number=payload.lot_number,
+        vial_id=payload.vial_id, started_at=payload.started_at, stopped_at=payload.stopped_at,
+    )  # fmt: skip
+    return AdministrationOut(
+        order_id=done.order_id, lot_number=done.lot_number, vial_id=done.vial_id,
+        started_at=done.started_at, stopped_at=done.stopped_at,
+        devices=[DeviceOut(number=d.number, used_at=d.used_at) for d in done.devices.all()],
+    )  # fmt: skip
+
+
+@endpoint(
+    router,
+    "POST",
+    "/sessions/{session_id}/devices",
+    operation_id="record_session_device",
+    response={201: DeviceOut},
+)
+def record_device(request: HttpRequest, session_id: int, payload: DeviceIn) -> Status[DeviceOut]:
+    """Esketamine: one more nasal device used, at least 5 minutes after the previous one
+    (SPRAVATO label; sooner is 422 saying how long to wait). The last device ends the
+    administration."""
+    used = services.record_device(_actor(request), _session(session_id), used_at=payload.used_at)
+    return Status(201, DeviceOut(number=used.number, used_at=used.used_at))
 
 
 @endpoint(
@@ -583,48 +447,20 @@ def get_session(request: HttpRequest, session_id: int) -> SessionOut:
     "POST",
     "/sessions/{session_id}/vitals",
     operation_id="record_session_vitals",
-    response={201: VitalsOut, 409: ErrorOut, 422: ErrorOut},
+    response={201: VitalsOut},
 )
-def record_vitals(request: HttpRequest, session_id: int, payload: VitalsIn) -> Status[Any]:
+def record_vitals(request: HttpRequest, session_id: int, payload: VitalsIn) -> Status[VitalsOut]:
     """Add a batch of readings (BP in mmHg, heart rate in beats/min, SpO2 in %, respiratory
     rate in breaths/min). Each is checked with the clinical core's ``vitals.assess`` for the
     session's phase and the protocol's thresholds; the alerts come back with the index of their
-    reading. Atomic: one invalid reading rejects the whole batch with 422 naming it
-    (``readings[3].spo2``). A session that is not being monitored (scheduled, discharged, ...)
-    gets 409."""
-    # No read before the service's own locked read: an unknown id surfaces there (404).
-    session = DosingSession(pk=session_id)
-    raw = []
-    for index, reading in enumerate(payload.readings):
-        unknown = sorted(reading.model_extra or {})
-        if unknown:
-            field = f"readings[{index}].{unknown[0]}"
-            allowed = "taken_at, " + ", ".join(services.VITAL_FIELDS)
-            return Status(
-                422,
-                ErrorOut(
-                    detail=f"{field}: not a reading field (allowed: {allowed})",
-                    errors=[{"field": field, "rule": "unknown field"}],
-                ),
-            )
-        raw.append({name: getattr(reading, name) for name in ("taken_at", *services.VITAL_FIELDS)})
-    try:
-        result = services.record_vitals(Actor.from_request(request), session, raw)
-    except services.BatchError as error:
-        field = (
-            "readings" if error.field == "readings" else f"readings[{error.index}].{error.field}"
-        )
-        return Status(
-            422,
-            ErrorOut(
-                detail=f"{field}: {error.message} (nothing was stored)",
-                errors=[{"field": field, "rule": error.message}],
-            ),
-        )
-    except services.TransitionRefused as error:
-        return _conflict(str(error), [{"field": "state", "rule": "not_monitored"}])
-    except DosingSession.DoesNotExist:
-        raise HttpError(404, "session_id: no such dosing session") from None
+    reading. Atomic: one invalid reading refuses the whole batch with 422 naming it
+    (``readings[3].spo2``); so does a reading taken in the future or before the check-in (less
+    the clinic's slack). A session not being monitored gets 409."""
+    raw = [
+        {**reading.model_dump(exclude_unset=True), **(reading.model_extra or {})}
+        for reading in payload.readings
+    ]
+    result = services.record_vitals(_actor(request), _session(session_id), raw)
     return Status(
         201,
         VitalsOut(
@@ -644,51 +480,119 @@ def record_vitals(request: HttpRequest, session_id: int, payload: VitalsIn) -> S
     )
 
 
-def _state_out(session: DosingSession, transition: Transition) -> SessionStateOut:
-    next_step, unmet = _next_step(session)
-    return SessionStateOut(
-        id=session.pk,
-        state=session.state,
-        allowed_next=[str(s) for s in workflow.allowed_next(session.state)],
-        next_step=next_step,
-        unmet=[_requirement(r) for r in unmet],
-        transition=_transition_out(transition),
+@endpoint(
+    router,
+    "POST",
+    "/vital-alerts/{vital_alert_id}/acknowledgement",
+    operation_id="acknowledge_vital_alert",
+    response=VitalAlertOut,
+)
+def acknowledge_vital_alert(
+    request: HttpRequest, vital_alert_id: int, payload: AcknowledgeIn
+) -> VitalAlertOut:
+    """Acknowledge a vitals alert with the action taken (a critical one blocks the session's
+    next step until then). Already acknowledged: 409."""
+    alert = services.acknowledge_vital_alert(
+        _actor(request), VitalAlert(pk=vital_alert_id), action_taken=payload.action_taken
+    )
+    return _alert_out(VitalAlert.objects.select_related("acknowledged_by").get(pk=alert.pk))
+
+
+@endpoint(
+    router,
+    "POST",
+    "/sessions/{session_id}/side-effects",
+    operation_id="add_session_side_effect",
+    response={201: SideEffectOut},
+)
+def add_side_effect(
+    request: HttpRequest, session_id: int, payload: SideEffectIn
+) -> Status[SideEffectOut]:
+    """A side effect, with its severity (once the dose is ordered, until discharge)."""
+    e = services.add_side_effect(
+        _actor(request), _session(session_id), kind=payload.kind, severity=payload.severity,
+        noted_at=payload.noted_at, note=payload.note,
+    )  # fmt: skip
+    return Status(
+        201,
+        SideEffectOut(id=e.pk, kind=e.kind, severity=e.severity, noted_at=e.noted_at, note=e.note),
     )
 
 
 @endpoint(
     router,
     "POST",
-    "/sessions/{session_id}/transitions",
-    operation_id="transition_session",
-    response={200: SessionStateOut, 409: ErrorOut, 422: ErrorOut},
+    "/sessions/{session_id}/interventions",
+    operation_id="add_session_intervention",
+    response={201: InterventionOut},
 )
-def transition(request: HttpRequest, session_id: int, payload: TransitionIn) -> Any:
-    """Move the session one step: scheduled -> checked_in -> checklist_passed -> dose_ordered
-    -> dosing -> recovery -> discharged -> note_signed, or cancelled before dosing starts (with
-    a reason). The records a step needs are checked by the server; 409 names each unmet
-    requirement (``errors[].rule`` is its code). An overridable requirement passes only for a
-    prescriber who gives a reason, and the override is recorded with the transition. Moving to
-    ``note_signed`` signs the note as the caller (the same as ``POST .../note/sign``)."""
-    session = _session(session_id)
-    actor = Actor.from_request(request)
-    if payload.to not in State.values:
-        raise unprocessable(
-            "to", f"unknown state {payload.to!r}; states: {', '.join(State.values)}"
-        )
-    try:
-        if payload.to == State.NOTE_SIGNED and session.state == State.DISCHARGED:
-            services.sign_note(actor, session)
-        else:
-            services.transition(actor, session, payload.to, reason=payload.reason)
-    except services.TransitionRefused as error:
-        if not error.illegal and [r.code for r in error.unmet] == ["reason"]:
-            raise unprocessable("reason", str(error).partition(": ")[2]) from None
-        return _refused(error)
-    session = selectors.get_session(session_id)
-    last = session.transitions.select_related("by").order_by("-at", "-id").first()
-    assert last is not None
-    return _state_out(session, last)
+def add_intervention(
+    request: HttpRequest, session_id: int, payload: InterventionIn
+) -> Status[InterventionOut]:
+    """A drug given in the session (for example ondansetron 4 mg IV for nausea)."""
+    i = services.add_intervention(
+        _actor(request), _session(session_id), drug=payload.drug, dose=payload.dose,
+        given_at=payload.given_at, reason=payload.reason,
+    )  # fmt: skip
+    return Status(
+        201,
+        InterventionOut(id=i.pk, drug=i.drug, dose=i.dose, given_at=i.given_at, reason=i.reason),
+    )
+
+
+@endpoint(
+    router,
+    "POST",
+    "/sessions/{session_id}/scores",
+    operation_id="add_session_score",
+    response={201: ScoreOut},
+)
+def add_score(request: HttpRequest, session_id: int, payload: ScoreIn) -> Status[ScoreOut]:
+    """A dissociation (CADSS-6 items, or the patient-rated 0-10 scale) or sedation (MOAA/S)
+    score."""
+    s = services.add_score(
+        _actor(request), _session(session_id), scale=payload.scale, value=payload.value,
+        items=payload.items, scored_at=payload.scored_at,
+    )  # fmt: skip
+    return Status(
+        201,
+        ScoreOut(id=s.pk, scale=s.scale, value=s.value, items=list(s.items), scored_at=s.scored_at),
+    )
+
+
+@endpoint(
+    router,
+    "POST",
+    "/sessions/{session_id}/discharge-assessment",
+    operation_id="assess_session_discharge",
+    response=DischargeAssessmentOut,
+)
+def assess_discharge(
+    request: HttpRequest, session_id: int, payload: DischargeIn
+) -> DischargeAssessmentOut:
+    """Store the discharge assessment (in recovery) and answer the criteria not met now.
+    Discharging is then the transition to ``discharged``, checked again at that moment."""
+    unmet = services.assess_discharge(
+        _actor(request), _session(session_id), escort_name=payload.escort_name,
+        sedation_moaas=payload.sedation_moaas, dissociation_resolved=payload.dissociation_resolved,
+        nausea_controlled=payload.nausea_controlled,
+        ambulating_steadily=payload.ambulating_steadily,
+        ready_without_minimum_at=payload.ready_without_minimum_at,
+    )  # fmt: skip
+    return DischargeAssessmentOut(unmet=[_requirement(r) for r in unmet])
+
+
+@endpoint(
+    router,
+    "POST",
+    "/sessions/{session_id}/reflection",
+    operation_id="save_session_reflection",
+    response=ReflectionOut,
+)
+def save_reflection(request: HttpRequest, session_id: int, payload: ReflectionIn) -> ReflectionOut:
+    """The patient's short reflection (in recovery or after discharge)."""
+    done = services.save_reflection(_actor(request), _session(session_id), payload.reflection)
+    return ReflectionOut(reflection=done.reflection)
 
 
 def _note_response(session_id: int) -> NoteOut:
@@ -701,20 +605,12 @@ def _note_response(session_id: int) -> NoteOut:
     "POST",
     "/sessions/{session_id}/note",
     operation_id="save_session_note",
-    response={200: NoteOut, 409: ErrorOut, 422: ErrorOut},
+    response=NoteOut,
 )
-def save_note(request: HttpRequest, session_id: int, payload: NoteIn) -> Any:
+def save_note(request: HttpRequest, session_id: int, payload: NoteIn) -> NoteOut:
     """Write or rewrite the draft note (in recovery or after discharge). A signed note never
     changes: 409 (add an amendment instead)."""
-    session = _session(session_id)
-    try:
-        services.save_note(Actor.from_request(request), session, payload.text)
-    except ImmutableError as error:
-        return _conflict(str(error), [{"field": "text", "rule": "note_signed"}])
-    except services.TransitionRefused as error:
-        return _refused(error)
-    except ValueError as error:
-        raise unprocessable(*split_field(str(error), "text")) from None
+    services.save_note(_actor(request), _session(session_id), payload.text)
     return _note_response(session_id)
 
 
@@ -723,16 +619,12 @@ def save_note(request: HttpRequest, session_id: int, payload: NoteIn) -> Any:
     "POST",
     "/sessions/{session_id}/note/sign",
     operation_id="sign_session_note",
-    response={200: NoteOut, 409: ErrorOut},
+    response=NoteOut,
 )
-def sign_note(request: HttpRequest, session_id: int) -> Any:
+def sign_note(request: HttpRequest, session_id: int) -> NoteOut:
     """Sign and lock the note of a discharged session; the session moves to note_signed. A
     note already signed: 409."""
-    session = _session(session_id)
-    try:
-        services.sign_note(Actor.from_request(request), session)
-    except services.TransitionRefused as error:
-        return _refused(error)
+    services.sign_note(_actor(request), _session(session_id))
     return _note_response(session_id)
 
 
@@ -741,28 +633,14 @@ def sign_note(request: HttpRequest, session_id: int) -> Any:
     "POST",
     "/sessions/{session_id}/note/amendments",
     operation_id="amend_session_note",
-    response={201: AmendmentOut, 409: ErrorOut, 422: ErrorOut},
+    response={201: AmendmentOut},
 )
-def amend_note(request: HttpRequest, session_id: int, payload: AmendmentIn) -> Any:
+def amend_note(request: HttpRequest, session_id: int, payload: AmendmentIn) -> Status[AmendmentOut]:
     """Amend a signed note: the amendment keeps its author, time and reason, and the signed
     text stays as it was. A note not yet signed: 409 (edit the draft instead)."""
-    session = _session(session_id)
-    try:
-        amendment = services.amend_note(
-            Actor.from_request(request), session, text=payload.text, reason=payload.reason
-        )
-    except ValueError as error:
-        field, rule = split_field(str(error), "text")
-        if field == "note":
-            return _conflict(str(error), [{"field": "note", "rule": "not_signed"}])
-        raise unprocessable(field, rule) from None
+    amendment = services.amend_note(
+        _actor(request), _session(session_id), text_added=payload.text, reason=payload.reason
+    )
     return Status(
-        201,
-        AmendmentOut(
-            id=amendment.pk,
-            text=amendment.text,
-            reason=amendment.reason,
-            author=Actor.from_request(request).email,
-            at=amendment.at,
-        ),
+        201, _amendment_out(NoteAmendment.objects.select_related("author").get(pk=amendment.pk))
     )

@@ -2,7 +2,7 @@
 
 Set them in Django settings or the environment:
 - ``KAPCARE_FASTING_HOURS``: minimum fasting before dosing. Default 4 hours (clinic policy;
-  ketamine causes nausea and vomiting; CLINICAL_REFERENCE.md lists no published number).
+  ketamine causes nausea and vomiting; no published number, docs/clinical-reference.md §6.1).
 - ``KAPCARE_PREGNANCY_TEST_MAX_AGE``: a pregnancy test is required for patients whose sex at
   birth is female or intersex, up to this age. Default 55 (clinic policy; pregnancy is a relative
   contraindication, Sanacora et al. 2017).
@@ -12,6 +12,9 @@ Set them in Django settings or the environment:
   40 minutes" BP may be. Default 10 minutes (SPRAVATO label: re-assess at about 40 minutes).
 - ``KAPCARE_PRE_DISCHARGE_BP_MIN``: a "before discharge" BP is one taken within this many minutes
   of discharge. Default 30 (clinic policy).
+- ``KAPCARE_VITALS_BEFORE_CHECK_IN_MIN``: how long before the check-in a reading may have been
+  taken (a baseline taken in the waiting room). Default 30 minutes (clinic policy); earlier
+  readings, and readings in the future, are refused.
 """
 
 from __future__ import annotations
@@ -48,5 +51,10 @@ def pre_discharge_bp_min() -> int:
     return int(_setting("KAPCARE_PRE_DISCHARGE_BP_MIN", "30"))
 
 
-ESKETAMINE_BP_CHECK_MIN = 40
-"""SPRAVATO label: re-assess blood pressure at about 40 minutes after dosing."""
+def vitals_before_check_in_min() -> int:
+    return int(_setting("KAPCARE_VITALS_BEFORE_CHECK_IN_MIN", "30"))
+
+
+FUTURE_TOLERANCE_MIN = 2
+"""A time up to this many minutes ahead of the server's clock is accepted as "now": a tablet's
+clock drifts a little."""

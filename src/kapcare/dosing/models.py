@@ -1,4 +1,4 @@
-"""The dosing session and everything recorded in it (DESIGN.md journey step 5).
+"""The dosing session and everything recorded in it (docs/architecture.md §2, step 5, and §10).
 
 Records here are clinical: a signed dose order and a signed note never change (their ``save``
 refuses); corrections are new rows (a superseding order, an amendment) and every row keeps its

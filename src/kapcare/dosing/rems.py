@@ -1,5 +1,5 @@
 """The esketamine REMS record: one page (fpdf2, core fonts, nothing fetched) carrying the data of
-the SPRAVATO REMS Patient Monitoring Form for one session (CLINICAL_REFERENCE.md section 3).
+the SPRAVATO REMS Patient Monitoring Form for one session (docs/clinical-reference.md §7.3).
 
 It is the clinic's copy of the form's data, to be submitted through the REMS program; it is not
 the program's form itself. ``rems_fields(session)`` gives the same data as labelled rows (for a
@@ -34,6 +34,7 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from kapcare.clinical import medications
+from kapcare.clinical.session import ESKETAMINE_BP_CHECK_MIN
 from kapcare.dosing import conf
 from kapcare.dosing.models import (
     DosingSession,
@@ -176,7 +177,7 @@ def rems_fields(session: DosingSession) -> list[Section]:
     ]
     at_40 = None
     if first is not None:
-        target = first + timedelta(minutes=conf.ESKETAMINE_BP_CHECK_MIN)
+        target = first + timedelta(minutes=ESKETAMINE_BP_CHECK_MIN)
         window = timedelta(minutes=conf.esketamine_bp_window_min())
         near = [r for r in with_bp if abs(r.taken_at - target) <= window]
         at_40 = min(near, key=lambda r: (abs(r.taken_at - target), r.taken_at)) if near else None

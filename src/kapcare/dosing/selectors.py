@@ -1,26 +1,41 @@
-"""Reads of dosing sessions that the pages and the API share."""
+"""Reads of dosing sessions. ``session_record`` is the one read model of a session: the page
+(through ``presenter``) and the API both render it. It is loaded in a fixed number of queries
+however many readings, alerts, orders or amendments the session has, and it carries only the
+latest ``LATEST_READINGS`` readings; ``vitals_page`` pages through all of them."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
-from kapcare.clinical import vitals
-from kapcare.dosing import clock, workflow
-from kapcare.dosing.models import DosingSession, State, VitalAlert, VitalPhase, VitalReading
+from kapcare.clinical import session as model
+from kapcare.clinical.protocol import ProtocolSnapshot
+from kapcare.dosing import rules
+from kapcare.dosing.models import (
+    DeviceUse,
+    DoseOrder,
+    DosingSession,
+    Intervention,
+    NoteAmendment,
+    SessionScore,
+    SideEffect,
+    State,
+    Transition,
+    VitalAlert,
+    VitalReading,
+)
+from kapcare.errors import FieldInvalid, NotFound
 
-MESSAGES = {
-    "observation_time": "Observation time: fewer minutes than the protocol's minimum",
-    "vitals": "Vitals: the latest recovery reading is outside the thresholds",
-    "sedation": "Sedation: MOAA/S must be 5 (fully alert)",
-    "dissociation": "Dissociation has not resolved",
-    "nausea": "Nausea is not controlled",
-    "ambulation": "The patient does not walk steadily",
-    "escort": "No escort: the patient must leave with a designated driver",
-}
+LATEST_READINGS = 200
+"""Readings a session record carries (the latest; the rest through ``vitals_page``)."""
+MAX_PAGE_READINGS = 1000
 
 
 def session_queryset() -> QuerySet[DosingSession]:
@@ -30,64 +45,19 @@ def session_queryset() -> QuerySet[DosingSession]:
         "appointment",
         "appointment__resource",
         "checklist",
+        "checklist__updated_by",
         "note",
+        "note__author",
+        "note__signed_by",
         "administration",
     )
 
 
 def get_session(session_id: int) -> DosingSession:
-    return session_queryset().get(pk=session_id)
-
-
-def latest_recovery_reading(session: DosingSession) -> VitalReading | None:
-    return session.vitals.filter(phase=VitalPhase.RECOVERY).order_by("-taken_at", "-id").first()
-
-
-def minutes_observed(session: DosingSession, at: datetime) -> int:
-    start = workflow.observation_start(session)
-    if start is None:
-        return 0
-    return max(0, int((at - start).total_seconds() // 60))
-
-
-def discharge_result(
-    session: DosingSession, inputs: dict[str, Any], at: datetime
-) -> list[tuple[str, str]]:
-    """The unmet discharge criteria as (code, message), by ``vitals.discharge_check`` with the
-    protocol's observation minimum and thresholds. No recovery reading at all counts as unmet
-    vitals (the core alone would pass an empty reading)."""
-    latest = latest_recovery_reading(session)
-    route = session.route
-    observation = vitals.ObservationSettings(
-        minutes_by_route={route: int(session.protocol["min_observation_min"])}
-    )
-    result = vitals.discharge_check(
-        route=route,
-        minutes_observed=minutes_observed(session, at),
-        latest=workflow.reading_of(latest) if latest else vitals.Reading(),
-        sedation_moaas=int(inputs["sedation_moaas"]),
-        dissociation_resolved=bool(inputs["dissociation_resolved"]),
-        nausea_controlled=bool(inputs["nausea_controlled"]),
-        ambulating_steadily=bool(inputs["ambulating_steadily"]),
-        escort_present=bool(str(inputs.get("escort_name", "")).strip()),
-        thresholds=workflow.thresholds(session),
-        observation=observation,
-    )
-    unmet = [(code, MESSAGES[code]) for code in result.unmet]
-    if latest is None and "vitals" not in result.unmet:
-        unmet.insert(0, ("vitals", "Vitals: no reading since the dose"))
-    if "observation_time" in result.unmet:
-        unmet = [
-            (
-                code,
-                f"Observation time: {minutes_observed(session, at)} of "
-                f"{result.minimum_minutes} minutes",
-            )
-            if code == "observation_time"
-            else (code, message)
-            for code, message in unmet
-        ]
-    return unmet
+    try:
+        return session_queryset().get(pk=session_id)
+    except DosingSession.DoesNotExist:
+        raise NotFound("session_id", "No such dosing session.") from None
 
 
 @dataclass(frozen=True)
@@ -97,33 +67,168 @@ class Reminder:
     interval_min: int
 
 
-def vitals_reminder(session: DosingSession, now: datetime | None = None) -> Reminder | None:
+def vitals_reminder(
+    session: DosingSession, now: datetime, last_taken_at: datetime | None
+) -> Reminder | None:
     """When the next reading is due under the protocol's interval (dosing or recovery), and by
-    how much it is overdue; None outside dosing and recovery or before the first reading."""
+    how much it is overdue; None outside dosing and recovery."""
     if session.state not in (State.DOSING, State.RECOVERY):
         return None
-    now = now or clock.now()
-    key = (
-        "vitals_interval_dosing_min"
+    protocol = session.course.protocol_record
+    interval = (
+        protocol.vitals_interval_dosing_min
         if session.state == State.DOSING
-        else "vitals_interval_recovery_min"
+        else protocol.vitals_interval_recovery_min
     )
-    interval = int(session.protocol[key])
-    last = session.vitals.order_by("-taken_at", "-id").first()
     administration = getattr(session, "administration", None)
-    anchor = last.taken_at if last else (administration.started_at if administration else now)
+    anchor = last_taken_at or (administration.started_at if administration else now)
     due = anchor + timedelta(minutes=interval)
     return Reminder(due, max(0, int((now - due).total_seconds() // 60)), interval)
 
 
-def vitals_timeline(session: DosingSession) -> list[VitalReading]:
-    """Readings oldest first, each with its alerts (and who acknowledged them) prefetched: two
-    queries however many readings."""
-    return list(
-        session.vitals.order_by("taken_at", "id").prefetch_related(
-            Prefetch(
-                "alerts",
-                queryset=VitalAlert.objects.select_related("acknowledged_by").order_by("id"),
-            )
+def last_reading_at(session: DosingSession) -> datetime | None:
+    return (
+        VitalReading.objects.filter(session_id=session.pk)
+        .order_by("-taken_at", "-id")
+        .values_list("taken_at", flat=True)
+        .first()
+    )
+
+
+def _readings() -> QuerySet[VitalReading]:
+    return VitalReading.objects.prefetch_related(
+        Prefetch(
+            "alerts", queryset=VitalAlert.objects.select_related("acknowledged_by").order_by("id")
         )
     )
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """Everything recorded in a session, and what the session model says of it at ``now``."""
+
+    session: DosingSession
+    protocol: ProtocolSnapshot
+    now: datetime
+    next_state: model.State | None
+    unmet: tuple[model.Requirement, ...]
+    checklist_items: tuple[model.ChecklistItem, ...]
+    minutes_observed: int
+    orders: list[DoseOrder]  # oldest first
+    devices: list[DeviceUse]
+    readings: list[VitalReading]  # the latest LATEST_READINGS, oldest first, alerts prefetched
+    readings_total: int
+    open_critical_alerts: list[VitalAlert]
+    reminder: Reminder | None
+    side_effects: list[SideEffect]
+    interventions: list[Intervention]
+    scores: list[SessionScore]
+    amendments: list[NoteAmendment]
+    transitions: list[Transition]
+
+    @property
+    def current_order(self) -> DoseOrder | None:
+        current = [o for o in self.orders if o.superseded_by_id is None]
+        return current[-1] if current else None
+
+    @property
+    def readings_cursor(self) -> str | None:
+        """A cursor after the newest reading carried: ``vitals_page(after=...)`` gives the
+        readings added since."""
+        return encode_cursor(self.readings[-1]) if self.readings else None
+
+
+def session_record(session_id: int, now: datetime | None = None) -> SessionRecord:
+    now = now or timezone.now()
+    session = get_session(session_id)
+    facts = rules.facts(session, now)
+    next_state = model.next_step(facts.state)
+    transitions = list(session.transitions.select_related("by").order_by("at", "id"))
+    # Once the checklist has passed, its items show as they stood then ("a C-SSRS today"
+    # means the session's day, not the day the record is read).
+    passed_at = next((t.at for t in transitions if t.to_state == State.CHECKLIST_PASSED), None)
+    items_facts = facts if passed_at is None else rules.facts(session, passed_at)
+    newest = list(
+        _readings().filter(session_id=session.pk).order_by("-taken_at", "-id")[:LATEST_READINGS]
+    )
+    newest.reverse()
+    total = len(newest)
+    if total == LATEST_READINGS:
+        total = VitalReading.objects.filter(session_id=session.pk).count()
+    administration = getattr(session, "administration", None)
+    note = getattr(session, "note", None)
+    return SessionRecord(
+        session=session,
+        protocol=session.course.protocol_record,
+        now=now,
+        next_state=next_state,
+        unmet=model.unmet(facts, next_state, now) if next_state else (),
+        checklist_items=model.checklist_items(items_facts),
+        minutes_observed=model.minutes_observed(facts, now),
+        orders=list(session.orders.select_related("signed_by").order_by("signed_at", "id")),
+        devices=list(administration.devices.order_by("number")) if administration else [],
+        readings=newest,
+        readings_total=total,
+        open_critical_alerts=list(
+            VitalAlert.objects.filter(
+                session_id=session.pk, level="critical", acknowledged_at__isnull=True
+            )
+            .select_related("reading")
+            .order_by("id")
+        ),
+        reminder=vitals_reminder(session, now, newest[-1].taken_at if newest else None),
+        side_effects=list(session.side_effects.order_by("noted_at", "id")),
+        interventions=list(session.interventions.order_by("given_at", "id")),
+        scores=list(session.scores.order_by("scored_at", "id")),
+        amendments=list(note.amendments.select_related("author").order_by("at", "id"))
+        if note
+        else [],
+        transitions=transitions,
+    )
+
+
+# --- paging through the readings -------------------------------------------------------------
+
+
+def encode_cursor(reading: VitalReading) -> str:
+    raw = json.dumps([reading.taken_at.isoformat(), reading.pk]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, int]:
+    problem = FieldInvalid("after", "cursor", "not a cursor this API gave (use next_cursor)")
+    try:
+        taken_at, reading_id = json.loads(
+            base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        )
+        moment = parse_datetime(taken_at)
+    except (ValueError, TypeError, binascii.Error):
+        raise problem from None
+    if moment is None or not isinstance(reading_id, int):
+        raise problem
+    return moment, reading_id
+
+
+@dataclass(frozen=True)
+class VitalsPage:
+    readings: list[VitalReading]  # oldest first, alerts prefetched
+    next_cursor: str | None  # after the last reading given (poll it for newer ones)
+    has_more: bool  # more readings wait after this page now
+
+
+def vitals_page(session_id: int, *, after: str | None, limit: int) -> VitalsPage:
+    """Readings in time order, ``limit`` at a time, from the first (or ``after`` a cursor)."""
+    if not 1 <= limit <= MAX_PAGE_READINGS:
+        raise FieldInvalid("limit", "out_of_range", f"must be 1-{MAX_PAGE_READINGS}")
+    if not DosingSession.objects.filter(pk=session_id).exists():
+        raise NotFound("session_id", "No such dosing session.")
+    readings = _readings().filter(session_id=session_id)
+    if after:
+        taken_at, reading_id = _decode_cursor(after)
+        readings = readings.filter(
+            Q(taken_at__gt=taken_at) | Q(taken_at=taken_at, id__gt=reading_id)
+        )
+    page = list(readings.order_by("taken_at", "id")[: limit + 1])
+    more = len(page) > limit
+    page = page[:limit]
+    return VitalsPage(page, encode_cursor(page[-1]) if page else after, more)

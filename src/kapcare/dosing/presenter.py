@@ -1,0 +1,320 @@
+"""What the session page shows, assembled from the one read model (``selectors.SessionRecord``):
+HTML-only context (forms, the state bar, the charts, which sections are open). Which step is
+open in which state comes from the session model's one table (``clinical.session.OPEN_IN``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.urls import reverse
+
+from kapcare.clinical import session as model
+from kapcare.dosing import charts, conf, rules, selectors, services
+from kapcare.dosing.forms import (
+    AcknowledgeForm,
+    AdministrationForm,
+    AmendmentForm,
+    CenteringForm,
+    ChecklistForm,
+    DischargeForm,
+    InterventionForm,
+    NoteForm,
+    OrderForm,
+    ReflectionForm,
+    ScoreForm,
+    SideEffectForm,
+    VitalsForm,
+)
+from kapcare.dosing.models import DosingSession, ScoreScale, State, VitalAlert, VitalReading
+from kapcare.errors import FieldInvalid
+
+# The states the bar shows, in order (a cancelled session is shown apart).
+STATE_BAR = [s for s in State if s != State.CANCELLED]
+# Two steps have no button of their own: signing the order moves to "dose ordered", and
+# signing the note to "note signed".
+STEP_ELSEWHERE = {
+    State.DOSE_ORDERED: "A prescriber signs the dose order below; signing moves the session on.",
+    State.NOTE_SIGNED: "Sign the session note below; signing completes the record.",
+}
+
+
+def order_form(
+    session: DosingSession, data: Any = None, *, initial: dict[str, Any] | None = None
+) -> OrderForm:
+    """The protocol's default dose is offered pre-filled; the prescriber still submits it."""
+    protocol = session.course.protocol_record
+    return OrderForm(
+        data,
+        initial=initial
+        if initial is not None
+        else {protocol.amount_field: protocol.default_amount},
+        dose_mode=protocol.dose_mode,
+        preview_url=reverse("dosing:order_preview", args=[session.pk]),
+    )
+
+
+def _score_forms(bound: dict[str, forms.Form]) -> dict[str, forms.Form]:
+    return {
+        "dissociation": bound.get("dissociation")
+        or ScoreForm(initial={"scale": conf.dissociation_scale()}, auto_id="dis_%s"),
+        "sedation": bound.get("sedation")
+        or ScoreForm(initial={"scale": ScoreScale.MOAAS}, auto_id="sed_%s"),
+    }
+
+
+def vitals_context(
+    record: selectors.SessionRecord,
+    *,
+    form: VitalsForm | None = None,
+    ack_form: tuple[int, AcknowledgeForm] | None = None,
+    errors: list[str] | None = None,
+) -> dict[str, Any]:
+    """The live vitals panel: the entry row, the alerts, the reminder, the table and the
+    chart, over the record's latest readings."""
+    session, timeline = record.session, record.readings
+    alerts: list[tuple[VitalAlert, VitalReading]] = [
+        (alert, reading) for reading in timeline for alert in reading.alerts.all()
+    ]
+    # Open critical alerts first (they block the next step), then the newest.
+    alerts.sort(
+        key=lambda pair: (
+            not (pair[0].level == "critical" and pair[0].acknowledged_at is None),
+            -pair[1].taken_at.timestamp(),
+            -(pair[0].pk or 0),
+        )
+    )
+    ack_forms = {
+        alert.pk: AcknowledgeForm(auto_id=f"ack{alert.pk}_%s")
+        for alert, _ in alerts
+        if alert.level == "critical" and alert.acknowledged_at is None
+    }
+    # A refusal shows where it happened: in the row form, or in the alert being acknowledged.
+    ack_errors: dict[int, list[str]] = {}
+    if ack_form is not None and ack_form[0] in ack_forms:
+        ack_forms[ack_form[0]] = ack_form[1]
+        ack_errors[ack_form[0]] = errors or []
+    administration = getattr(session, "administration", None)
+    limits = rules.thresholds(session)
+    return {
+        "session": session,
+        "vitals_form": form or VitalsForm(),
+        "vitals_errors": (errors or []) if ack_form is None else [],
+        "can_record_vitals": session.state in model.OPEN_IN[model.Step.VITALS],
+        "readings_newest_first": list(reversed(timeline)),
+        "readings_total": record.readings_total,
+        "vital_alerts": [
+            {
+                "alert": alert,
+                "reading": reading,
+                "form": ack_forms.get(alert.pk),
+                "errors": ack_errors.get(alert.pk, []),
+            }
+            for alert, reading in alerts
+        ],
+        "vitals_chart_svg": charts.vitals_svg(
+            timeline,
+            dosing_started_at=administration.started_at if administration else None,
+            dosing_stopped_at=administration.stopped_at if administration else None,
+            critical_systolic_mmhg=limits.critical_systolic_at_or_above,
+            critical_diastolic_mmhg=limits.critical_diastolic_at_or_above,
+        ),
+        "reminder": record.reminder,
+    }
+
+
+def next_step_context(record: selectors.SessionRecord, *, prescriber: bool) -> dict[str, Any]:
+    step, unmet = record.next_state, record.unmet
+    blocking = [r for r in unmet if not r.overridable]
+    overridable = [r for r in unmet if r.overridable]
+    has_button = step is not None and step not in STEP_ELSEWHERE
+    return {
+        "next_state": State(step) if step else None,
+        "next_button": model.MOVE_LABELS[step] if has_button and step else None,
+        "next_elsewhere": STEP_ELSEWHERE.get(State(step), "") if step else "",
+        "unmet": unmet,
+        "blocking": blocking,
+        "overridable": overridable,
+        # The button shows when the step can go: nothing blocks it, and anything overridable
+        # has a prescriber to override it (with the reason the form asks for).
+        "can_step": bool(has_button and not blocking and (not overridable or prescriber)),
+        "cancellable": State(record.session.state) in model.CANCELLABLE,
+        "is_prescriber": prescriber,
+    }
+
+
+def _plan(record: selectors.SessionRecord) -> tuple[services.OrderPlan | None, str]:
+    if record.session.state not in model.OPEN_IN[model.Step.ORDER]:
+        return None, ""
+    try:
+        return services.plan_order(record.session), ""
+    except FieldInvalid as error:
+        return None, error.message
+
+
+def _pk_svg(record: selectors.SessionRecord, plan: services.OrderPlan | None) -> str:
+    current, observe_min = record.current_order, record.protocol.min_observation_min
+    source: Any = current or plan
+    if source is None:
+        return ""
+    weight = source.weight_kg
+    return charts.order_curve_svg(
+        route=source.route,
+        dose_mg=float(source.dose_mg),
+        weight_kg=float(weight) if weight is not None else None,
+        duration_min=source.duration_min,
+        min_observation_min=observe_min,
+    )
+
+
+def _device_slots(record: selectors.SessionRecord) -> list[dict[str, Any]]:
+    current = record.current_order
+    if record.session.route != "esketamine" or current is None:
+        return []
+    used = {d.number: d for d in record.devices}
+    return [
+        {"number": n, "used": used.get(n), "next": n not in used and n == len(used) + 1}
+        for n in range(1, (current.devices or 0) + 1)
+    ]
+
+
+def _forms(record: selectors.SessionRecord, bound: dict[str, forms.Form]) -> dict[str, forms.Form]:
+    session = record.session
+    checklist = getattr(session, "checklist", None)
+    administration = getattr(session, "administration", None)
+    note = getattr(session, "note", None)
+    checklist_initial = (
+        {name: getattr(checklist, name) for name in services.CHECKLIST_FIELDS} if checklist else {}
+    )
+    administration_initial = (
+        {
+            "lot_number": administration.lot_number, "vial_id": administration.vial_id,
+            "started_at": administration.started_at, "stopped_at": administration.stopped_at,
+        }
+        if administration
+        else {}
+    )  # fmt: skip
+    # The designated driver named on the checklist is usually the escort: offer the name.
+    driver = checklist.driver_name if checklist is not None else ""
+    form_set: dict[str, forms.Form] = {
+        "checklist": ChecklistForm(initial=checklist_initial),
+        "centering": CenteringForm(
+            initial={
+                "centering_kind": session.centering_kind or "breathing",
+                "centering_minutes": session.centering_minutes,
+            }
+        ),
+        "order": order_form(session),
+        "administration": AdministrationForm(initial=administration_initial),
+        "side_effect": SideEffectForm(),
+        "intervention": InterventionForm(auto_id="int_%s"),
+        "discharge": DischargeForm(
+            initial={
+                "escort_name": session.escort_name or driver,
+                **(session.discharge_inputs or {}),
+            }
+        ),
+        "reflection": ReflectionForm(initial={"reflection": session.reflection}),
+        "note": NoteForm(initial={"text": note.text if note else ""}),
+        "amendment": AmendmentForm(auto_id="amend_%s"),
+    }
+    form_set.update(_score_forms(bound))
+    form_set.update({k: v for k, v in bound.items() if k in form_set})
+    return form_set
+
+
+def _open_steps(record: selectors.SessionRecord, prescriber: bool) -> dict[str, bool]:
+    """Which sections take entries now, by the session model (the services check again)."""
+    facts = model.SessionFacts(
+        state=model.State(record.session.state),
+        route=record.session.route,
+        policy=model.SessionPolicy(min_observation_min=record.protocol.min_observation_min),
+        note=rules.note_facts(getattr(record.session, "note", None)),
+    )
+    is_open = {step: model.step_open(step, facts) for step in model.Step}
+    return {
+        "checklist": is_open[model.Step.CHECKLIST],
+        "centering": is_open[model.Step.CENTERING],
+        "order": prescriber and is_open[model.Step.ORDER],
+        "administration": is_open[model.Step.ADMINISTRATION],
+        "device": is_open[model.Step.DEVICE],
+        "observe": is_open[model.Step.OBSERVE],
+        "discharge": is_open[model.Step.DISCHARGE_ASSESSMENT],
+        "reflection": is_open[model.Step.REFLECTION],
+        "note": is_open[model.Step.NOTE],
+        "sign_note": is_open[model.Step.SIGN_NOTE],
+        "amend": is_open[model.Step.AMEND_NOTE],
+    }
+
+
+def page_context(
+    record: selectors.SessionRecord, bound: dict[str, forms.Form], *, prescriber: bool
+) -> dict[str, Any]:
+    session = record.session
+    state = State(session.state)
+    checklist = getattr(session, "checklist", None)
+    administration = getattr(session, "administration", None)
+    note = getattr(session, "note", None)
+    inputs = session.discharge_inputs or {}
+    plan, plan_error = _plan(record)
+    bar_index = STATE_BAR.index(state) if state in STATE_BAR else -1
+    context: dict[str, Any] = {
+        "session": session,
+        "patient": session.patient,
+        "appointment": session.appointment,
+        "protocol": record.protocol,
+        "state_bar": [
+            {
+                "value": s.value,
+                "label": s.label,
+                "status": "current" if s == state else ("done" if i < bar_index else "todo"),
+            }
+            for i, s in enumerate(STATE_BAR)
+        ],
+        "cancelled": state == State.CANCELLED,
+        "cancel_transition": next(
+            (t for t in record.transitions if t.to_state == State.CANCELLED), None
+        ),
+        "forms": _forms(record, bound),
+        "is_prescriber": prescriber,
+        "can": _open_steps(record, prescriber),
+        "show": {
+            "checklist": state != State.SCHEDULED
+            and (checklist is not None or state == State.CHECKED_IN),
+            "order": state in model.OPEN_IN[model.Step.ORDER] or bool(record.orders),
+            "administration": state in model.OPEN_IN[model.Step.ADMINISTRATION]
+            or administration is not None,
+            "vitals": state != State.SCHEDULED,
+            "discharge": state == State.RECOVERY or bool(inputs),
+            "note": note is not None or state in (State.RECOVERY, State.DISCHARGED),
+        },
+        "checklist": checklist,
+        "checklist_items": record.checklist_items
+        if checklist is not None or state == State.CHECKED_IN
+        else [],
+        "cssrs_url": reverse(
+            "assessments:record",
+            kwargs={"patient_id": session.patient_id, "instrument": "cssrs_screen"},
+        ),
+        "orders": record.orders,
+        "current_order": record.current_order,
+        "plan": plan,
+        "plan_error": plan_error,
+        "pk_svg": _pk_svg(record, plan),
+        "administration": administration,
+        "device_slots": _device_slots(record),
+        "side_effects": record.side_effects,
+        "interventions": record.interventions,
+        "scores": record.scores,
+        "dissociation_scale": conf.dissociation_scale(),
+        "discharge_inputs": inputs,
+        "minutes_observed": record.minutes_observed,
+        "min_observation_min": record.protocol.min_observation_min,
+        "note": note,
+        "amendments": record.amendments,
+        "transitions": record.transitions,
+        "rems": session.route == "esketamine" and record.protocol.rems_required,
+    }
+    context.update(next_step_context(record, prescriber=prescriber))
+    context.update(vitals_context(record))
+    return context

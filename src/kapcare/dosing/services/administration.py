@@ -1,0 +1,127 @@
+"""What was given: the lot, the vial, the start and stop times, and each esketamine device."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db import transaction
+
+from kapcare.audit.models import Action
+from kapcare.audit.services import Actor
+from kapcare.clinical.dosing import ESKETAMINE_DEVICE_SPACING_MIN
+from kapcare.clinical.session import Step
+from kapcare.dosing.models import Administration, DeviceUse, DosingSession, VitalReading
+from kapcare.dosing.services._common import (
+    audit,
+    locked,
+    not_in_future,
+    now_or_default,
+    require_open,
+    text,
+)
+from kapcare.errors import Conflict, FieldInvalid
+
+
+def record_administration(
+    actor: Actor,
+    session: DosingSession,
+    *,
+    lot_number: str,
+    vial_id: str,
+    started_at: datetime,
+    stopped_at: datetime | None = None,
+    now: datetime | None = None,
+) -> Administration:
+    """Record the lot, vial and start (before dosing starts), and the stop time (during
+    dosing). Times may be entered after the fact; each version is kept."""
+    at = now_or_default(now)
+    lot_number, vial_id = text(lot_number), text(vial_id)
+    if not lot_number:
+        raise FieldInvalid("lot_number", "required", "the lot number on the vial's label")
+    if not vial_id:
+        raise FieldInvalid("vial_id", "required", "the vial's identifier")
+    not_in_future("started_at", started_at, at)
+    if stopped_at is not None:
+        if stopped_at <= started_at:
+            raise FieldInvalid("stopped_at", "before_start", "must be after the start")
+        not_in_future("stopped_at", stopped_at, at)
+    with transaction.atomic():
+        session = locked(session.pk)
+        require_open(Step.ADMINISTRATION, session)
+        order = session.orders.filter(superseded_by__isnull=True).order_by("-id").first()
+        if order is None:
+            raise Conflict("No signed dose order.", field="order", rule="no_order")
+        administration = Administration.objects.filter(session=session).first() or Administration(
+            session=session
+        )
+        administration.order = order
+        administration.lot_number, administration.vial_id = lot_number, vial_id
+        administration.started_at, administration.stopped_at = started_at, stopped_at
+        administration.recorded_by_id = actor.person_id
+        administration.save()
+        _rephase(session, administration)
+        audit(actor, Action.UPDATE, session, f"administration (lot {lot_number})")
+    return administration
+
+
+def record_device(
+    actor: Actor,
+    session: DosingSession,
+    *,
+    used_at: datetime | None = None,
+    now: datetime | None = None,
+) -> DeviceUse:
+    """Esketamine: one more device used, at least 5 minutes after the previous one (SPRAVATO
+    label)."""
+    at = now_or_default(now)
+    used_at = used_at or at
+    with transaction.atomic():
+        session = locked(session.pk)
+        require_open(Step.DEVICE, session)
+        administration = session.administration
+        order = administration.order
+        used = list(administration.devices.order_by("number"))
+        if len(used) >= (order.devices or 0):
+            raise Conflict(
+                f"The order is for {order.devices} devices, all recorded.",
+                field="device",
+                rule="all_recorded",
+            )
+        if used_at < administration.started_at:
+            raise FieldInvalid("used_at", "before_start", "must be after the start of dosing")
+        not_in_future("used_at", used_at, at)
+        if used:
+            ready_at = used[-1].used_at + timedelta(minutes=ESKETAMINE_DEVICE_SPACING_MIN)
+            if used_at < ready_at:
+                wait = int((ready_at - used_at).total_seconds() // 60) + 1
+                raise FieldInvalid(
+                    "used_at",
+                    "device_spacing",
+                    f"the label spaces devices {ESKETAMINE_DEVICE_SPACING_MIN} minutes apart; "
+                    f"wait about {wait} more minute{'s' if wait != 1 else ''}",
+                )
+        device = DeviceUse.objects.create(
+            administration=administration, number=len(used) + 1, used_at=used_at
+        )
+        if device.number == order.devices:
+            administration.stopped_at = used_at
+            administration.save()
+            _rephase(session, administration)
+        audit(actor, Action.CREATE, session, f"device {device.number}")
+    return device
+
+
+def _rephase(session: DosingSession, administration: Administration) -> None:
+    """Administration times decide each reading's phase; re-file readings when they change
+    (one UPDATE per phase)."""
+    start, stop = administration.started_at, administration.stopped_at
+    readings = VitalReading.objects.filter(session=session)
+    for phase, window in (
+        ("pre_dose", readings.filter(taken_at__lt=start)),
+        (
+            "dosing",
+            readings.filter(taken_at__gte=start, **({"taken_at__lt": stop} if stop else {})),
+        ),
+        ("recovery", readings.filter(taken_at__gte=stop) if stop else readings.none()),
+    ):
+        window.exclude(phase=phase).update(phase=phase)

@@ -1,0 +1,26 @@
+"""The one mapping of refusals (``kapcare.errors``) to HTTP for pages: bad input is 400 (the
+form is shown again with the field named), not this role 403, not now 409, unknown 404."""
+
+from __future__ import annotations
+
+from kapcare.errors import Conflict, FieldInvalid, Forbidden, NotFound, Refused
+
+
+def page_status(error: Refused) -> int:
+    if isinstance(error, FieldInvalid):
+        return 400
+    if isinstance(error, Forbidden):
+        return 403
+    if isinstance(error, NotFound):
+        return 404
+    if isinstance(error, Conflict):
+        return 409
+    return 400
+
+
+def page_messages(error: Refused) -> list[str]:
+    """What the page says: each invalid field as the form names it, or the refusal's sentence
+    (a conflict's sentence already lists what is unmet)."""
+    if isinstance(error, FieldInvalid):
+        return [f"{p.field}: {p.message}" for p in error.problems]
+    return [error.message]
