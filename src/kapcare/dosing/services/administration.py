@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -93,7 +94,7 @@ def record_device(
         if used:
             ready_at = used[-1].used_at + timedelta(minutes=ESKETAMINE_DEVICE_SPACING_MIN)
             if used_at < ready_at:
-                wait = int((ready_at - used_at).total_seconds() // 60) + 1
+                wait = math.ceil((ready_at - used_at).total_seconds() / 60)
                 raise FieldInvalid(
                     "used_at",
                     "device_spacing",

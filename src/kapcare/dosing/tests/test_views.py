@@ -483,9 +483,8 @@ def test_discharge_assessment_then_discharge(session, users, client_for):
     session = _run(session, users, State.RECOVERY)
     nurse = client_for(users[Role.NURSE])
     response = nurse.post(_url("discharge", session), {**DISCHARGE, "sedation_moaas": ""})
-    assert response.status_code == 400 and "sedation_moaas: must be a whole number 0-5" in _messages(
-        response
-    )
+    assert response.status_code == 400
+    assert "sedation_moaas: must be a whole number 0-5" in _messages(response)
     response = nurse.post(_url("discharge", session), {**DISCHARGE, "escort_name": ""}, follow=True)
     assert any("No escort" in m for m in _messages(response))
     page = response.content.decode()

@@ -10,11 +10,9 @@ import pytest
 from django.utils import timezone
 
 from kapcare.audit.services import Actor
-import time_machine
-
 from kapcare.dosing import scenario, services
-from kapcare.errors import Conflict, FieldInvalid, Forbidden
 from kapcare.dosing.models import DosingSession, ImmutableError, State, Transition
+from kapcare.errors import Conflict, FieldInvalid, Forbidden
 
 
 @pytest.fixture
@@ -269,3 +267,47 @@ def test_past_sessions_are_documented_at_their_own_times(session, users):
     )
     first = done.transitions.first()
     assert first is not None and first.at == start
+
+
+def test_a_reading_before_the_check_in_less_the_slack_or_in_the_future_is_refused(
+    session, users, settings
+):
+    settings.KAPCARE_VITALS_BEFORE_CHECK_IN_MIN = 30
+    nurse = Actor.for_user(users["nurse"])
+    checked_in = timezone.now() - timedelta(minutes=5)
+    services.check_in(nurse, session, now=checked_in)
+    reading = {"systolic": 120, "diastolic": 80, "heart_rate": 70}
+    for taken_at, rule in (
+        (checked_in - timedelta(minutes=31), "before_check_in"),
+        (timezone.now() + timedelta(minutes=10), "in_future"),
+    ):
+        with pytest.raises(FieldInvalid) as refused:
+            services.record_vitals(nurse, session, [{**reading, "taken_at": taken_at}])
+        assert (refused.value.field, refused.value.rule) == ("readings[0].taken_at", rule)
+    assert session.vitals.count() == 0
+    # Within the slack (a baseline taken in the waiting room) is kept.
+    taken = checked_in - timedelta(minutes=29)
+    services.record_vitals(nurse, session, [{**reading, "taken_at": taken}])
+    assert session.vitals.count() == 1
+
+
+def test_a_second_esketamine_device_sooner_than_5_minutes_is_refused_with_the_wait(
+    cleared_patient, plan_course_for, users
+):
+    course = plan_course_for(cleared_patient, "esketamine")
+    session = course.dosing_sessions.order_by("appointment__starts_at").first()
+    session = _run(session, users, State.DOSE_ORDERED)
+    nurse = Actor.for_user(users["nurse"])
+    started = timezone.now() - timedelta(minutes=20)
+    services.record_administration(
+        nurse, session, lot_number="L-1", vial_id="D-1", started_at=started
+    )
+    services.transition(nurse, session, State.DOSING)
+    first = services.record_device(nurse, session, used_at=started).used_at
+    with pytest.raises(FieldInvalid) as refused:
+        services.record_device(nurse, session, used_at=first + timedelta(minutes=3))
+    assert refused.value.rule == "device_spacing"
+    assert "wait about 2 more minutes" in refused.value.message
+    assert session.administration.devices.count() == 1
+    services.record_device(nurse, session, used_at=first + timedelta(minutes=5))
+    assert session.administration.devices.count() == 2
