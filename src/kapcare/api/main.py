@@ -1,18 +1,25 @@
-"""The API instance: every app's router mounted under /api/v1, with one error shape."""
+"""The API instance: every app's router mounted under /api/v1, with one error shape.
+
+Every refusal is mapped to HTTP here, once: a use case's `kapcare.errors` (FieldInvalid 422,
+Conflict 409, Forbidden 403, NotFound 404), ninja's own errors and Django's Http404. Each 4xx
+names the field and the rule it is about (`kapcare.api.errors.ApiErrorOut`).
+"""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
+from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from kapcare.accounts.api import router as accounts_router
 from kapcare.accounts.policy import API_NAMESPACE
+from kapcare.api.errors import error_response, split_field, status_field_rule
 from kapcare.api.security import DenyUnlisted
 from kapcare.assessments.api import router as assessments_router
 from kapcare.consultations.api import router as consultations_router
 from kapcare.courses.api import router as courses_router
 from kapcare.dosing.api import router as dosing_router
+from kapcare.errors import Conflict, FieldInvalid, Forbidden, NotFound
 from kapcare.intake.api import router as intake_router
 from kapcare.patients.api import router as patients_router
 
@@ -44,6 +51,13 @@ def _field_name(location: list[object]) -> str:
     return ".".join(parts)
 
 
+def _path_field(request: HttpRequest) -> str:
+    """The path parameter a 404 is about: the operation's only one, else the whole path."""
+    match = request.resolver_match
+    names = list(match.kwargs) if match is not None else []
+    return names[0] if len(names) == 1 else "path"
+
+
 @api.exception_handler(ValidationError)
 def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     errors = [
@@ -51,29 +65,61 @@ def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespo
         for error in exc.errors
     ]
     summary = "; ".join(f"{e['field']}: {e['rule']}" for e in errors)
-    return api.create_response(
-        request, {"detail": f"Invalid input — {summary}", "errors": errors}, status=422
-    )
+    return error_response(422, f"Invalid input — {summary}", errors)
+
+
+@api.exception_handler(FieldInvalid)
+def on_field_invalid(request: HttpRequest, exc: FieldInvalid) -> HttpResponse:
+    errors = [{"field": p.field, "rule": p.rule, "message": p.message} for p in exc.problems]
+    return error_response(422, exc.message, errors)
+
+
+@api.exception_handler(Conflict)
+def on_conflict(request: HttpRequest, exc: Conflict) -> HttpResponse:
+    errors = [
+        {"field": exc.field, "rule": u.code, "message": u.message, "overridable": u.overridable}
+        for u in exc.unmet
+    ] or [{"field": exc.field, "rule": exc.rule}]
+    return error_response(409, exc.message, errors)
+
+
+@api.exception_handler(Forbidden)
+def on_forbidden(request: HttpRequest, exc: Forbidden) -> HttpResponse:
+    return error_response(403, exc.message, [{"field": "actor", "rule": exc.rule}])
+
+
+@api.exception_handler(NotFound)
+def on_not_found(request: HttpRequest, exc: NotFound) -> HttpResponse:
+    return error_response(404, exc.message, [{"field": exc.field, "rule": "not_found"}])
+
+
+@api.exception_handler(Http404)
+def on_http404(request: HttpRequest, exc: Http404) -> HttpResponse:
+    # get_object_or_404's message names the model, not what the caller sent: name the path
+    # parameter instead.
+    field = _path_field(request)
+    return error_response(404, f"{field}: no such record", [{"field": field, "rule": "not_found"}])
 
 
 @api.exception_handler(AuthenticationError)
 def on_unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    response = api.create_response(
-        request,
-        {"detail": "Authentication required: send Authorization: Bearer TOKEN", "errors": []},
-        status=401,
+    field, rule = status_field_rule(401)
+    response = error_response(
+        401,
+        "Authentication required: send Authorization: Bearer TOKEN",
+        [{"field": field, "rule": rule}],
     )
     response["WWW-Authenticate"] = "Bearer"
     return response
 
 
-@api.exception_handler(AuthorizationError)
-def on_forbidden(request: HttpRequest, exc: AuthorizationError) -> HttpResponse:
-    return api.create_response(request, {"detail": exc.message, "errors": []}, status=403)
-
-
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    return api.create_response(
-        request, {"detail": str(exc.message), "errors": []}, status=exc.status_code
-    )
+    """ninja's errors and the modules' ``HttpError(status, "field: message")``: the field
+    from the message when it names one, the rule from the status."""
+    default_field, rule = status_field_rule(exc.status_code)
+    if exc.status_code == 404:
+        default_field = _path_field(request)
+    field, message = split_field(str(exc.message), default_field)
+    errors = [{"field": field, "rule": rule, "message": message}]
+    return error_response(exc.status_code, str(exc.message), errors)

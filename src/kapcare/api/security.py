@@ -7,17 +7,18 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja.errors import AuthorizationError
 from ninja.security import HttpBearer
 
-from kapcare.accounts.models import ApiToken, User, hash_token
+from kapcare.accounts.models import ApiToken, hash_token
 from kapcare.accounts.policy import API_OPERATIONS
+from kapcare.errors import Forbidden
 
 # Record last use at most this often, so reads stay reads.
 _LAST_USED_RESOLUTION = timedelta(minutes=5)
 
 
-def user_for_token(raw_token: str) -> User | None:
+def active_token(raw_token: str) -> ApiToken | None:
+    """The unrevoked token of an active user, with its user."""
     token = (
         ApiToken.objects.select_related("user")
         .filter(token_hash=hash_token(raw_token), revoked_at__isnull=True, user__is_active=True)
@@ -28,12 +29,13 @@ def user_for_token(raw_token: str) -> User | None:
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at > _LAST_USED_RESOLUTION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token.user
+    return token
 
 
 class RoleBearer(HttpBearer):
     """401 without a valid token; 403 when the token's user has a role the policy does not
-    allow for this operation."""
+    allow for this operation. Authenticated, the request's ``auth`` is the token (the
+    principal Idempotency-Keys are scoped by) and its ``user`` the token's user."""
 
     def __init__(self, operation_id: str) -> None:
         # A KeyError here, at import, means an operation was added without a policy rule.
@@ -41,17 +43,17 @@ class RoleBearer(HttpBearer):
         self.operation_id = operation_id
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        user = user_for_token(token)
-        if user is None:
+        found = active_token(token)
+        if found is None:
             return None
-        if user.role not in self.roles:
-            raise AuthorizationError(message="Your role may not use this operation.")
-        request.user = user
-        return user
+        if found.user.role not in self.roles:
+            raise Forbidden("Your role may not use this operation.", rule="role")
+        request.user = found.user
+        return found
 
 
 class DenyUnlisted(HttpBearer):
     """The API-wide default: an operation declared without `endpoint` is always refused."""
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        raise AuthorizationError(message="This operation has no access rule.")
+        raise Forbidden("This operation has no access rule.", rule="no_access_rule")

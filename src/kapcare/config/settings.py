@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "kapcare.courses",
     "kapcare.dosing",
     "kapcare.integration",
+    "kapcare.api",
     "kapcare.web",
 ]
 
@@ -76,6 +77,9 @@ MIDDLEWARE = [
     "kapcare.web.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "kapcare.audit.middleware.RequestIdMiddleware",
+    # Before anything reads the body: 413 over DATA_UPLOAD_MAX_MEMORY_SIZE, 400 for a NUL in a
+    # page's parameter, and the API's error shape on its every 4xx.
+    "kapcare.api.guards.RequestGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -222,3 +226,6 @@ LOGGING = {
 }
 
 NINJA_PAGINATION_PER_PAGE = 50
+# How long the API keeps a POST's Idempotency-Key and its response (clinic policy): a client
+# may retry with the key this long. The background worker purges them after.
+KAPCARE_IDEMPOTENCY_HOURS = int(os.environ.get("KAPCARE_IDEMPOTENCY_HOURS", "24"))

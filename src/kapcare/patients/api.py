@@ -35,9 +35,15 @@ class PatientPageOut(Schema):
     results: list[PatientSummaryOut]
 
 
+MAX_PAGE = 100_000
+"""Pages asked for beyond this are refused (422); a page past the last match is empty."""
+
+
 class PatientListQuery(Schema):
     q: str = Field("", max_length=100, description="Name, MRN, email or phone")
-    page: int = Field(1, ge=1)
+    page: int = Field(
+        1, ge=1, le=MAX_PAGE, description=f"1 to {MAX_PAGE}; past the last match: no results"
+    )
     page_size: int = Field(50, ge=1, le=200)
 
 

@@ -8,7 +8,7 @@ from django import forms
 
 from kapcare.accounts.models import User
 from kapcare.accounts.roles import CLINICAL
-from kapcare.patients.models import Patient
+from kapcare.patients.models import Patient, validate_person_name
 
 
 class MeasurementForm(forms.Form):
@@ -57,3 +57,12 @@ class ContactsForm(forms.ModelForm):
         clinician = self.fields["primary_clinician"]
         assert isinstance(clinician, forms.ModelChoiceField)
         clinician.queryset = User.objects.filter(is_active=True, role__in=CLINICAL)
+        # Unstripped, so a name of whitespace alone is refused rather than saved as no contact.
+        contact_name = self.fields["emergency_contact_name"]
+        assert isinstance(contact_name, forms.CharField)
+        contact_name.strip = False
+
+    def clean_emergency_contact_name(self) -> str:
+        name: str = self.cleaned_data["emergency_contact_name"]
+        validate_person_name(name)
+        return name.strip()

@@ -1,11 +1,75 @@
 from __future__ import annotations
 
+import unicodedata
 from datetime import date
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
+
+from kapcare.errors import FieldInvalid
+
+# --- the rule for names and birth dates: one place, used by the services, the forms (through
+# the model fields' validators) and so the API --------------------------------------------------
+
+EARLIEST_BIRTH_DATE = date(1900, 1, 1)
+# Control (Cc) and format (Cf) characters: NUL, tabs and line breaks, zero-width spaces and
+# joiners, bidirectional overrides (U+202A-U+202E, U+2066-U+2069). They hide or reorder what
+# a reader sees, so two records could look the same. Surrogates (Cs) cannot be stored. Joiners
+# are refused too, although some scripts write names with them: a clinic rule.
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs"})
+
+
+def check_person_name(value: str, field: str, *, required: bool = True) -> str:
+    """The name without surrounding whitespace. FieldInvalid naming ``field``: nothing but
+    whitespace (rule ``blank``), or a control or format character (``control_characters``).
+    Not ``required``: an empty value is no name and passes."""
+    if not value and not required:
+        return ""
+    name = value.strip()
+    if not name:
+        raise FieldInvalid(field, "blank", "must not be blank")
+    hidden = next((c for c in name if unicodedata.category(c) in _HIDDEN_CATEGORIES), None)
+    if hidden is not None:
+        raise FieldInvalid(
+            field,
+            "control_characters",
+            f"must not contain control or invisible characters (U+{ord(hidden):04X})",
+        )
+    return name
+
+
+def check_birth_date(value: date, field: str = "birth_date") -> date:
+    """FieldInvalid naming ``field`` before 1900-01-01 (``too_early``) or after today in the
+    clinic's time zone (``in_future``)."""
+    if value < EARLIEST_BIRTH_DATE:
+        raise FieldInvalid(field, "too_early", f"must be on or after {EARLIEST_BIRTH_DATE}")
+    if value > timezone.localdate():
+        raise FieldInvalid(field, "in_future", "must not be in the future")
+    return value
+
+
+def _as_validation_error(refused: FieldInvalid) -> ValidationError:
+    return ValidationError(refused.problems[0].message, code=refused.rule)
+
+
+def validate_person_name(value: str) -> None:
+    """`check_person_name` as a model field validator (forms run it on non-empty values)."""
+    try:
+        check_person_name(value, "name", required=False)
+    except FieldInvalid as refused:
+        raise _as_validation_error(refused) from None
+
+
+def validate_birth_date(value: date) -> None:
+    """`check_birth_date` as a model field validator."""
+    try:
+        check_birth_date(value)
+    except FieldInvalid as refused:
+        raise _as_validation_error(refused) from None
 
 
 class SexAtBirth(models.TextChoices):
@@ -54,9 +118,9 @@ class Patient(models.Model):
     """A person in the clinic's care: demographics, contacts and where they are in care."""
 
     mrn = models.CharField("MRN", max_length=20, unique=True)
-    given_name = models.CharField(max_length=100)
-    family_name = models.CharField(max_length=100)
-    birth_date = models.DateField()
+    given_name = models.CharField(max_length=100, validators=[validate_person_name])
+    family_name = models.CharField(max_length=100, validators=[validate_person_name])
+    birth_date = models.DateField(validators=[validate_birth_date])
     sex_at_birth = models.CharField(max_length=10, choices=SexAtBirth.choices)
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=40, blank=True)
@@ -64,7 +128,9 @@ class Patient(models.Model):
         max_length=10, choices=ContactMethod.choices, default=ContactMethod.EMAIL
     )
     address = models.TextField(blank=True)
-    emergency_contact_name = models.CharField(max_length=200, blank=True)
+    emergency_contact_name = models.CharField(
+        max_length=200, blank=True, validators=[validate_person_name]
+    )
     emergency_contact_relation = models.CharField(max_length=100, blank=True)
     emergency_contact_phone = models.CharField(max_length=40, blank=True)
     primary_clinician = models.ForeignKey(

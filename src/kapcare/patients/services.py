@@ -22,6 +22,8 @@ from kapcare.patients.models import (
     MedicationEntry,
     Patient,
     PatientHistory,
+    check_birth_date,
+    check_person_name,
 )
 
 
@@ -50,13 +52,18 @@ def create_patient(
     care_status: str = CareStatus.INTAKE,
     is_synthetic: bool = False,
 ) -> Patient:
+    """FieldInvalid, before anything is written, for a blank name or one with control
+    characters, and for a birth date before 1900 or in the future."""
+    given_name = check_person_name(given_name, "given_name")
+    family_name = check_person_name(family_name, "family_name")
+    check_birth_date(birth_date)
     for _attempt in range(5):
         try:
             with transaction.atomic():
                 patient = Patient.objects.create(
                     mrn=new_mrn(),
-                    given_name=given_name.strip(),
-                    family_name=family_name.strip(),
+                    given_name=given_name,
+                    family_name=family_name,
                     birth_date=birth_date,
                     sex_at_birth=sex_at_birth,
                     email=email.strip().lower(),
