@@ -47,7 +47,7 @@ RUN_SESSIONS = int(os.environ.get("KAPCARE_BENCH_RUN_SESSIONS", "90"))
 BATCHES = int(os.environ.get("KAPCARE_BENCH_BATCHES", "60"))
 BATCH_SIZE = int(os.environ.get("KAPCARE_BENCH_BATCH_SIZE", "100"))
 REPEATS = int(os.environ.get("KAPCARE_BENCH_REPEATS", "60"))
-PAGE_READINGS = 20
+PAGE_READINGS = 200
 GOAL_READINGS_PER_S = {"sqlite": 2000, "postgresql": 5000}
 GOAL_PAGE_P95_MS = 100.0  # the page goal of the patient record issue's benchmark
 
@@ -135,7 +135,9 @@ def _seed(log: Any) -> dict[str, Any]:
     )
     from kapcare.dosing import services
 
-    services.amend_note(p, done, text="Addendum: called next day, well.", reason="Follow-up call")
+    services.amend_note(
+        p, done, text_added="Addendum: called next day, well.", reason="Follow-up call"
+    )
     # A live session in recovery with 20 readings (the page a nurse keeps open).
     live = scenario.run_to(
         spare[1],
@@ -147,7 +149,7 @@ def _seed(log: Any) -> dict[str, Any]:
     have = live.vitals.count()
     extra = [
         {
-            "taken_at": (now - timedelta(minutes=2 * i + 1)).isoformat(),
+            "taken_at": (now - timedelta(seconds=25 * i + 30)).isoformat(),
             "systolic": 124 + i % 5,
             "diastolic": 78,
             "heart_rate": 72,
