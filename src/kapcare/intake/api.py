@@ -2,44 +2,59 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import dataclasses
+import typing
+from typing import TYPE_CHECKING, Any, Literal
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Router, Schema, Status
-from ninja.errors import HttpError
-from pydantic import ConfigDict
+from pydantic import ConfigDict, Field, create_model
 
 from kapcare.api.routing import endpoint
 from kapcare.audit.services import Actor
+from kapcare.clinical import eligibility
 from kapcare.intake.models import Screening
-from kapcare.intake.services import ReviewError, review_screening, screen_patient
+from kapcare.intake.services import review_screening, screen_patient
 from kapcare.patients.models import Patient
 
 router = Router(tags=["intake"])
 
 
-class IntakeIn(Schema):
-    """kapcare.clinical.eligibility.Intake without age_years (it comes from the birth date)."""
+class _ClosedSchema(Schema):
+    model_config = ConfigDict(extra="forbid")  # a misspelt item must not pass as not recorded
 
-    model_config = ConfigDict(extra="forbid")
 
-    systolic_bp: int | None = None
-    diastolic_bp: int | None = None
-    pregnant: bool = False
-    breastfeeding: bool = False
-    history_of_psychosis: bool = False
-    current_mania: bool = False
-    aneurysmal_vascular_disease: bool = False
-    arteriovenous_malformation: bool = False
-    intracerebral_hemorrhage_history: bool = False
-    unstable_cardiovascular_disease: bool = False
-    active_substance_use_disorder: bool = False
-    ketamine_hypersensitivity: bool = False
-    severe_hepatic_impairment: bool = False
-    elevated_intracranial_or_intraocular_pressure: bool = False
-    medications: list[str] = []
-    cssrs_risk: Literal["none", "low", "moderate", "high"] | None = None
+def _intake_schema() -> type[Schema]:
+    """The body of a screening: every field of ``eligibility.Intake`` with its type and default
+    (None: not recorded), except those the patient's record supplies. Made from the dataclass,
+    so the two cannot drift."""
+    types = typing.get_type_hints(eligibility.Intake)
+    fields: dict[str, Any] = {
+        field.name: (
+            types[field.name],
+            Field(
+                field.default,
+                description=f"{eligibility.ITEM_LABELS[field.name]}; null or left out: "
+                "not recorded (the screening then needs review)",
+            ),
+        )
+        for field in dataclasses.fields(eligibility.Intake)
+        if field.name not in eligibility.RECORD_FIELDS
+    }
+    return create_model(
+        "IntakeIn",
+        __base__=_ClosedSchema,
+        __doc__="kapcare.clinical.eligibility.Intake without age_years and sex_at_birth (they "
+        "come from the patient's record). medications: [] means takes none.",
+        **fields,
+    )
+
+
+if TYPE_CHECKING:
+    IntakeIn = Schema  # mypy cannot see a class made at run time
+else:
+    IntakeIn = _intake_schema()
 
 
 class ReasonOut(Schema):
@@ -47,6 +62,9 @@ class ReasonOut(Schema):
     level: str
     message: str
     source: str
+    field: str | None = Field(
+        None, description="The Intake field; null on screenings stored before rule set 2026.1"
+    )
 
 
 class ScreeningOut(Schema):
@@ -83,14 +101,11 @@ def _out(screening: Screening) -> ScreeningOut:
     response={201: ScreeningOut},
 )  # fmt: skip
 def create_screening(request: HttpRequest, patient_id: int, payload: IntakeIn):
-    """Run the eligibility screening on the Intake fields and store it for review."""
+    """Run the eligibility screening on the Intake fields and store it for review. An item
+    left out or null is not recorded: the verdict is then at best "needs_review". A refusal
+    (kapcare.errors) is mapped to HTTP by kapcare.api.main."""
     patient = get_object_or_404(Patient, pk=patient_id)
-    fields = payload.model_dump()
-    fields["medications"] = tuple(fields["medications"])
-    try:
-        screening = screen_patient(Actor.from_request(request), patient, fields)
-    except ValueError as error:
-        raise HttpError(422, str(error)) from error
+    screening = screen_patient(Actor.from_request(request), patient, payload.model_dump())
     return Status(201, _out(screening))
 
 
@@ -101,11 +116,7 @@ def create_screening(request: HttpRequest, patient_id: int, payload: IntakeIn):
 def review(request: HttpRequest, screening_id: int, payload: ReviewIn) -> ScreeningOut:
     """A prescriber accepts the verdict, or overrides it with a reason (required)."""
     get_object_or_404(Screening, pk=screening_id)
-    try:
-        screening = review_screening(
-            Actor.from_request(request), screening_id, payload.decision, payload.reason
-        )
-    except ReviewError as error:
-        status = 409 if "already" in str(error) else 422
-        raise HttpError(status, str(error)) from error
+    screening = review_screening(
+        Actor.from_request(request), screening_id, payload.decision, payload.reason
+    )
     return _out(screening)

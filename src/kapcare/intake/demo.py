@@ -11,6 +11,7 @@ from django.utils import timezone
 from kapcare.accounts.models import User
 from kapcare.accounts.roles import Role
 from kapcare.audit.services import Actor
+from kapcare.clinical.eligibility import CONDITION_RULES
 from kapcare.clinical.medications import classify
 from kapcare.intake.services import review_screening, screen_patient
 from kapcare.patients.models import (
@@ -22,16 +23,31 @@ from kapcare.patients.models import (
 )
 from kapcare.patients.services import sign_consent, update_histories
 
-# (intake fields, review decision or None for "awaiting review", override reason)
+
+def complete_intake_fields(**changes: Any) -> dict[str, Any]:
+    """Intake fields with every item recorded and no finding (BP 122/78, no condition, no
+    medications, C-SSRS none), with ``changes`` on top: an item left out would need review."""
+    clean: dict[str, Any] = {
+        **{rule.field: False for rule in CONDITION_RULES},
+        "systolic_bp": 122,
+        "diastolic_bp": 78,
+        "medications": (),
+        "cssrs_risk": "none",
+    }
+    return clean | changes
+
+
 _PENDING_NEEDS_REVIEW: list[dict[str, Any]] = [
-    {"systolic_bp": 152, "diastolic_bp": 94},
-    {"history_of_psychosis": True, "systolic_bp": 124, "diastolic_bp": 80},
-    {"medications": ("phenelzine",), "systolic_bp": 130, "diastolic_bp": 84},
+    complete_intake_fields(systolic_bp=152, diastolic_bp=94),
+    complete_intake_fields(history_of_psychosis=True, systolic_bp=124, diastolic_bp=80),
+    complete_intake_fields(medications=("phenelzine",), systolic_bp=130, diastolic_bp=84),
 ]
-_INELIGIBLE: dict[str, Any] = {"aneurysmal_vascular_disease": True, "systolic_bp": 138,
-                                "diastolic_bp": 86}  # fmt: skip
-_OVERRIDDEN: dict[str, Any] = {"active_substance_use_disorder": True, "systolic_bp": 126,
-                                "diastolic_bp": 78}  # fmt: skip
+_INELIGIBLE = complete_intake_fields(
+    aneurysmal_vascular_disease=True, systolic_bp=138, diastolic_bp=86
+)
+_OVERRIDDEN = complete_intake_fields(
+    active_substance_use_disorder=True, systolic_bp=126, diastolic_bp=78
+)
 _MEDICATIONS = ("sertraline", "bupropion", "lamotrigine", "clonazepam", "escitalopram")
 
 
@@ -83,8 +99,9 @@ def load_demo() -> None:
                 "In sustained remission 3 years, confirmed with addiction medicine.",
             )  # fmt: skip
             continue
-        fields = {"systolic_bp": 118 + index % 20, "diastolic_bp": 74 + index % 12,
-                  "medications": (medication,), "cssrs_risk": "none"}  # fmt: skip
+        fields = complete_intake_fields(
+            systolic_bp=118 + index % 20, diastolic_bp=74 + index % 12, medications=(medication,)
+        )
         screening = screen_patient(nurse_actor, patient, fields)
         if screening.verdict == "eligible":
             review_screening(prescriber_actor, screening.pk, "accept", "")

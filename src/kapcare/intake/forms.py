@@ -1,4 +1,8 @@
-"""The intake form: every field of kapcare.clinical.eligibility.Intake plus the histories."""
+"""The intake form: every item of kapcare.clinical.eligibility.Intake plus the histories.
+
+Each yes/no item is answered Yes, No or Not recorded, and Not recorded is what an item nobody
+answered shows and stores (None): the screening then asks for review. Nothing defaults to No.
+"""
 
 from __future__ import annotations
 
@@ -6,27 +10,51 @@ from typing import Any
 
 from django import forms
 
-from kapcare.clinical.eligibility import CONDITION_RULES
+from kapcare.clinical.eligibility import (
+    CONDITION_RULES,
+    ITEM_LABELS,
+    PREGNANCY_FIELDS,
+    pregnancy_applies,
+)
 
+NOT_RECORDED = ("", "Not recorded")
+YES_NO_CHOICES = [("yes", "Yes"), ("no", "No"), NOT_RECORDED]
 CSSRS_CHOICES = [
-    ("", "Not assessed"),
     ("none", "None"),
     ("low", "Low"),
     ("moderate", "Moderate"),
     ("high", "High"),
+    NOT_RECORDED,
 ]
 
 
+def _yes_no(label: str) -> forms.TypedChoiceField:
+    """Yes / No / Not recorded as large radio buttons; nothing chosen stores None."""
+    return forms.TypedChoiceField(
+        label=label,
+        choices=YES_NO_CHOICES,
+        coerce=lambda answer: answer == "yes",
+        empty_value=None,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+
+
 class IntakeForm(forms.Form):
-    systolic_bp = forms.IntegerField(label="Systolic BP (mmHg)", min_value=40, max_value=300)
-    diastolic_bp = forms.IntegerField(label="Diastolic BP (mmHg)", min_value=20, max_value=200)
+    systolic_bp = forms.IntegerField(label=f"{ITEM_LABELS['systolic_bp']} (mmHg)", required=False)
+    diastolic_bp = forms.IntegerField(label=f"{ITEM_LABELS['diastolic_bp']} (mmHg)", required=False)
+    takes_medications = _yes_no("Takes any current medications?")
     medications = forms.CharField(
         label="Current medications (generic names, one per line)",
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
-    cssrs_risk = forms.ChoiceField(
-        label="C-SSRS screener risk today", choices=CSSRS_CHOICES, required=False
+    cssrs_risk = forms.TypedChoiceField(
+        label=f"{ITEM_LABELS['cssrs_risk']} today",
+        choices=CSSRS_CHOICES,
+        empty_value=None,
+        required=False,
+        widget=forms.RadioSelect,
     )
     medical = forms.CharField(label="Medical history", required=False, widget=forms.Textarea)
     psychiatric = forms.CharField(
@@ -37,30 +65,48 @@ class IntakeForm(forms.Form):
         label="Substance-use history", required=False, widget=forms.Textarea
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, sex_at_birth: str | None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # One checkbox per yes/no condition the clinical core screens, with its wording.
+        # One question per yes/no condition the clinical core screens, in its wording; the
+        # pregnancy questions only where the screening needs them.
+        self.pregnancy_applies = pregnancy_applies(sex_at_birth)
         for rule in CONDITION_RULES:
-            self.fields[rule.field] = forms.BooleanField(
-                label=rule.field.replace("_", " ").capitalize(), required=False
-            )
+            if self.pregnancy_applies or rule.field not in PREGNANCY_FIELDS:
+                self.fields[rule.field] = _yes_no(rule.label)
+
+    @property
+    def pregnancy_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in PREGNANCY_FIELDS if name in self.fields]
 
     @property
     def condition_fields(self) -> list[forms.BoundField]:
-        return [self[rule.field] for rule in CONDITION_RULES]
+        return [self[r.field] for r in CONDITION_RULES if r.field not in PREGNANCY_FIELDS]
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        names = [line.strip() for line in data.get("medications", "").splitlines()]
+        data["medication_names"] = tuple(name for name in names if name)
+        takes = data.get("takes_medications")
+        if takes is True and not data["medication_names"]:
+            self.add_error("medications", "list each one, or answer No")
+        elif takes is not True and data["medication_names"]:
+            self.add_error("takes_medications", "answer Yes for the medications listed")
+        return data
 
     def intake_fields(self) -> dict[str, Any]:
-        """The cleaned data as eligibility.Intake keywords (age comes from the record)."""
+        """The cleaned data as eligibility.Intake keywords (age and sex come from the record).
+        The medication list is () for No and None for Not recorded."""
         data = self.cleaned_data
-        medications = tuple(
-            line.strip() for line in data["medications"].splitlines() if line.strip()
-        )
-        fields: dict[str, Any] = {rule.field: data[rule.field] for rule in CONDITION_RULES}
+        fields: dict[str, Any] = {
+            rule.field: data[rule.field] for rule in CONDITION_RULES if rule.field in self.fields
+        }
+        takes = data["takes_medications"]
         fields.update(
             systolic_bp=data["systolic_bp"],
             diastolic_bp=data["diastolic_bp"],
-            medications=medications,
-            cssrs_risk=data["cssrs_risk"] or None,
+            medications=None if takes is None else data["medication_names"],
+            cssrs_risk=data["cssrs_risk"],
         )
         return fields
 

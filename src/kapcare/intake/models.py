@@ -29,7 +29,9 @@ class Screening(models.Model):
     inputs = models.JSONField(help_text="The Intake fields as screened.")
     ruleset_version = models.CharField(max_length=20)
     verdict = models.CharField(max_length=20, choices=Verdict.choices)
-    reasons = models.JSONField(help_text="[{code, level, message, source}]")
+    reasons = models.JSONField(
+        help_text="[{code, level, message, source, field}]; field since rule set 2026.1"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"

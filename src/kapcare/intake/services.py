@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, cast
 
 from django.db import transaction
 from django.utils import timezone
@@ -12,24 +12,28 @@ from kapcare.accounts.roles import Role
 from kapcare.audit.models import Action
 from kapcare.audit.services import Actor, record_event
 from kapcare.clinical import eligibility
+from kapcare.errors import Conflict, FieldInvalid, Forbidden
 from kapcare.intake.models import ReviewStatus, Screening, Verdict
 from kapcare.patients.models import CareStatus, Patient
 
 
-class ReviewError(ValueError):
-    """A review that the rules do not allow; the message names the field and the rule."""
-
-
 def screen_patient(actor: Actor, patient: Patient, fields: dict[str, Any]) -> Screening:
-    """Screen `patient` with the Intake `fields` (age comes from the birth date) and store the
-    result with its inputs and the rule set's version. Bad input raises ValueError naming the
-    field, and nothing is stored."""
-    if "age_years" in fields:
-        raise ValueError("age_years: comes from the patient's birth date; do not send it")
-    intake = eligibility.Intake(age_years=patient.age_years(timezone.localdate()), **fields)
+    """Screen `patient` with the Intake `fields` (age and sex at birth come from the record; a
+    field left out is not recorded) and store the result with its inputs and the rule set's
+    version. Bad input raises FieldInvalid naming the field, and nothing is stored."""
+    for field in eligibility.RECORD_FIELDS:
+        if field in fields:
+            raise FieldInvalid(field, "from_the_record", "comes from the patient's record")
+    intake = eligibility.Intake(
+        age_years=patient.age_years(timezone.localdate()),
+        # The record's choices are the core's (the core checks the value again).
+        sex_at_birth=cast(eligibility.SexAtBirth, patient.sex_at_birth),
+        **fields,
+    )
     result = eligibility.screen(intake)
     inputs = dataclasses.asdict(intake)
-    inputs["medications"] = list(intake.medications)
+    if intake.medications is not None:
+        inputs["medications"] = list(intake.medications)  # as the stored JSON will read
     with transaction.atomic():
         screening = Screening.objects.create(
             patient=patient,
@@ -51,24 +55,28 @@ def screen_patient(actor: Actor, patient: Patient, fields: dict[str, Any]) -> Sc
 
 def review_screening(actor: Actor, screening_id: int, decision: str, reason: str) -> Screening:
     """A prescriber accepts the verdict or overrides it with a reason. An override makes the
-    screening count as eligible for planning and keeps the original verdict."""
+    screening count as eligible for planning and keeps the original verdict. Refusals:
+    Forbidden (not a prescriber), FieldInvalid (decision, reason), Conflict (reviewed)."""
     if actor.role != Role.PRESCRIBER:
-        raise ReviewError("decision: only a prescriber may review a screening")
+        raise Forbidden("only a prescriber may review a screening")
     if decision not in ("accept", "override"):
-        raise ReviewError("decision: must be 'accept' or 'override'")
+        raise FieldInvalid("decision", "not_a_choice", "must be 'accept' or 'override'")
     reason = reason.strip()
     if decision == "override" and not reason:
-        raise ReviewError("reason: required to override a screening verdict")
+        raise FieldInvalid("reason", "required", "required to override a screening verdict")
     with transaction.atomic():
         screening = (
             Screening.objects.select_for_update().select_related("patient").get(pk=screening_id)
         )
         if screening.review_status != ReviewStatus.PENDING:
-            raise ReviewError(
-                f"decision: screening #{screening.pk} was already {screening.review_status}"
+            raise Conflict(
+                f"screening #{screening.pk} was already {screening.review_status}",
+                rule="already_reviewed",
             )
         if decision == "override" and screening.verdict == Verdict.ELIGIBLE:
-            raise ReviewError("decision: an eligible verdict needs no override; accept it")
+            raise FieldInvalid(
+                "decision", "not_needed", "an eligible verdict needs no override; accept it"
+            )
         screening.review_status = (
             ReviewStatus.OVERRIDDEN if decision == "override" else ReviewStatus.ACCEPTED
         )

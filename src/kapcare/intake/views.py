@@ -8,9 +8,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from kapcare.audit.services import Actor, record_access
+from kapcare.errors import FieldInvalid, Refused
 from kapcare.intake.forms import IntakeForm, ReviewForm
 from kapcare.intake.models import Screening
-from kapcare.intake.services import ReviewError, review_screening, screen_patient
+from kapcare.intake.services import review_screening, screen_patient
 from kapcare.patients.models import Patient, PatientHistory
 from kapcare.patients.services import update_histories
 
@@ -20,12 +21,15 @@ def intake_form(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = get_object_or_404(Patient, pk=patient_id)
     actor = Actor.from_request(request)
     if request.method == "POST":
-        form = IntakeForm(request.POST)
+        form = IntakeForm(request.POST, sex_at_birth=patient.sex_at_birth)
         if form.is_valid():
             try:
                 screening = screen_patient(actor, patient, form.intake_fields())
-            except ValueError as error:
-                form.add_error(None, str(error))
+            except FieldInvalid as error:
+                for problem in error.problems:
+                    form.add_error(
+                        problem.field if problem.field in form.fields else None, problem.message
+                    )
             else:
                 update_histories(actor, patient, **form.history_fields())
                 messages.success(request, f"Screening complete: {screening.get_verdict_display()}.")
@@ -46,7 +50,7 @@ def intake_form(request: HttpRequest, patient_id: int) -> HttpResponse:
                 else {}
             ),
         }
-        form = IntakeForm(initial=initial)
+        form = IntakeForm(initial=initial, sex_at_birth=patient.sex_at_birth)
         status = 200
     record_access(actor, [patient.pk], "intake form")
     return render(
@@ -68,8 +72,8 @@ def review(request: HttpRequest, screening_id: int) -> HttpResponse:
                 form.cleaned_data["decision"],
                 form.cleaned_data["reason"],
             )
-        except ReviewError as error:
-            messages.error(request, str(error))
+        except Refused as error:
+            messages.error(request, error.message)
         else:
             messages.success(request, "Screening review recorded.")
     return redirect("patients:chart", patient_id=screening.patient_id)

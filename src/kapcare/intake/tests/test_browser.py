@@ -14,6 +14,14 @@ from kapcare.patients.services import create_patient
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
+_NO_TO = (
+    "Pregnancy", "Breastfeeding", "Ketamine or esketamine hypersensitivity",
+    "Aneurysmal vascular disease", "Arteriovenous malformation",
+    "Intracerebral haemorrhage history", "Current mania or hypomania",
+    "Active substance use disorder", "Unstable cardiovascular disease",
+    "Severe hepatic impairment", "Raised intracranial or intraocular pressure",
+)  # fmt: skip
+
 
 def test_intake_screening_and_prescriber_override(page, make_user):
     nurse = make_user("nurse", email="nurse.intake@test.example")
@@ -29,9 +37,15 @@ def test_intake_screening_and_prescriber_override(page, make_user):
     page.get_by_role("link", name="Intake and screening").click()
     page.get_by_label("Systolic BP (mmHg)").fill("150")
     page.get_by_label("Diastolic BP (mmHg)").fill("88")
-    page.get_by_label("History of psychosis").check()
+    psychosis = page.get_by_role("group", name="Psychosis history")
+    # Nothing is pre-answered: every question starts at "Not recorded".
+    assert psychosis.get_by_label("Not recorded").is_checked()
+    for question in _NO_TO:
+        page.get_by_role("group", name=question, exact=True).get_by_label("No", exact=True).check()
+    psychosis.get_by_label("Yes").check()
+    page.get_by_role("group", name="Takes any current medications?").get_by_label("Yes").check()
     page.get_by_label("Current medications (generic names, one per line)").fill("sertraline")
-    page.get_by_label("C-SSRS screener risk today").select_option("none")
+    page.get_by_role("group", name="C-SSRS screener risk today").get_by_label("None").check()
     page.get_by_label("Psychiatric history").fill("Single brief psychotic episode 2005.")
     page.get_by_role("button", name="Screen eligibility").click()
     page.wait_for_url(f"**/patients/{patient.pk}/")
@@ -55,4 +69,8 @@ def test_intake_screening_and_prescriber_override(page, make_user):
 
     screening = Screening.objects.get(patient=patient)
     assert screening.verdict == "needs_review" and screening.review_status == "overridden"
+    # Every question answered: no reason says "not recorded".
+    assert [r["code"] for r in screening.reasons] == [
+        "history_of_psychosis", "bp_elevated", "medication_unknown",
+    ]  # fmt: skip
     assert screening.reviewed_by_id == prescriber.pk
