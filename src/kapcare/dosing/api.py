@@ -300,8 +300,10 @@ class VitalsQuery(Schema):
 def list_vitals(
     request: HttpRequest, session_id: int, filters: Query[VitalsQuery]
 ) -> VitalsPageOut:
-    """The session's readings in time order, ``limit`` at a time, from the first one or after
-    ``after`` (a cursor from ``next_cursor``, or the session's ``vitals_cursor``)."""
+    """The session's readings in the order they were stored (each with the time it was taken),
+    ``limit`` at a time, from the first one or after ``after`` (a cursor from ``next_cursor``,
+    or the session's ``vitals_cursor`` for the readings stored since it was read, including a
+    late entry taken earlier)."""
     page = selectors.vitals_page(session_id, after=filters.after, limit=filters.limit)
     patient_id = DosingSession.objects.values_list("patient_id", flat=True).get(pk=session_id)
     record_access(_actor(request), [patient_id], "API dosing session vitals")

@@ -200,8 +200,8 @@ class SessionOut(Schema):
     vitals_total: int = Field(..., description="Readings in the session in all")
     vitals_cursor: str | None = Field(
         ...,
-        description="After the newest reading given: GET .../vitals?after=CURSOR returns the "
-        "readings added since; GET .../vitals without a cursor pages from the first reading",
+        description="After the newest reading stored: GET .../vitals?after=CURSOR returns the "
+        "readings stored since; GET .../vitals without a cursor pages from the first reading",
     )
     open_critical_alerts: list[VitalAlertOut]
     vitals_reminder: ReminderOut | None

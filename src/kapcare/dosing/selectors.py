@@ -1,7 +1,9 @@
 """Reads of dosing sessions. ``session_record`` is the one read model of a session: the page
 (through ``presenter``) and the API both render it. It is loaded in a fixed number of queries
 however many readings, alerts, orders or amendments the session has, and it carries only the
-latest ``LATEST_READINGS`` readings; ``vitals_page`` pages through all of them."""
+latest ``LATEST_READINGS`` readings (by the time taken); ``vitals_page`` pages through all of
+them in the order they were stored, so a cursor also finds a reading stored late (a monitor's
+backlog, a late entry) that was taken before the newest one."""
 
 from __future__ import annotations
 
@@ -11,9 +13,8 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Max, Prefetch, QuerySet
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from kapcare.clinical import session as model
 from kapcare.clinical.protocol import ProtocolSnapshot
@@ -118,6 +119,7 @@ class SessionRecord:
     devices: list[DeviceUse]
     readings: list[VitalReading]  # the latest LATEST_READINGS, oldest first, alerts prefetched
     readings_total: int
+    last_stored_id: int | None  # the newest reading stored (the cursor for readings since)
     open_critical_alerts: list[VitalAlert]
     reminder: Reminder | None
     side_effects: list[SideEffect]
@@ -133,9 +135,9 @@ class SessionRecord:
 
     @property
     def readings_cursor(self) -> str | None:
-        """A cursor after the newest reading carried: ``vitals_page(after=...)`` gives the
-        readings added since."""
-        return encode_cursor(self.readings[-1]) if self.readings else None
+        """A cursor after the newest reading stored: ``vitals_page(after=...)`` gives the
+        readings stored since."""
+        return encode_cursor(self.last_stored_id) if self.last_stored_id is not None else None
 
 
 def session_record(session_id: int, now: datetime | None = None) -> SessionRecord:
@@ -152,9 +154,12 @@ def session_record(session_id: int, now: datetime | None = None) -> SessionRecor
         _readings().filter(session_id=session.pk).order_by("-taken_at", "-id")[:LATEST_READINGS]
     )
     newest.reverse()
-    total = len(newest)
+    total, last_stored_id = len(newest), max((r.pk for r in newest), default=None)
     if total == LATEST_READINGS:
-        total = VitalReading.objects.filter(session_id=session.pk).count()
+        stored = VitalReading.objects.filter(session_id=session.pk).aggregate(
+            count=Count("id"), last=Max("id")
+        )
+        total, last_stored_id = stored["count"], stored["last"]
     administration = getattr(session, "administration", None)
     note = getattr(session, "note", None)
     return SessionRecord(
@@ -169,6 +174,7 @@ def session_record(session_id: int, now: datetime | None = None) -> SessionRecor
         devices=list(administration.devices.order_by("number")) if administration else [],
         readings=newest,
         readings_total=total,
+        last_stored_id=last_stored_id,
         open_critical_alerts=list(
             VitalAlert.objects.filter(
                 session_id=session.pk, level="critical", acknowledged_at__isnull=True
@@ -190,45 +196,41 @@ def session_record(session_id: int, now: datetime | None = None) -> SessionRecor
 # --- paging through the readings -------------------------------------------------------------
 
 
-def encode_cursor(reading: VitalReading) -> str:
-    raw = json.dumps([reading.taken_at.isoformat(), reading.pk]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+def encode_cursor(reading_id: int) -> str:
+    return (
+        base64.urlsafe_b64encode(json.dumps({"after_id": reading_id}).encode()).decode().rstrip("=")
+    )
 
 
-def _decode_cursor(cursor: str) -> tuple[datetime, int]:
-    problem = FieldInvalid("after", "cursor", "not a cursor this API gave (use next_cursor)")
+def _decode_cursor(cursor: str) -> int:
     try:
-        taken_at, reading_id = json.loads(
-            base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        )
-        moment = parse_datetime(taken_at)
-    except (ValueError, TypeError, binascii.Error):
-        raise problem from None
-    if moment is None or not isinstance(reading_id, int):
-        raise problem
-    return moment, reading_id
+        decoded = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        reading_id = decoded["after_id"]
+    except (ValueError, TypeError, KeyError, binascii.Error):
+        reading_id = None
+    if isinstance(reading_id, bool) or not isinstance(reading_id, int):
+        raise FieldInvalid("after", "cursor", "not a cursor this API gave (use next_cursor)")
+    return reading_id
 
 
 @dataclass(frozen=True)
 class VitalsPage:
-    readings: list[VitalReading]  # oldest first, alerts prefetched
+    readings: list[VitalReading]  # in the order stored, alerts prefetched
     next_cursor: str | None  # after the last reading given (poll it for newer ones)
     has_more: bool  # more readings wait after this page now
 
 
 def vitals_page(session_id: int, *, after: str | None, limit: int) -> VitalsPage:
-    """Readings in time order, ``limit`` at a time, from the first (or ``after`` a cursor)."""
+    """Readings in the order they were stored, ``limit`` at a time, from the first (or
+    ``after`` a cursor)."""
     if not 1 <= limit <= MAX_PAGE_READINGS:
         raise FieldInvalid("limit", "out_of_range", f"must be 1-{MAX_PAGE_READINGS}")
     if not DosingSession.objects.filter(pk=session_id).exists():
         raise NotFound("session_id", "No such dosing session.")
     readings = _readings().filter(session_id=session_id)
     if after:
-        taken_at, reading_id = _decode_cursor(after)
-        readings = readings.filter(
-            Q(taken_at__gt=taken_at) | Q(taken_at=taken_at, id__gt=reading_id)
-        )
-    page = list(readings.order_by("taken_at", "id")[: limit + 1])
+        readings = readings.filter(id__gt=_decode_cursor(after))
+    page = list(readings.order_by("id")[: limit + 1])
     more = len(page) > limit
     page = page[:limit]
-    return VitalsPage(page, encode_cursor(page[-1]) if page else after, more)
+    return VitalsPage(page, encode_cursor(page[-1].pk) if page else after, more)
