@@ -59,12 +59,12 @@ def _seed(log: Any) -> dict[str, Any]:
     from kapcare.accounts.models import User
     from kapcare.assessments.seed import seed_assessments
     from kapcare.audit.services import Actor
-    from kapcare.conftest import complete_clean_intake  # the same complete intake tests use
     from kapcare.courses.models import Protocol
     from kapcare.courses.services import plan_course
     from kapcare.demodata.seed import refresh_planner_statistics, seed_patients
     from kapcare.dosing import scenario
     from kapcare.dosing.models import DosingSession, State
+    from kapcare.intake.demo import complete_intake_fields
     from kapcare.intake.services import review_screening, screen_patient
     from kapcare.patients.models import Patient
 
@@ -91,7 +91,7 @@ def _seed(log: Any) -> dict[str, Any]:
     for index, patient in enumerate(Patient.objects.order_by("id")[: COURSES + 20]):
         if len(courses) == COURSES:
             break
-        screening = screen_patient(n, patient, complete_clean_intake())
+        screening = screen_patient(n, patient, complete_intake_fields())
         if screening.verdict != "eligible":
             continue
         review_screening(p, screening.pk, "accept", "")
@@ -331,11 +331,11 @@ def profile_one() -> None:
     from kapcare.accounts.models import User
     from kapcare.accounts.services import create_api_token
     from kapcare.audit.services import Actor
-    from kapcare.conftest import complete_clean_intake  # the same complete intake tests use
     from kapcare.courses.models import Protocol
     from kapcare.courses.services import plan_course
     from kapcare.dosing import scenario
     from kapcare.dosing.models import State
+    from kapcare.intake.demo import complete_intake_fields
     from kapcare.intake.services import review_screening, screen_patient
     from kapcare.patients.services import create_patient
 
@@ -351,7 +351,7 @@ def profile_one() -> None:
         sex_at_birth="male",
         is_synthetic=True,
     )
-    screening = screen_patient(n, patient, complete_clean_intake())
+    screening = screen_patient(n, patient, complete_intake_fields())
     review_screening(p, screening.pk, "accept", "")
     course = plan_course(p, patient, Protocol.objects.get(code="iv-ptsd"), timezone.localdate())
     session = scenario.run_to(

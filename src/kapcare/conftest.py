@@ -123,20 +123,6 @@ def sign_in(page: Any, email: str, password: str = TEST_PASSWORD) -> None:
 # --- treatment courses and dosing sessions --------------------------------------------------
 
 
-def complete_clean_intake() -> dict[str, Any]:
-    """An intake with every item answered and nothing found: the screening is "eligible"."""
-    from dataclasses import fields
-
-    from kapcare.clinical.eligibility import Intake
-
-    answers: dict[str, Any] = {"systolic_bp": 122, "diastolic_bp": 78, "medications": []}
-    answers["cssrs_risk"] = "none"
-    for field in fields(Intake):
-        if "bool" in str(field.type):
-            answers[field.name] = False
-    return answers
-
-
 @pytest.fixture
 def cleared_patient(users: dict[str, User]) -> Any:
     """A synthetic adult (70 kg, 175 cm) whose eligible screening a prescriber accepted."""
@@ -144,6 +130,7 @@ def cleared_patient(users: dict[str, User]) -> Any:
     from decimal import Decimal
 
     from kapcare.audit.services import Actor
+    from kapcare.intake.demo import complete_intake_fields
     from kapcare.intake.services import review_screening, screen_patient
     from kapcare.patients.services import add_measurement, create_patient
 
@@ -154,7 +141,7 @@ def cleared_patient(users: dict[str, User]) -> Any:
     )  # fmt: skip
     add_measurement(system, patient, weight_kg=Decimal("70.0"), height_cm=Decimal("175"))
     nurse, prescriber = users["nurse"], users["prescriber"]
-    screening = screen_patient(Actor.for_user(nurse), patient, complete_clean_intake())
+    screening = screen_patient(Actor.for_user(nurse), patient, complete_intake_fields())
     review_screening(Actor.for_user(prescriber), screening.pk, "accept", "")
     return patient
 

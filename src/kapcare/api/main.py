@@ -44,11 +44,21 @@ api.add_router("/", courses_router)
 api.add_router("/", dosing_router)
 
 
+# Where ninja found the input, and its name for the parsed parameter: neither is a field the
+# client sent.
+_LOCATIONS = frozenset({"body", "query", "path", "header", "cookie", "form", "payload", "filters"})
+
+
 def _field_name(location: list[object]) -> str:
-    # ninja reports e.g. ["body", "payload", "birth_date"]; the client knows the field by its
-    # last parts, without ninja's parameter name.
-    parts = [str(part) for part in location if part not in ("payload",)]
-    return ".".join(parts)
+    """The field as the services name it: ninja's ``["body", "payload", "readings", 3, "spo2"]``
+    is ``readings[3].spo2``."""
+    name = ""
+    for part in location:
+        if isinstance(part, int):
+            name += f"[{part}]"
+        elif str(part) not in _LOCATIONS or name:
+            name += f".{part}" if name else str(part)
+    return name or "body"
 
 
 def _path_field(request: HttpRequest) -> str:
@@ -61,10 +71,14 @@ def _path_field(request: HttpRequest) -> str:
 @api.exception_handler(ValidationError)
 def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     errors = [
-        {"field": _field_name(list(error.get("loc", []))), "rule": str(error.get("msg", ""))}
+        {
+            "field": _field_name(list(error.get("loc", []))),
+            "rule": str(error.get("type") or "invalid"),
+            "message": str(error.get("msg", "")),
+        }
         for error in exc.errors
     ]
-    summary = "; ".join(f"{e['field']}: {e['rule']}" for e in errors)
+    summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
     return error_response(422, f"Invalid input — {summary}", errors)
 
 

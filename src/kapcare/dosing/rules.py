@@ -8,6 +8,7 @@ state, the route and, for the note's steps, the note), so the vitals ingest stay
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 
 from django.utils import timezone
@@ -92,13 +93,19 @@ def facts(session: DosingSession, now: datetime) -> model.SessionFacts:
     """Everything the session model looks at, as recorded at ``now``."""
     readings = VitalReading.objects.filter(session_id=session.pk)
     checklist = getattr(session, "checklist", None)
-    current = session.orders.filter(superseded_by__isnull=True).order_by("-id").first()
+    # Through .all(), so a caller that prefetched the orders and devices (the session record)
+    # reads them once.
+    current = max(
+        (o for o in session.orders.all() if o.superseded_by_id is None),
+        key=lambda o: o.pk,
+        default=None,
+    )
     administration = getattr(session, "administration", None)
     administration_facts = None
     if administration is not None:
-        device_times = list(
-            administration.devices.order_by("number").values_list("used_at", flat=True)
-        )
+        device_times = [
+            d.used_at for d in sorted(administration.devices.all(), key=lambda d: d.number)
+        ]
         administration_facts = model.AdministrationFacts(
             started_at=administration.started_at,
             stopped_at=administration.stopped_at,
@@ -151,10 +158,22 @@ def facts(session: DosingSession, now: datetime) -> model.SessionFacts:
         )
         if inputs
         else None,
-        note=note_facts(SessionNote.objects.filter(session_id=session.pk).first()),
+        note=note_facts(getattr(session, "note", None)),
         open_critical_alerts=VitalAlert.objects.filter(
             session_id=session.pk, level="critical", acknowledged_at__isnull=True
         ).count(),
+    )
+
+
+def facts_as_of_checklist(
+    facts: model.SessionFacts, session: DosingSession, passed_at: datetime
+) -> model.SessionFacts:
+    """The facts the checklist was judged on when it passed: "a C-SSRS today" and the age mean
+    that day, not the day the record is read; the rest the checklist reads is as stored."""
+    return replace(
+        facts,
+        cssrs_today=_cssrs_today(session, passed_at),
+        age_years=_age_years(session.patient.birth_date, timezone.localdate(passed_at)),
     )
 
 

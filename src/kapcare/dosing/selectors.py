@@ -142,14 +142,31 @@ class SessionRecord:
 
 def session_record(session_id: int, now: datetime | None = None) -> SessionRecord:
     now = now or timezone.now()
-    session = get_session(session_id)
+    try:
+        session = (
+            session_queryset()
+            .prefetch_related(
+                Prefetch(
+                    "orders",
+                    queryset=DoseOrder.objects.select_related("signed_by").order_by(
+                        "signed_at", "id"
+                    ),
+                ),
+                Prefetch("administration__devices", queryset=DeviceUse.objects.order_by("number")),
+            )
+            .get(pk=session_id)
+        )
+    except DosingSession.DoesNotExist:
+        raise NotFound("session_id", "No such dosing session.") from None
     facts = rules.facts(session, now)
     next_state = model.next_step(facts.state)
     transitions = list(session.transitions.select_related("by").order_by("at", "id"))
     # Once the checklist has passed, its items show as they stood then ("a C-SSRS today"
     # means the session's day, not the day the record is read).
     passed_at = next((t.at for t in transitions if t.to_state == State.CHECKLIST_PASSED), None)
-    items_facts = facts if passed_at is None else rules.facts(session, passed_at)
+    items_facts = (
+        facts if passed_at is None else rules.facts_as_of_checklist(facts, session, passed_at)
+    )
     newest = list(
         _readings().filter(session_id=session.pk).order_by("-taken_at", "-id")[:LATEST_READINGS]
     )
@@ -170,8 +187,8 @@ def session_record(session_id: int, now: datetime | None = None) -> SessionRecor
         unmet=model.unmet(facts, next_state, now) if next_state else (),
         checklist_items=model.checklist_items(items_facts),
         minutes_observed=model.minutes_observed(facts, now),
-        orders=list(session.orders.select_related("signed_by").order_by("signed_at", "id")),
-        devices=list(administration.devices.order_by("number")) if administration else [],
+        orders=list(session.orders.all()),
+        devices=list(administration.devices.all()) if administration else [],
         readings=newest,
         readings_total=total,
         last_stored_id=last_stored_id,

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -17,10 +18,7 @@ from django.utils import timezone
 from kapcare.assessments.services import record_assessment
 from kapcare.audit.models import Action, AuditEntry
 from kapcare.audit.services import Actor
-import time_machine
-
 from kapcare.dosing import scenario, services
-from kapcare.errors import Conflict, FieldInvalid, Forbidden
 from kapcare.dosing.models import (
     DosingSession,
     SessionNote,
@@ -29,6 +27,7 @@ from kapcare.dosing.models import (
     VitalAlert,
     VitalReading,
 )
+from kapcare.errors import Conflict
 
 FORWARD = ["scheduled", *scenario.ORDER]
 

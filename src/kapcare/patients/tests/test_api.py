@@ -91,8 +91,9 @@ def test_bad_query_is_422_naming_the_field_and_rule(patients, users, token_for):
     response = _api(token_for(users["nurse"])).get("/api/v1/patients", {"page": 0})
     assert response.status_code == 422
     body = response.json()
-    assert body["errors"][0]["field"].endswith("page")
-    assert "greater than or equal to 1" in body["errors"][0]["rule"]
+    assert body["errors"][0]["field"] == "page"
+    assert body["errors"][0]["rule"] == "greater_than_equal"
+    assert "greater than or equal to 1" in body["errors"][0]["message"]
     assert "page" in body["detail"]
 
 

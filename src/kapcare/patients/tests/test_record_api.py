@@ -73,7 +73,7 @@ def test_missing_fields_are_each_named(front_desk_api):
     response = _post(front_desk_api, {"given_name": "Only"})
     assert response.status_code == 422
     fields = {error["field"] for error in response.json()["errors"]}
-    assert {"body.family_name", "body.birth_date", "body.sex_at_birth"} <= fields
+    assert {"family_name", "birth_date", "sex_at_birth"} <= fields
     assert not Patient.objects.exists()
 
 
