@@ -1,11 +1,18 @@
+from collections.abc import Sequence
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import Model
 
 from kapcare.accounts.models import ApiToken, User
+from kapcare.audit.reads import PatientReadsAdmin
+from kapcare.patients.models import Patient
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(PatientReadsAdmin, DjangoUserAdmin):
+    """A patient's sign-in names the patient: its pages log the patients whose users they show."""
+
     ordering = ["full_name"]
     list_display = ["full_name", "email", "role", "is_active", "is_synthetic"]
     list_filter = ["role", "is_active", "is_synthetic"]
@@ -25,6 +32,10 @@ class UserAdmin(DjangoUserAdmin):
             },
         ),
     )
+
+    def patient_ids(self, objects: Sequence[Model]) -> list[int]:
+        users = [user.pk for user in objects]
+        return list(Patient.objects.filter(user__in=users).values_list("pk", flat=True))
 
 
 @admin.register(ApiToken)

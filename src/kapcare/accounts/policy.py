@@ -4,6 +4,10 @@ This is the one place access is decided. `AccessPolicyMiddleware` applies `HTML_
 resolved URL; `kapcare.api.routing.endpoint` applies `API_OPERATIONS` to every API operation. A
 route or operation missing from here is refused, and a test walks every URL pattern and every
 API operation so that none can be added without a rule.
+
+It also declares which routes and operations show patient data (`PATIENT_READS`, with what the
+access log calls each read) and which do not (`NO_PATIENT_READS`); `kapcare.audit.reads` logs
+the declared reads, and a test walks every route and operation against these two as well.
 """
 
 from __future__ import annotations
@@ -190,16 +194,151 @@ API_OPERATIONS: Final[dict[str, frozenset[str]]] = {
     "amend_session_note": CLINICAL,
 }
 
+# --- reads of patient data ---------------------------------------------------------------------
+# Every HTML route (view name) and API operation (operation id) is in one of the two below.
+# A name ending in "*" covers every name it starts; the longest declaration that covers a name
+# wins. The routes and operations in PATIENT_READS log each patient their answer shows
+# (kapcare.audit.reads); the value is what the access log calls the read, with the route's URL
+# parameters filled in ("{day}").
+PATIENT_READS: Final[dict[str, str]] = {
+    "web:today": "today page",
+    "web:patient_list": "patient list",
+    "web:patient_home": "patient home",
+    "patients:chart": "patient chart",
+    "patients:chart_record": "patient record",
+    "patients:details": "patient demographics",
+    "patients:edit_contacts": "patient contacts form",
+    "patients:consent_sign": "consent form {template_id}",
+    "intake:intake_form": "intake form",
+    "assessments:patient_assessments": "assessments page",
+    "assessments:record": "assessment form {instrument}",
+    "assessments:detail": "assessment detail",
+    "assessments:trajectory": "trajectory chart",
+    # Creating a link or a schedule answers with the assessments page (the link shown once,
+    # or the form again with its errors).
+    "assessments:link_create": "assessments page",
+    "assessments:schedule_create": "assessments page",
+    "assessments:alerts": "alert inbox",
+    "assessments:alert_acknowledge": "alert",
+    "assessments:home_link": "home link questionnaire opened",
+    "courses:plan": "course planning",
+    "courses:course": "treatment course",
+    "courses:add_booster": "treatment course",
+    "courses:reschedule": "appointment",
+    "courses:patient_appointments": "patient appointments",
+    "courses:patient_feed_create": "patient appointments",
+    "courses:day": "day view {day}",
+    "courses:feed": "calendar feed",
+    # Each step of a dosing session answers a refused or invalid entry with the session page.
+    "dosing:*": "dosing session page",
+    "dosing:order_preview": "dose order preview",
+    "dosing:vitals": "dosing session vitals",
+    "dosing:vital_alert_acknowledge": "dosing session vitals",
+    "dosing:vitals_reminder": "vitals reminder",
+    "dosing:rems_pdf": "REMS monitoring record PDF",
+    "integration:timeline": "patient timeline",
+    "integration:chart_timeline": "patient chart timeline",
+    "integration:note_create": "integration note form",
+    "integration:note": "integration note",
+    "integration:journal_create": "journal entry form",
+    "integration:journal_entry": "journal entry",
+    # Django's admin pages of patients, of converted consultation requests and of patients'
+    # sign-ins (kapcare.audit.reads.PatientReadsAdmin).
+    "admin:patients_patient_*": "admin patient record",
+    "admin:consultations_consultationrequest_*": "admin consultation request",
+    "admin:accounts_user_*": "admin user account",
+    # --- API operations ---
+    "list_patients": "API patient list",
+    "get_patient": "API patient demographics",
+    "list_assessments": "API assessments list",
+    "list_alerts": "API alert list",
+    "list_courses": "API treatment courses",
+    "get_session": "API dosing session",
+    "list_session_vitals": "API dosing session vitals",
+}
+
+NO_PATIENT_READS: Final[frozenset[str]] = frozenset(
+    {
+        # No patient data.
+        "web:login",
+        "web:logout",
+        "web:home",
+        "web:profile",
+        "web:pk_explorer",
+        "web:token_create",
+        "web:token_revoke",
+        "courses:protocols",
+        "courses:protocol",
+        "courses:protocol_create",
+        "courses:protocol_edit",
+        "courses:resources",
+        "courses:resource_edit",
+        "courses:my_calendar",
+        "courses:my_feed_create",
+        "api:openapi-json",
+        "api:openapi-view",
+        "api:api-root",
+        "whoami",
+        "list_protocols",
+        # Django's admin beyond the pages above: staff, tokens, groups, the audit trail itself,
+        # sign-in attempts; the empty forms that add a patient or a user; and the pages the
+        # consultation requests' admin refuses (it is read-only).
+        "admin:*",
+        "admin:patients_patient_add",
+        "admin:accounts_user_add",
+        "admin:consultations_consultationrequest_add",
+        "admin:consultations_consultationrequest_delete",
+        # Writes that answer with a redirect: the write's own audit entry names the patient.
+        "patients:record_add",
+        "patients:medication_stop",
+        "intake:review",
+        "assessments:schedule_end",
+        "courses:feed_revoke",
+        # API writes: they answer with the record as written, and the write's own audit entry
+        # (create or update, with the patient) logs it.
+        "create_patient",
+        "screen_patient",
+        "review_screening",
+        "record_assessment",
+        "acknowledge_alert",
+        "plan_course",
+        "transition_session",
+        "save_session_checklist",
+        "save_session_centering",
+        "sign_session_order",
+        "record_session_administration",
+        "record_session_device",
+        "record_session_vitals",
+        "acknowledge_vital_alert",
+        "add_session_side_effect",
+        "add_session_intervention",
+        "add_session_score",
+        "assess_session_discharge",
+        "save_session_reflection",
+        "save_session_note",
+        "sign_session_note",
+        "amend_session_note",
+        # Consultation requests are no patients yet: each request shown is logged by
+        # kapcare.consultations.services.record_reads.
+        "consultations:*",
+        "list_consultation_requests",
+    }
+)
+
 __all__ = [
     "ADMIN_ONLY",
     "API_NAMESPACE",
     "API_OPERATIONS",
     "CLINICAL",
     "HTML_ROUTES",
+    "NO_PATIENT_READS",
+    "PATIENT_READS",
     "PUBLIC",
     "Public",
     "Rule",
     "html_rule",
+    "patient_read",
+    "read_declaration",
     "role_may_view",
 ]
 
@@ -220,3 +359,31 @@ def role_may_view(view_name: str, role: str | None) -> bool:
     if isinstance(rule, Public):
         return True
     return rule is not None and role in rule
+
+
+def _declared_as(name: str) -> str:
+    """The declaration (in PATIENT_READS or NO_PATIENT_READS) that covers `name`."""
+    if name in PATIENT_READS or name in NO_PATIENT_READS:
+        return name
+    covering = [
+        key
+        for key in (*PATIENT_READS, *NO_PATIENT_READS)
+        if key.endswith("*") and name.startswith(key[:-1])
+    ]
+    if not covering:
+        raise KeyError(f"{name}: declare it in policy.PATIENT_READS or policy.NO_PATIENT_READS")
+    return max(covering, key=len)
+
+
+def read_declaration(name: str) -> str | None:
+    """What the access log calls a read through `name` (a view name or an API operation id),
+    or None when it shows no patient data. KeyError when it is declared in neither."""
+    return PATIENT_READS.get(_declared_as(name))
+
+
+def patient_read(name: str) -> str:
+    """As `read_declaration`, for a route or operation that must be declared as a read."""
+    what = read_declaration(name)
+    if what is None:
+        raise KeyError(f"{name}: logs patient reads but policy.PATIENT_READS does not name it")
+    return what

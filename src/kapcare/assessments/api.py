@@ -17,7 +17,8 @@ from kapcare.api.errors import unprocessable
 from kapcare.api.routing import endpoint
 from kapcare.assessments import selectors, services
 from kapcare.assessments.models import Alert, Assessment, Source
-from kapcare.audit.services import Actor, record_access
+from kapcare.audit.reads import reads_patient_data, shown
+from kapcare.audit.services import Actor
 from kapcare.patients.models import Patient
 
 router = Router(tags=["assessments"])
@@ -122,6 +123,7 @@ def record_assessment(
     return Status(201, assessment)
 
 
+@reads_patient_data
 @endpoint(
     router,
     "GET",
@@ -141,15 +143,15 @@ def list_assessments(
         except ValueError as error:
             raise ValidationError([{"loc": ["query", "instrument"], "msg": str(error)}]) from None
     assessments = list(selectors.patient_assessments(patient_id, filters.instrument))
-    record_access(Actor.from_request(request), [patient_id], "API assessments list")
     return assessments
 
 
+@reads_patient_data
 @endpoint(router, "GET", "/alerts", operation_id="list_alerts", response=list[AlertOut])
 def list_alerts(request: HttpRequest) -> list[AlertOut]:
     """The open suicide-risk alerts the caller may see, longest waiting first."""
     alerts = list(selectors.visible_alerts(request.user))
-    record_access(Actor.from_request(request), [a.patient_id for a in alerts], "API alert list")
+    shown(request, [a.patient_id for a in alerts])
     return [_alert_out(a) for a in alerts]
 
 

@@ -17,7 +17,8 @@ from kapcare.assessments import selectors, services
 from kapcare.assessments.conf import home_link_hours
 from kapcare.assessments.forms import AcknowledgeForm, HomeLinkForm, ScaleForm, ScheduleForm
 from kapcare.assessments.models import Alert, AlertStatus, Assessment, AssessmentSchedule, Source
-from kapcare.audit.services import Actor, record_access
+from kapcare.audit.reads import reads_patient_data, shown
+from kapcare.audit.services import Actor
 from kapcare.clinical.instruments import INSTRUMENTS
 from kapcare.patients.models import Patient
 
@@ -53,7 +54,6 @@ def _patient_page(
         .order_by("-administered_at", "-id")[:200]
     )
     schedules = list(patient.assessment_schedules.order_by("-id"))
-    record_access(Actor.from_request(request), [patient.pk], "assessments page")
     context.update(
         {
             "patient": patient,
@@ -68,11 +68,13 @@ def _patient_page(
     return render(request, "assessments/patient.html", context, status=status)
 
 
+@reads_patient_data
 @require_GET
 def patient_assessments(request: HttpRequest, patient_id: int) -> HttpResponse:
     return _patient_page(request, _patient(patient_id))
 
 
+@reads_patient_data
 @require_http_methods(["GET", "POST"])
 def record(request: HttpRequest, patient_id: int, instrument: str) -> HttpResponse:
     patient = _patient(patient_id)
@@ -102,7 +104,6 @@ def record(request: HttpRequest, patient_id: int, instrument: str) -> HttpRespon
     else:
         form = ScaleForm(definition)
         status = 200
-    record_access(actor, [patient.pk], f"assessment form {instrument}")
     return render(
         request,
         "assessments/record.html",
@@ -111,6 +112,7 @@ def record(request: HttpRequest, patient_id: int, instrument: str) -> HttpRespon
     )
 
 
+@reads_patient_data
 @require_GET
 def detail(request: HttpRequest, assessment_id: int) -> HttpResponse:
     assessment = get_object_or_404(
@@ -123,7 +125,7 @@ def detail(request: HttpRequest, assessment_id: int) -> HttpResponse:
         for item, value in zip(definition.items, assessment.responses, strict=False)
     ]
     alert = Alert.objects.filter(assessment=assessment).select_related("acknowledged_by").first()
-    record_access(Actor.from_request(request), [assessment.patient_id], "assessment detail")
+    shown(request, [assessment.patient_id])
     return render(
         request,
         "assessments/detail.html",
@@ -137,6 +139,7 @@ def detail(request: HttpRequest, assessment_id: int) -> HttpResponse:
     )
 
 
+@reads_patient_data
 @require_GET
 def trajectory(request: HttpRequest, patient_id: int, instrument: str) -> HttpResponse:
     """One scale's trajectory chart as an HTML fragment, for the placeholder the chart page
@@ -147,10 +150,10 @@ def trajectory(request: HttpRequest, patient_id: int, instrument: str) -> HttpRe
     chart = services.draw_trajectory_chart(patient.pk, instrument)
     if chart is None:
         raise Http404("No scores of this scale yet.")
-    record_access(Actor.from_request(request), [patient.pk], "trajectory chart")
     return render(request, "assessments/_trajectory.html", {"svg": chart.svg})
 
 
+@reads_patient_data
 @require_POST
 def link_create(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = _patient(patient_id)
@@ -174,6 +177,7 @@ def link_create(request: HttpRequest, patient_id: int) -> HttpResponse:
     return _patient_page(request, patient, new_link=url, status=201)
 
 
+@reads_patient_data
 @require_POST
 def schedule_create(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = _patient(patient_id)
@@ -203,6 +207,7 @@ def schedule_end(request: HttpRequest, schedule_id: int) -> HttpResponse:
     return redirect("assessments:patient_assessments", patient_id=schedule.patient_id)
 
 
+@reads_patient_data
 @require_GET
 def alerts(request: HttpRequest) -> HttpResponse:
     user = _user(request)
@@ -212,9 +217,7 @@ def alerts(request: HttpRequest) -> HttpResponse:
             "-acknowledged_at", "-id"
         )[:20]
     )
-    record_access(
-        Actor.from_request(request), [a.patient_id for a in open_alerts + recent], "alert inbox"
-    )
+    shown(request, [a.patient_id for a in open_alerts + recent])
     return render(
         request,
         "assessments/alerts.html",
@@ -222,6 +225,7 @@ def alerts(request: HttpRequest) -> HttpResponse:
     )
 
 
+@reads_patient_data
 @require_http_methods(["GET", "POST"])
 def alert_acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:
     user = _user(request)
@@ -243,7 +247,7 @@ def alert_acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:
         status = 400
     else:
         form = AcknowledgeForm()
-    record_access(actor, [alert.patient_id], "alert")
+    shown(request, [alert.patient_id])
     return render(
         request,
         "assessments/acknowledge.html",
@@ -281,6 +285,7 @@ def _link_problem(request: HttpRequest, reason: str) -> HttpResponse:
 
 
 @never_cache
+@reads_patient_data
 @require_http_methods(["GET", "POST"])
 def home_link(request: HttpRequest, token: str) -> HttpResponse:
     try:
@@ -314,7 +319,7 @@ def home_link(request: HttpRequest, token: str) -> HttpResponse:
         status = 400
     else:
         form = ScaleForm(definition)
-    record_access(actor, [patient.pk], "home link questionnaire opened")
+    shown(request, [patient.pk])
     return render(
         request,
         "assessments/home_link.html",

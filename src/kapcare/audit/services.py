@@ -1,4 +1,5 @@
-"""Writes to the audit trail. Every read of patient data goes through `record_access`."""
+"""Writes to the audit trail. Reads of patient data are logged by `kapcare.audit.reads`, which
+appends them with `record_access`."""
 
 from __future__ import annotations
 
@@ -156,7 +157,8 @@ def _append(actor: Actor, action: str, what: str, patient_ids: Sequence[int | No
 
 
 def record_access(actor: Actor, patient_ids: Iterable[int], what: str) -> None:
-    """Log a read of patient data: one entry per patient whose data was shown."""
+    """Log a read of patient data: one entry per patient whose data was shown. Views and API
+    operations log through `kapcare.audit.reads`, which calls this."""
     ids = list(dict.fromkeys(patient_ids))
     if ids:
         _append(actor, Action.READ, what, ids)

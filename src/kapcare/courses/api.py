@@ -28,7 +28,8 @@ from pydantic import ConfigDict, Field
 from kapcare.api.errors import split_field, unprocessable
 from kapcare.api.routing import endpoint
 from kapcare.assessments.models import Assessment
-from kapcare.audit.services import Actor, record_access
+from kapcare.audit.reads import reads_patient_data
+from kapcare.audit.services import Actor
 from kapcare.clinical import instruments
 from kapcare.courses import services
 from kapcare.courses.models import (
@@ -308,6 +309,7 @@ def _progress(
     )
 
 
+@reads_patient_data
 @endpoint(
     router,
     "GET",
@@ -335,7 +337,6 @@ def list_courses(request: HttpRequest, patient_id: int) -> list[CourseSummaryOut
         .only("id", "instrument", "total", "administered_at")
         .order_by("administered_at", "id")
     )
-    record_access(Actor.from_request(request), [patient.pk], "API treatment courses")
     return [
         CourseSummaryOut(
             id=course.pk,

@@ -1,6 +1,7 @@
 """Thin HTML views of protocols, treatment courses, scheduling and calendar feeds. The access
 policy has already decided who may reach each one; writes go through ``courses.services`` and
-reads through ``courses.selectors``, and every page that shows patient data logs the access."""
+reads through ``courses.selectors``, and every page that shows patient data logs the access
+(``kapcare.audit.reads``)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from kapcare.accounts.models import User
 from kapcare.accounts.policy import role_may_view
 from kapcare.accounts.roles import CLINICAL, Role
-from kapcare.audit.services import Actor, record_access
+from kapcare.audit.reads import reads_patient_data, shown
+from kapcare.audit.services import Actor
 from kapcare.clinical import schedule
 from kapcare.courses import calendar, conf, selectors, services
 from kapcare.courses.forms import (
@@ -129,6 +131,7 @@ def resource_edit(request: HttpRequest, resource_id: int) -> HttpResponse:
 # --- planning a course -----------------------------------------------------------------------
 
 
+@reads_patient_data
 @require_http_methods(["GET", "POST"])
 def plan(request: HttpRequest, patient_id: int) -> HttpResponse:
     """Choose a protocol and start date, preview the dates, then confirm. Refused (409, with
@@ -167,7 +170,6 @@ def plan(request: HttpRequest, patient_id: int) -> HttpResponse:
                 status = 409
             except ValueError as error:
                 add_service_error(form, str(error))
-    record_access(actor, [patient.pk], "course planning")
     context = {
         "patient": patient,
         "clearance": clearance,
@@ -191,7 +193,7 @@ def _course_page(
         view = selectors.course_view(course_id)
     except TreatmentCourse.DoesNotExist as missing:
         raise Http404("No such course.") from missing
-    record_access(Actor.from_request(request), [view.course.patient_id], "treatment course")
+    shown(request, [view.course.patient_id])
     context = {
         "view": view,
         "course": view.course,
@@ -205,11 +207,13 @@ def _course_page(
     return render(request, "courses/course.html", context, status=status)
 
 
+@reads_patient_data
 @require_GET
 def course(request: HttpRequest, course_id: int) -> HttpResponse:
     return _course_page(request, course_id)
 
 
+@reads_patient_data
 @require_POST
 def add_booster(request: HttpRequest, course_id: int) -> HttpResponse:
     treatment = get_object_or_404(TreatmentCourse, pk=course_id)
@@ -245,6 +249,7 @@ def _appointment(appointment_id: int) -> Appointment:
     )
 
 
+@reads_patient_data
 @require_http_methods(["GET", "POST"])
 def reschedule(request: HttpRequest, appointment_id: int) -> HttpResponse:
     appointment = _appointment(appointment_id)
@@ -283,7 +288,7 @@ def reschedule(request: HttpRequest, appointment_id: int) -> HttpResponse:
                 "staff": list(appointment.staff.all()),
             }
         )
-    record_access(actor, [appointment.patient_id], "appointment")
+    shown(request, [appointment.patient_id])
     context = {
         "appointment": appointment,
         "patient": appointment.patient,
@@ -294,6 +299,7 @@ def reschedule(request: HttpRequest, appointment_id: int) -> HttpResponse:
     return render(request, "courses/reschedule.html", context, status=status)
 
 
+@reads_patient_data
 @require_GET
 def patient_appointments(request: HttpRequest, patient_id: int) -> HttpResponse:
     return _patient_appointments(request, _patient(patient_id))
@@ -303,7 +309,6 @@ def _patient_appointments(
     request: HttpRequest, patient: Patient, *, new_feed_url: str = "", status: int = 200
 ) -> HttpResponse:
     found = selectors.patient_appointments(patient.pk)
-    record_access(Actor.from_request(request), [patient.pk], "patient appointments")
     context = {
         "patient": patient,
         "appointments": found,
@@ -317,16 +322,17 @@ def _patient_appointments(
 
 
 def day_context(request: HttpRequest, day: date) -> dict[str, Any]:
-    """The day view for the signed-in user, with its access logged (the "today" page uses it
-    too)."""
+    """The day view for the signed-in user, its patients handed over to the access log (the
+    "today" page uses it too)."""
     view = selectors.day_view(_user(request), day)
-    record_access(Actor.from_request(request), view.patient_ids, f"day view {day:%Y-%m-%d}")
+    shown(request, view.patient_ids)
     return {
         "day_view": view,
         "may_reschedule": role_may_view("courses:reschedule", _user(request).role),
     }
 
 
+@reads_patient_data
 @require_GET
 def day(request: HttpRequest, day: str) -> HttpResponse:
     picked = request.GET.get("day")
@@ -367,6 +373,7 @@ def my_feed_create(request: HttpRequest) -> HttpResponse:
     return _my_calendar(request, new_feed_url=_feed_url(request, token), status=201)
 
 
+@reads_patient_data
 @require_POST
 def patient_feed_create(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = _patient(patient_id)
@@ -393,6 +400,7 @@ def feed_revoke(request: HttpRequest, feed_id: int) -> HttpResponse:
 
 
 @never_cache
+@reads_patient_data
 @require_GET
 def feed(request: HttpRequest, token: str) -> HttpResponse:
     """The public .ics address: the secret token is the credential."""
@@ -414,7 +422,7 @@ def feed(request: HttpRequest, token: str) -> HttpResponse:
         client_address=caller.client_address,
         request_id=caller.request_id,
     )
-    record_access(actor, selectors.ids_of(appointments), "calendar feed")
+    shown(request, selectors.ids_of(appointments), actor=actor)
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'inline; filename="appointments.ics"'
     return response

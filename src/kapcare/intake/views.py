@@ -7,7 +7,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from kapcare.audit.services import Actor, record_access
+from kapcare.audit.reads import reads_patient_data
+from kapcare.audit.services import Actor
 from kapcare.errors import FieldInvalid, Refused
 from kapcare.intake.forms import IntakeForm, ReviewForm
 from kapcare.intake.models import Screening
@@ -16,6 +17,7 @@ from kapcare.patients.models import Patient, PatientHistory
 from kapcare.patients.services import update_histories
 
 
+@reads_patient_data
 @require_http_methods(["GET", "POST"])
 def intake_form(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = get_object_or_404(Patient, pk=patient_id)
@@ -52,7 +54,6 @@ def intake_form(request: HttpRequest, patient_id: int) -> HttpResponse:
         }
         form = IntakeForm(initial=initial, sex_at_birth=patient.sex_at_birth)
         status = 200
-    record_access(actor, [patient.pk], "intake form")
     return render(
         request, "intake/intake_form.html", {"patient": patient, "form": form}, status=status
     )

@@ -1,6 +1,6 @@
 """Thin HTML views of integration notes, the journal and the patient's timeline (clinical
 roles, as the access policy says). Writes go through ``integration.services``; every page that
-shows patient data logs the access."""
+shows patient data logs the access (``kapcare.audit.reads``)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from kapcare.accounts.models import User
-from kapcare.audit.services import Actor, record_access
+from kapcare.audit.reads import reads_patient_data, shown
+from kapcare.audit.services import Actor
 from kapcare.courses.forms import add_service_error
 from kapcare.integration import selectors, services
 from kapcare.integration.forms import IntegrationNoteForm, JournalEntryForm
@@ -25,24 +26,25 @@ def _user(request: HttpRequest) -> User:
     return cast(User, request.user)
 
 
+@reads_patient_data
 @require_GET
 def timeline(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = get_object_or_404(Patient, pk=patient_id)
     items = selectors.patient_timeline(patient.pk)
-    record_access(Actor.from_request(request), [patient.pk], "patient timeline")
     return render(request, "integration/timeline.html", {"patient": patient, "items": items})
 
 
+@reads_patient_data
 @require_GET
 def chart_timeline(request: HttpRequest, patient_id: int) -> HttpResponse:
     """The chart's timeline section: the newest items and the patient's courses."""
     patient = get_object_or_404(Patient.objects.for_header(), pk=patient_id)
-    record_access(Actor.from_request(request), [patient.pk], "patient chart timeline")
     context = selectors.chart_timeline_context(patient.pk)
     template = "integration/_chart_section.html"
     return render_section(request, patient, template, "Treatment timeline", context)
 
 
+@reads_patient_data
 @require_http_methods(["GET", "POST"])
 def note_create(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = get_object_or_404(Patient, pk=patient_id)
@@ -74,12 +76,12 @@ def note_create(request: HttpRequest, patient_id: int) -> HttpResponse:
         session = request.GET.get("session", "")
         initial = {"dosing_session": int(session)} if session.isdigit() else {}
         form = IntegrationNoteForm(initial=initial, patient_id=patient.pk)
-    record_access(actor, [patient.pk], "integration note form")
     return render(
         request, "integration/note_form.html", {"patient": patient, "form": form}, status=status
     )
 
 
+@reads_patient_data
 @require_GET
 def note_detail(request: HttpRequest, note_id: int) -> HttpResponse:
     note = get_object_or_404(
@@ -88,7 +90,7 @@ def note_detail(request: HttpRequest, note_id: int) -> HttpResponse:
         ),
         pk=note_id,
     )
-    record_access(Actor.from_request(request), [note.patient_id], "integration note")
+    shown(request, [note.patient_id])
     labels = dict(selectors.PRACTICE_LABELS)
     context = {
         "note": note,
@@ -98,6 +100,7 @@ def note_detail(request: HttpRequest, note_id: int) -> HttpResponse:
     return render(request, "integration/note.html", context)
 
 
+@reads_patient_data
 @require_http_methods(["GET", "POST"])
 def journal_create(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = get_object_or_404(Patient, pk=patient_id)
@@ -120,16 +123,16 @@ def journal_create(request: HttpRequest, patient_id: int) -> HttpResponse:
             else:
                 messages.success(request, "Journal entry saved.")
                 return redirect("integration:journal_entry", entry_id=entry.pk)
-    record_access(actor, [patient.pk], "journal entry form")
     return render(
         request, "integration/journal_form.html", {"patient": patient, "form": form}, status=status
     )
 
 
+@reads_patient_data
 @require_GET
 def journal_detail(request: HttpRequest, entry_id: int) -> HttpResponse:
     entry = get_object_or_404(
         JournalEntry.objects.select_related("patient", "entered_by"), pk=entry_id
     )
-    record_access(Actor.from_request(request), [entry.patient_id], "journal entry")
+    shown(request, [entry.patient_id])
     return render(request, "integration/journal.html", {"entry": entry, "patient": entry.patient})

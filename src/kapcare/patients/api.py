@@ -10,7 +10,8 @@ from ninja.errors import HttpError
 from pydantic import ConfigDict, Field
 
 from kapcare.api.routing import endpoint
-from kapcare.audit.services import Actor, record_access
+from kapcare.audit.reads import reads_patient_data, shown
+from kapcare.audit.services import Actor
 from kapcare.patients.models import Patient
 from kapcare.patients.selectors import search_patients
 from kapcare.patients.services import create_patient
@@ -47,6 +48,7 @@ class PatientListQuery(Schema):
     page_size: int = Field(50, ge=1, le=200)
 
 
+@reads_patient_data
 @endpoint(router, "GET", "", operation_id="list_patients", response=PatientPageOut)
 def list_patients(request: HttpRequest, filters: Query[PatientListQuery]) -> PatientPageOut:
     """Patients matching `q`, a page at a time, in name order. Each patient returned is
@@ -54,9 +56,7 @@ def list_patients(request: HttpRequest, filters: Query[PatientListQuery]) -> Pat
     patients = search_patients(filters.q)
     start = (filters.page - 1) * filters.page_size
     page = list(patients[start : start + filters.page_size])
-    record_access(
-        Actor.from_request(request), (p.pk for p in page), f"API patient list q={filters.q!r}"
-    )
+    shown(request, (p.pk for p in page), detail=f"q={filters.q!r}")
     return PatientPageOut(
         count=patients.count(),
         page=filters.page,
@@ -103,9 +103,9 @@ def create(request: HttpRequest, payload: PatientIn):
     return Status(201, PatientOut.model_validate(patient, from_attributes=True))
 
 
+@reads_patient_data
 @endpoint(router, "GET", "/{patient_id}", operation_id="get_patient", response=PatientOut)
 def get_patient(request: HttpRequest, patient_id: int) -> PatientOut:
     """Demographics and contacts of one patient (recorded in the access log)."""
     patient = get_object_or_404(Patient, pk=patient_id)
-    record_access(Actor.from_request(request), [patient.pk], "API patient demographics")
     return PatientOut.model_validate(patient, from_attributes=True)

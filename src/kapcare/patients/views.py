@@ -11,7 +11,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kapcare.assessments.selectors import chart_context
-from kapcare.audit.services import Actor, record_access
+from kapcare.audit.reads import reads_patient_data
+from kapcare.audit.services import Actor
 from kapcare.intake.selectors import latest_screening
 from kapcare.patients import services
 from kapcare.patients.forms import (
@@ -26,20 +27,20 @@ from kapcare.patients.selectors import record_context
 from kapcare.web.sections import render_section
 
 
+@reads_patient_data
 @require_GET
 def chart(request: HttpRequest, patient_id: int) -> HttpResponse:
     """The clinical summary: eligibility, measurement-based care (alerts, latest scores,
     trajectories, due scales). The record and the timeline load right after it."""
     patient = get_object_or_404(Patient.objects.for_header(), pk=patient_id)
-    record_access(Actor.from_request(request), [patient.pk], "patient chart")
     context = {"patient": patient, "screening": latest_screening(patient), **chart_context(patient)}
     return render(request, "patients/chart.html", context)
 
 
+@reads_patient_data
 @require_GET
 def chart_record(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = get_object_or_404(Patient.objects.for_header(), pk=patient_id)
-    record_access(Actor.from_request(request), [patient.pk], "patient record")
     context = {
         **record_context(patient),
         "record_forms": {
@@ -89,6 +90,7 @@ def medication_stop(request: HttpRequest, patient_id: int, entry_id: int) -> Htt
     return redirect("patients:chart", patient_id=patient.pk)
 
 
+@reads_patient_data
 @require_http_methods(["GET", "POST"])
 def consent_sign(request: HttpRequest, patient_id: int, template_id: int) -> HttpResponse:
     patient = get_object_or_404(Patient, pk=patient_id)
@@ -106,11 +108,11 @@ def consent_sign(request: HttpRequest, patient_id: int, template_id: int) -> Htt
             messages.success(request, f"{template.title} signed.")
             return redirect("patients:chart", patient_id=patient.pk)
     status = 400 if request.method == "POST" else 200
-    record_access(Actor.from_request(request), [patient.pk], f"consent {template}")
     context = {"patient": patient, "template": template, "form": form}
     return render(request, "patients/consent_sign.html", context, status=status)
 
 
+@reads_patient_data
 @require_http_methods(["GET", "POST"])
 def edit_contacts(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = get_object_or_404(Patient, pk=patient_id)
@@ -119,14 +121,13 @@ def edit_contacts(request: HttpRequest, patient_id: int) -> HttpResponse:
         services.update_contacts(Actor.from_request(request), patient, form)
         messages.success(request, "Contacts saved.")
         return redirect("patients:details", patient_id=patient.pk)
-    record_access(Actor.from_request(request), [patient.pk], "patient contacts form")
     status = 400 if request.method == "POST" else 200
     return render(request, "patients/edit_contacts.html", {"patient": patient, "form": form},
                   status=status)  # fmt: skip
 
 
+@reads_patient_data
 @require_GET
 def details(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = get_object_or_404(Patient.objects.select_related("primary_clinician"), pk=patient_id)
-    record_access(Actor.from_request(request), [patient.pk], "patient demographics")
     return render(request, "patients/details.html", {"patient": patient})

@@ -23,7 +23,8 @@ from kapcare.accounts.models import ApiToken, User
 from kapcare.accounts.policy import role_may_view
 from kapcare.accounts.roles import CLINICAL, Role
 from kapcare.accounts.services import create_api_token, revoke_api_token
-from kapcare.audit.services import Actor, record_access
+from kapcare.audit.reads import reads_patient_data, shown
+from kapcare.audit.services import Actor
 from kapcare.courses.models import Appointment, AppointmentStatus
 from kapcare.patients.models import Patient
 from kapcare.patients.selectors import search_patients
@@ -91,6 +92,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return redirect(landing_page(_user(request).role))
 
 
+@reads_patient_data
 @require_GET
 def patient_home(request: HttpRequest) -> HttpResponse:
     """The patient's own start page: their upcoming appointments. It takes no patient id: it
@@ -104,11 +106,12 @@ def patient_home(request: HttpRequest) -> HttpResponse:
             .select_related("resource")
             .order_by("starts_at", "id")
         )
-        record_access(Actor.from_request(request), [patient.pk], "patient home")
+        shown(request, [patient.pk])
     context = {"patient": patient, "appointments": appointments}
     return render(request, "web/patient_home.html", context)
 
 
+@reads_patient_data
 @require_GET
 def today(request: HttpRequest) -> HttpResponse:
     from kapcare.assessments.selectors import today_context
@@ -119,8 +122,8 @@ def today(request: HttpRequest) -> HttpResponse:
         # Due and overdue scales and open alerts are clinical: not for the front desk.
         mbc = today_context(_user(request))
         context.update(mbc)
-        record_access(Actor.from_request(request), mbc["mbc_patient_ids"], "today page")
-    # The day's schedule as the user's role sees it (its access is logged there).
+        shown(request, mbc["mbc_patient_ids"])
+    # The day's schedule as the user's role sees it (it hands over its patients itself).
     context.update(day_context(request, timezone.localdate()))
     return render(request, "web/today.html", context)
 
@@ -144,6 +147,7 @@ def _patient_href(view_name: str) -> Callable[[int], str]:
     return lambda patient_id: f"{before}{patient_id}{after}"
 
 
+@reads_patient_data
 @require_GET
 def patient_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:100]
@@ -154,8 +158,8 @@ def patient_list(request: HttpRequest) -> HttpResponse:
         else Paginator(patients, PATIENTS_PER_PAGE)
     )
     page = paginator.get_page(request.GET.get("page"))
-    shown = list(page)
-    record_access(Actor.from_request(request), (p.pk for p in shown), f"patient list q={query!r}")
+    on_page = list(page)
+    shown(request, (patient.pk for patient in on_page), detail=f"q={query!r}")
     # Clinicians open the chart; the rest of the staff the demographics page.
     link = "patients:chart" if _user(request).role in CLINICAL else "patients:details"
     href = _patient_href(link)
@@ -166,7 +170,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
             birth_date=patient.birth_date.isoformat(),
             sex_at_birth=patient.get_sex_at_birth_display(),
         )
-        for patient in shown
+        for patient in on_page
     ]
     context = {"page": page, "rows": rows, "query": query, "today": timezone.localdate()}
     # HTMX live search swaps only the results.
