@@ -1,18 +1,32 @@
-"""Fixtures for the dosing tests that drive sessions through the API and the page: a session of
-a chosen protocol, token clients per role, and a snapshot of every row a dosing step may write."""
+"""Fixtures and helpers shared by the dosing tests: a session of a chosen protocol brought to the
+state a test needs, token clients per role and the JSON calls made with them, vitals readings,
+the clinical entries that meet (or miss) a step's requirements, the legal steps of the state
+machine, and a snapshot of every row a dosing step may write."""
 
 from __future__ import annotations
 
 import hashlib
+import io
 from collections.abc import Callable
+from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.apps import apps
 from django.db import models
+from django.http import HttpResponse
 from django.test import Client
+from django.utils import timezone
+from pypdf import PdfReader
 
-from kapcare.dosing.models import DosingSession
+from kapcare.accounts.models import User
+from kapcare.assessments.services import record_assessment
+from kapcare.audit.services import Actor
+from kapcare.dosing import scenario, services
+from kapcare.dosing.models import DosingSession, State
+
+# --- sessions ---------------------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -27,6 +41,106 @@ def dosing_session_for(cleared_patient, plan_course_for) -> Callable[..., Dosing
 
 
 @pytest.fixture
+def session(dosing_session_for) -> DosingSession:
+    """The first (scheduled) session of an IV course for the cleared patient."""
+    return dosing_session_for()
+
+
+def run_to(
+    session: DosingSession,
+    users: dict[str, User],
+    target: str,
+    *,
+    minutes_ago: float = 180,
+    start: datetime | None = None,
+    **kwargs: Any,
+) -> DosingSession:
+    """``scenario.run_to`` by the test nurse and prescriber, the session begun ``minutes_ago``
+    (or at ``start``)."""
+    begun = start or timezone.now() - timedelta(minutes=minutes_ago)
+    people = {"nurse": users["nurse"], "prescriber": users["prescriber"]}
+    return scenario.run_to(session, target, start=begun, **people, **kwargs)
+
+
+def bring_to(session: DosingSession, users: dict[str, User], state: str) -> DosingSession:
+    """A scheduled session brought to any state: cancelled by the nurse, or run to it."""
+    if state == State.CANCELLED:
+        nurse = Actor.for_user(users["nurse"])
+        return services.transition(nurse, session, state, reason="Patient unwell")
+    return session if state == State.SCHEDULED else run_to(session, users, state)
+
+
+ALLOWED: dict[str, set[str]] = {
+    State.SCHEDULED: {State.CHECKED_IN, State.CANCELLED},
+    State.CHECKED_IN: {State.CHECKLIST_PASSED, State.CANCELLED},
+    State.CHECKLIST_PASSED: {State.DOSE_ORDERED, State.CANCELLED},
+    State.DOSE_ORDERED: {State.DOSING, State.CANCELLED},
+    State.DOSING: {State.RECOVERY},
+    State.RECOVERY: {State.DISCHARGED},
+    State.DISCHARGED: {State.NOTE_SIGNED},
+    State.NOTE_SIGNED: set(),
+    State.CANCELLED: set(),
+}
+"""The legal next states from each state, written out here as the tests' own oracle."""
+
+
+# --- clinical entries -------------------------------------------------------------------------
+
+NORMAL_SIGNS = {"heart_rate": 76, "spo2": 98, "resp_rate": 14}
+
+
+def reading(at: datetime | str, systolic: int = 128, diastolic: int = 80, **values: Any) -> dict:
+    """One vitals reading taken ``at`` (a moment, or the text a form or a marker holds): the
+    blood pressure given, a normal pulse, SpO2 and breathing unless ``values`` say otherwise."""
+    taken_at = at if isinstance(at, str) else at.isoformat()
+    blood_pressure = {"systolic": systolic, "diastolic": diastolic}
+    return {"taken_at": taken_at, **blood_pressure, **NORMAL_SIGNS, **values}
+
+
+CHECKLIST: dict[str, Any] = {
+    "fasting_hours": 6,
+    "driver_name": "Kim Example",
+    "driver_phone": "555-0101",
+    "medication_holds_confirmed": True,
+    "weight_kg": 70,
+    "intention": "Rest",
+    "pregnancy_test": "not_applicable",
+}
+"""A complete pre-session checklist (an API body, or a service's keyword arguments)."""
+
+DISCHARGE: dict[str, Any] = {
+    "escort_name": "Kim Example",
+    "sedation_moaas": 5,
+    "dissociation_resolved": True,
+    "nausea_controlled": True,
+    "ambulating_steadily": True,
+}
+"""A discharge assessment that meets every criterion."""
+
+
+def short_fast(session: DosingSession, users: dict[str, User]) -> DosingSession:
+    """On a checked-in session, every checklist item met but the fast (2 h): overridable."""
+    nurse, now = Actor.for_user(users["nurse"]), timezone.now()
+    services.save_checklist(nurse, session, **{**CHECKLIST, "fasting_hours": Decimal(2)})
+    record_assessment(nurse, session.patient, "cssrs_screen", [0] * 7, source="staff")
+    services.record_vitals(nurse, session, [reading(now - timedelta(minutes=1))], now=now)
+    return session
+
+
+def discharge(session: DosingSession, users: dict[str, User], **changes: Any) -> DosingSession:
+    """A reading a minute ago and the discharge assessment (``DISCHARGE`` with ``changes``),
+    then the nurse discharges a session in recovery."""
+    nurse = Actor.for_user(users["nurse"])
+    last = reading(timezone.now() - timedelta(minutes=1), 122, 78)
+    services.record_vitals(nurse, session, [last])
+    services.assess_discharge(nurse, session, **{**DISCHARGE, **changes})
+    return services.transition(nurse, session, State.DISCHARGED)
+
+
+# --- the API ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
 def api_as(users, token_for) -> Callable[[str], Client]:
     """A token client per role (``api_as("nurse")``), created once per test."""
     clients: dict[str, Client] = {}
@@ -37,6 +151,48 @@ def api_as(users, token_for) -> Callable[[str], Client]:
         return clients[role]
 
     return make
+
+
+def api_post(client: Client, path: str, body: Any = None) -> HttpResponse:
+    """POST ``body`` (``{}`` when none) as JSON to ``/api/v1{path}``."""
+    return client.post(f"/api/v1{path}", body or {}, content_type="application/json")
+
+
+def api_post_json(client: Client, path: str, body: Any = None, *, status: int = 200) -> Any:
+    """``api_post``, asserting the status; the answer's JSON."""
+    response = api_post(client, path, body)
+    assert response.status_code == status, (path, response.content)
+    return response.json()
+
+
+def api_get_json(client: Client, path: str) -> Any:
+    """GET ``/api/v1{path}``, asserting a 200; the answer's JSON."""
+    response = client.get(f"/api/v1{path}")
+    assert response.status_code == 200, (path, response.content)
+    return response.json()
+
+
+# --- what the page and the PDF show -----------------------------------------------------------
+
+
+def clock_time(moment: datetime) -> str:
+    """``moment`` as the clinic's clock shows it (HH:MM)."""
+    return timezone.localtime(moment).strftime("%H:%M")
+
+
+def datetime_local(moment: datetime) -> str:
+    """``moment`` as a datetime-local form field holds it, in the clinic's time zone."""
+    return timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M")
+
+
+def pdf_text(pdf: bytes) -> str:
+    """The text of a one-page PDF, its white space folded (asserting the one page)."""
+    reader = PdfReader(io.BytesIO(pdf))
+    assert len(reader.pages) == 1
+    return " ".join(reader.pages[0].extract_text().split())
+
+
+# --- snapshots --------------------------------------------------------------------------------
 
 
 def snapshot_models() -> list[type[models.Model]]:

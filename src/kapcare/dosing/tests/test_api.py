@@ -6,12 +6,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 import pytest
 import time_machine
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -19,63 +17,19 @@ from kapcare.assessments.services import record_assessment
 from kapcare.audit.models import Action, AuditEntry
 from kapcare.audit.services import Actor
 from kapcare.dosing import scenario, services
-from kapcare.dosing.models import (
-    DosingSession,
-    SessionNote,
-    State,
-    Transition,
-    VitalAlert,
-    VitalReading,
+from kapcare.dosing.models import SessionNote, State, Transition, VitalAlert, VitalReading
+from kapcare.dosing.tests.conftest import (
+    ALLOWED,
+    CHECKLIST,
+    DISCHARGE,
+    api_post,
+    bring_to,
+    discharge,
+    reading,
+    run_to,
+    short_fast,
 )
 from kapcare.errors import Conflict
-
-FORWARD = ["scheduled", *scenario.ORDER]
-
-
-@pytest.fixture
-def session(cleared_patient, plan_course_for) -> DosingSession:
-    course = plan_course_for(cleared_patient)
-    return course.dosing_sessions.order_by("appointment__starts_at").first()
-
-
-@pytest.fixture
-def api(users, token_for):
-    """A token client per role: api("nurse")."""
-    clients: dict[str, Client] = {}
-
-    def make(role: str) -> Client:
-        if role not in clients:
-            clients[role] = Client(headers={"Authorization": f"Bearer {token_for(users[role])}"})
-        return clients[role]
-
-    return make
-
-
-def _post(client: Client, path: str, body: dict[str, Any] | None = None):
-    return client.post(f"/api/v1{path}", body or {}, content_type="application/json")
-
-
-def _run(session, users, target, start=None, **kwargs):
-    return scenario.run_to(
-        session,
-        target,
-        nurse=users["nurse"],
-        prescriber=users["prescriber"],
-        start=start or timezone.now() - timedelta(hours=3),
-        **kwargs,
-    )
-
-
-def _reading(at, systolic=128, diastolic=80, **values):
-    return {
-        "taken_at": at.isoformat(),
-        "systolic": systolic,
-        "diastolic": diastolic,
-        "heart_rate": 76,
-        "spo2": 98,
-        "resp_rate": 14,
-        **values,
-    }
 
 
 def _rules(response) -> list[str]:
@@ -85,8 +39,8 @@ def _rules(response) -> list[str]:
 # --- a whole session through the API ---------------------------------------------------------
 
 
-def test_a_whole_iv_session_through_the_api(session, users, api):
-    nurse, prescriber = api("nurse"), api("prescriber")
+def test_a_whole_iv_session_through_the_api(session, users, api_as):
+    nurse, prescriber = api_as("nurse"), api_as("prescriber")
     n, p = Actor.for_user(users["nurse"]), Actor.for_user(users["prescriber"])
     start = timezone.now() - timedelta(hours=3)
     path = f"/sessions/{session.pk}"
@@ -95,7 +49,7 @@ def test_a_whole_iv_session_through_the_api(session, users, api):
         return time_machine.travel(start + timedelta(minutes=minutes), tick=False)
 
     with at(0):
-        response = _post(nurse, f"{path}/transitions", {"to": "checked_in"})
+        response = api_post(nurse, f"{path}/transitions", {"to": "checked_in"})
         assert response.status_code == 200, response.content
         body = response.json()
         assert body["state"] == "checked_in" and body["transition"]["by"] == users["nurse"].email
@@ -111,22 +65,12 @@ def test_a_whole_iv_session_through_the_api(session, users, api):
             source="staff",
             administered_at=start + timedelta(minutes=5),
         )
-        services.save_checklist(
-            n,
-            session,
-            fasting_hours=Decimal(6),
-            driver_name="Kim Example",
-            driver_phone="555-0101",
-            medication_holds_confirmed=True,
-            weight_kg=Decimal("70.0"),
-            intention="Rest",
-            pregnancy_test="not_applicable",
-        )
-        response = _post(
-            nurse, f"{path}/vitals", {"readings": [_reading(start + timedelta(minutes=8))]}
+        services.save_checklist(n, session, **CHECKLIST)
+        response = api_post(
+            nurse, f"{path}/vitals", {"readings": [reading(start + timedelta(minutes=8))]}
         )
         assert response.status_code == 201 and response.json()["stored"] == 1
-        response = _post(nurse, f"{path}/transitions", {"to": "checklist_passed"})
+        response = api_post(nurse, f"{path}/transitions", {"to": "checklist_passed"})
         assert response.status_code == 200, response.content
         assert response.json()["unmet"][0]["code"] == "dose_order"
     with at(15):
@@ -139,11 +83,11 @@ def test_a_whole_iv_session_through_the_api(session, users, api):
         services.record_administration(
             n, session, lot_number="L-1", vial_id="V-1", started_at=start + timedelta(minutes=25)
         )
-        assert _post(nurse, f"{path}/transitions", {"to": "dosing"}).status_code == 200
+        assert api_post(nurse, f"{path}/transitions", {"to": "dosing"}).status_code == 200
     with at(65):
-        batch = [_reading(start + timedelta(minutes=m), 138, 86) for m in (25, 35, 45, 55)]
+        batch = [reading(start + timedelta(minutes=m), 138, 86) for m in (25, 35, 45, 55)]
         batch[2].update(systolic=184, diastolic=112)
-        response = _post(nurse, f"{path}/vitals", {"readings": batch})
+        response = api_post(nurse, f"{path}/vitals", {"readings": batch})
         assert response.status_code == 201
         assert response.json()["stored"] == 4
         [alert] = response.json()["alerts"]
@@ -161,7 +105,7 @@ def test_a_whole_iv_session_through_the_api(session, users, api):
             stopped_at=start + timedelta(minutes=65),
         )
         # An open critical alert blocks every step, even a prescriber's override.
-        response = _post(prescriber, f"{path}/transitions", {"to": "recovery", "reason": "fine"})
+        response = api_post(prescriber, f"{path}/transitions", {"to": "recovery", "reason": "fine"})
         assert response.status_code == 409 and _rules(response) == ["critical_alert"]
         assert response.json()["errors"][0]["overridable"] is False
         detail = nurse.get(f"/api/v1{path}").json()
@@ -169,25 +113,17 @@ def test_a_whole_iv_session_through_the_api(session, users, api):
         services.acknowledge_vital_alert(
             n, VitalAlert.objects.get(pk=alert["id"]), action_taken="Paused the infusion 5 min"
         )
-        assert _post(nurse, f"{path}/transitions", {"to": "recovery"}).status_code == 200
+        assert api_post(nurse, f"{path}/transitions", {"to": "recovery"}).status_code == 200
     with at(100):
-        recovery = [_reading(start + timedelta(minutes=m), 124, 78) for m in (80, 95, 99)]
-        assert _post(nurse, f"{path}/vitals", {"readings": recovery}).status_code == 201
-        services.assess_discharge(
-            n,
-            session,
-            escort_name="Kim Example",
-            sedation_moaas=5,
-            dissociation_resolved=True,
-            nausea_controlled=True,
-            ambulating_steadily=True,
-        )
-        response = _post(nurse, f"{path}/transitions", {"to": "discharged"})
+        recovery = [reading(start + timedelta(minutes=m), 124, 78) for m in (80, 95, 99)]
+        assert api_post(nurse, f"{path}/vitals", {"readings": recovery}).status_code == 201
+        services.assess_discharge(n, session, **DISCHARGE)
+        response = api_post(nurse, f"{path}/transitions", {"to": "discharged"})
         assert response.status_code == 200, response.content
     with at(110):
-        response = _post(prescriber, f"{path}/note", {"text": "Tolerated well (synthetic)."})
+        response = api_post(prescriber, f"{path}/note", {"text": "Tolerated well (synthetic)."})
         assert response.status_code == 200 and response.json()["signed_at"] is None
-        response = _post(prescriber, f"{path}/note/sign")
+        response = api_post(prescriber, f"{path}/note/sign")
         assert response.status_code == 200, response.content
         assert response.json()["signed_by"] == users["prescriber"].email
     detail = nurse.get(f"/api/v1{path}").json()
@@ -204,12 +140,12 @@ def test_a_whole_iv_session_through_the_api(session, users, api):
     assert detail["note"]["text"] == "Tolerated well (synthetic)."
 
 
-def test_get_session_shape_is_logged_and_needs_a_clinical_role(session, users, api):
-    session = _run(session, users, State.NOTE_SIGNED, critical_bp_at_min=20)
+def test_get_session_shape_is_logged_and_needs_a_clinical_role(session, users, api_as):
+    session = run_to(session, users, State.NOTE_SIGNED, critical_bp_at_min=20)
     services.amend_note(
         Actor.for_user(users["prescriber"]), session, text_added="Addendum.", reason="Late entry"
     )
-    response = api("therapist").get(f"/api/v1/sessions/{session.pk}")
+    response = api_as("therapist").get(f"/api/v1/sessions/{session.pk}")
     assert response.status_code == 200
     body = response.json()
     assert set(body) >= {
@@ -244,14 +180,14 @@ def test_get_session_shape_is_logged_and_needs_a_clinical_role(session, users, a
         user_id=users["therapist"].pk,
     ).exists()
     for role in ("front_desk", "patient", "clinic_admin"):
-        assert api(role).get(f"/api/v1/sessions/{session.pk}").status_code == 403
-    assert api("nurse").get("/api/v1/sessions/999999").status_code == 404
+        assert api_as(role).get(f"/api/v1/sessions/{session.pk}").status_code == 403
+    assert api_as("nurse").get("/api/v1/sessions/999999").status_code == 404
 
 
-def test_get_session_query_count_does_not_grow_with_readings(session, users, api):
-    session = _run(session, users, State.DOSING, start=timezone.now() - timedelta(minutes=40))
+def test_get_session_query_count_does_not_grow_with_readings(session, users, api_as):
+    session = run_to(session, users, State.DOSING, minutes_ago=40)
 
-    client = api("nurse")
+    client = api_as("nurse")
 
     def count() -> int:
         with CaptureQueriesContext(connection) as queries:
@@ -261,16 +197,18 @@ def test_get_session_query_count_does_not_grow_with_readings(session, users, api
     count()  # the first use of a token records it
     before = count()
     now = timezone.now()
-    batch = [_reading(now - timedelta(seconds=s), 150 + s % 40, 90, spo2=90) for s in range(40)]
-    assert _post(client, f"/sessions/{session.pk}/vitals", {"readings": batch}).status_code == 201
+    batch = [reading(now - timedelta(seconds=s), 150 + s % 40, 90, spo2=90) for s in range(40)]
+    assert (
+        api_post(client, f"/sessions/{session.pk}/vitals", {"readings": batch}).status_code == 201
+    )
     assert VitalAlert.objects.filter(session=session).count() >= 40
     assert count() == before
 
 
-def test_superseded_orders_are_listed(session, users, api):
-    session = _run(session, users, State.DOSE_ORDERED)
+def test_superseded_orders_are_listed(session, users, api_as):
+    session = run_to(session, users, State.DOSE_ORDERED)
     services.sign_order(Actor.for_user(users["prescriber"]), session, mg_per_kg=Decimal("0.6"))
-    body = api("nurse").get(f"/api/v1/sessions/{session.pk}").json()
+    body = api_as("nurse").get(f"/api/v1/sessions/{session.pk}").json()
     assert body["order"]["mg_per_kg"] == 0.6
     [old] = body["superseded_orders"]
     assert old["mg_per_kg"] == 0.5 and old["superseded_by_id"] == body["order"]["id"]
@@ -279,15 +217,15 @@ def test_superseded_orders_are_listed(session, users, api):
 # --- vitals ----------------------------------------------------------------------------------
 
 
-def test_vitals_batch_returns_alerts_with_their_reading_index(session, users, api):
-    session = _run(session, users, State.DOSING, start=timezone.now() - timedelta(minutes=40))
+def test_vitals_batch_returns_alerts_with_their_reading_index(session, users, api_as):
+    session = run_to(session, users, State.DOSING, minutes_ago=40)
     now = timezone.now()
     readings = [
-        _reading(now - timedelta(minutes=3)),
-        _reading(now - timedelta(minutes=2), 186, 100, spo2=90),
+        reading(now - timedelta(minutes=3)),
+        reading(now - timedelta(minutes=2), 186, 100, spo2=90),
         {"taken_at": (now - timedelta(minutes=1)).isoformat(), "heart_rate": 130},
     ]
-    response = _post(api("nurse"), f"/sessions/{session.pk}/vitals", {"readings": readings})
+    response = api_post(api_as("nurse"), f"/sessions/{session.pk}/vitals", {"readings": readings})
     assert response.status_code == 201
     body = response.json()
     assert body["stored"] == 3 and len(body["reading_ids"]) == 3
@@ -299,15 +237,15 @@ def test_vitals_batch_returns_alerts_with_their_reading_index(session, users, ap
     }
 
 
-def test_a_large_batch_keeps_its_order_and_alert_indexes(session, users, api):
-    session = _run(session, users, State.DOSING, start=timezone.now() - timedelta(hours=3))
+def test_a_large_batch_keeps_its_order_and_alert_indexes(session, users, api_as):
+    session = run_to(session, users, State.DOSING)
     now = timezone.now()
     readings = [
-        _reading(now - timedelta(seconds=5 * (1000 - i)), 182 if i % 97 == 0 else 130, 90)
+        reading(now - timedelta(seconds=5 * (1000 - i)), 182 if i % 97 == 0 else 130, 90)
         for i in range(1000)
     ]
     path = f"/sessions/{session.pk}/vitals"
-    response = _post(api("nurse"), path, {"readings": readings})
+    response = api_post(api_as("nurse"), path, {"readings": readings})
     assert response.status_code == 201
     body = response.json()
     assert body["stored"] == 1000 and len(set(body["reading_ids"])) == 1000
@@ -322,7 +260,7 @@ def test_a_large_batch_keeps_its_order_and_alert_indexes(session, users, api):
         assert reading_id == body["reading_ids"][alert["reading_index"]]
         assert stored[reading_id].systolic == 182
     too_many = {"readings": [*readings, readings[0]]}
-    response = _post(api("nurse"), path, too_many)
+    response = api_post(api_as("nurse"), path, too_many)
     assert response.status_code == 422 and "readings" in response.json()["errors"][0]["field"]
 
 
@@ -342,14 +280,14 @@ def test_a_large_batch_keeps_its_order_and_alert_indexes(session, users, api):
         ({"spO2": 97}, "readings[3].spO2"),
     ],
 )
-def test_one_invalid_reading_rejects_the_whole_batch(session, users, api, bad, field):
-    session = _run(session, users, State.CHECKED_IN, start=timezone.now() - timedelta(minutes=5))
-    client = api("nurse")
+def test_one_invalid_reading_rejects_the_whole_batch(session, users, api_as, bad, field):
+    session = run_to(session, users, State.CHECKED_IN, minutes_ago=5)
+    client = api_as("nurse")
     before = (VitalReading.objects.count(), AuditEntry.objects.count())
     now = timezone.now()
-    readings = [_reading(now - timedelta(minutes=m)) for m in range(5)]
+    readings = [reading(now - timedelta(minutes=m)) for m in range(5)]
     readings[3].update(bad)
-    response = _post(client, f"/sessions/{session.pk}/vitals", {"readings": readings})
+    response = api_post(client, f"/sessions/{session.pk}/vitals", {"readings": readings})
     assert response.status_code == 422, response.content
     body = response.json()
     assert body["errors"][0]["field"] == field and body["errors"][0]["rule"]
@@ -357,69 +295,51 @@ def test_one_invalid_reading_rejects_the_whole_batch(session, users, api, bad, f
     assert (VitalReading.objects.count(), AuditEntry.objects.count()) == before
 
 
-def test_an_empty_or_malformed_batch_is_422(session, users, api):
-    session = _run(session, users, State.CHECKED_IN, start=timezone.now() - timedelta(minutes=5))
+def test_an_empty_or_malformed_batch_is_422(session, users, api_as):
+    session = run_to(session, users, State.CHECKED_IN, minutes_ago=5)
     path = f"/sessions/{session.pk}/vitals"
-    response = _post(api("nurse"), path, {"readings": []})
+    response = api_post(api_as("nurse"), path, {"readings": []})
     assert response.status_code == 422 and response.json()["errors"][0]["field"] == "readings"
-    response = _post(api("nurse"), path, {"readings": "lots"})
+    response = api_post(api_as("nurse"), path, {"readings": "lots"})
     assert response.status_code == 422 and "readings" in response.json()["errors"][0]["field"]
-    assert _post(api("nurse"), path, {}).status_code == 422
+    assert api_post(api_as("nurse"), path, {}).status_code == 422
     assert not VitalReading.objects.exists()
 
 
 @pytest.mark.parametrize("state", ["scheduled", "discharged", "note_signed", "cancelled"])
-def test_vitals_on_a_session_not_monitored_is_409(session, users, api, state):
-    if state == "cancelled":
-        services.transition(Actor.for_user(users["nurse"]), session, state, reason="unwell")
-    elif state != "scheduled":
-        session = _run(session, users, state)
+def test_vitals_on_a_session_not_monitored_is_409(session, users, api_as, state):
+    session = bring_to(session, users, state)
     before = VitalReading.objects.count()
-    response = _post(
-        api("nurse"), f"/sessions/{session.pk}/vitals", {"readings": [_reading(timezone.now())]}
+    response = api_post(
+        api_as("nurse"), f"/sessions/{session.pk}/vitals", {"readings": [reading(timezone.now())]}
     )
     assert response.status_code == 409
     assert [(e["field"], e["rule"]) for e in response.json()["errors"]] == [("state", "not_open")]
     assert VitalReading.objects.count() == before
 
 
-def test_vitals_roles(session, users, api):
-    session = _run(session, users, State.CHECKED_IN, start=timezone.now() - timedelta(minutes=5))
-    body = {"readings": [_reading(timezone.now())]}
+def test_vitals_roles(session, users, api_as):
+    session = run_to(session, users, State.CHECKED_IN, minutes_ago=5)
+    body = {"readings": [reading(timezone.now())]}
     for role in ("front_desk", "patient", "clinic_admin"):
-        assert _post(api(role), f"/sessions/{session.pk}/vitals", body).status_code == 403
+        assert api_post(api_as(role), f"/sessions/{session.pk}/vitals", body).status_code == 403
     assert not VitalReading.objects.exists()
-    assert _post(api("therapist"), f"/sessions/{session.pk}/vitals", body).status_code == 201
+    assert api_post(api_as("therapist"), f"/sessions/{session.pk}/vitals", body).status_code == 201
 
 
 # --- transitions -----------------------------------------------------------------------------
 
-ALLOWED = {
-    State.SCHEDULED: {State.CHECKED_IN, State.CANCELLED},
-    State.CHECKED_IN: {State.CHECKLIST_PASSED, State.CANCELLED},
-    State.CHECKLIST_PASSED: {State.DOSE_ORDERED, State.CANCELLED},
-    State.DOSE_ORDERED: {State.DOSING, State.CANCELLED},
-    State.DOSING: {State.RECOVERY},
-    State.RECOVERY: {State.DISCHARGED},
-    State.DISCHARGED: {State.NOTE_SIGNED},
-    State.NOTE_SIGNED: set(),
-    State.CANCELLED: set(),
-}
-
 
 @pytest.mark.parametrize("state", State.values)
-def test_every_illegal_transition_through_the_api_is_409(session, users, api, state):
-    if state == State.CANCELLED:
-        services.transition(Actor.for_user(users["nurse"]), session, state, reason="unwell")
-    elif state != State.SCHEDULED:
-        session = _run(session, users, state)
+def test_every_illegal_transition_through_the_api_is_409(session, users, api_as, state):
+    session = bring_to(session, users, state)
     before = Transition.objects.count()
     for target in State.values:
-        if target in ALLOWED[State(state)]:
+        if target in ALLOWED[state]:
             continue
         for role in ("nurse", "prescriber"):
-            response = _post(
-                api(role), f"/sessions/{session.pk}/transitions", {"to": target, "reason": "try"}
+            response = api_post(
+                api_as(role), f"/sessions/{session.pk}/transitions", {"to": target, "reason": "try"}
             )
             assert response.status_code == 409, (state, target, response.content)
             body = response.json()
@@ -432,17 +352,17 @@ def test_every_illegal_transition_through_the_api_is_409(session, users, api, st
     assert session.state == state
 
 
-def test_an_unknown_state_is_422(session, api):
-    response = _post(api("nurse"), f"/sessions/{session.pk}/transitions", {"to": "flying"})
+def test_an_unknown_state_is_422(session, api_as):
+    response = api_post(api_as("nurse"), f"/sessions/{session.pk}/transitions", {"to": "flying"})
     assert response.status_code == 422
     assert "to" in response.json()["errors"][0]["field"]
-    assert _post(api("nurse"), f"/sessions/{session.pk}/transitions", {}).status_code == 422
+    assert api_post(api_as("nurse"), f"/sessions/{session.pk}/transitions", {}).status_code == 422
 
 
-def test_unmet_requirements_are_named_in_the_409(session, users, api):
-    session = _run(session, users, State.CHECKED_IN, start=timezone.now() - timedelta(minutes=5))
-    response = _post(
-        api("prescriber"),
+def test_unmet_requirements_are_named_in_the_409(session, users, api_as):
+    session = run_to(session, users, State.CHECKED_IN, minutes_ago=5)
+    response = api_post(
+        api_as("prescriber"),
         f"/sessions/{session.pk}/transitions",
         {"to": "checklist_passed", "reason": "override all"},
     )
@@ -455,25 +375,9 @@ def test_unmet_requirements_are_named_in_the_409(session, users, api):
     assert "Complete the pre-session checklist" in response.json()["detail"]
 
 
-def _checklist_with_short_fast(session, users):
-    nurse = Actor.for_user(users["nurse"])
-    services.save_checklist(
-        nurse,
-        session,
-        fasting_hours=Decimal(2),
-        driver_name="Kim",
-        driver_phone="555-0101",
-        medication_holds_confirmed=True,
-        weight_kg=Decimal(70),
-        intention="Rest",
-    )
-    record_assessment(nurse, session.patient, "cssrs_screen", [0] * 7, source="staff")
-    services.record_vitals(nurse, session, [_reading(timezone.now(), 120, 80)])
-
-
-def test_checklist_override_needs_a_prescriber_with_a_reason(session, users, api):
-    session = _run(session, users, State.CHECKED_IN, start=timezone.now() - timedelta(minutes=5))
-    _checklist_with_short_fast(session, users)
+def test_checklist_override_needs_a_prescriber_with_a_reason(session, users, api_as):
+    session = run_to(session, users, State.CHECKED_IN, minutes_ago=5)
+    short_fast(session, users)
     path = f"/sessions/{session.pk}/transitions"
     for role, body in [
         ("nurse", {"to": "checklist_passed"}),
@@ -482,7 +386,7 @@ def test_checklist_override_needs_a_prescriber_with_a_reason(session, users, api
         ("prescriber", {"to": "checklist_passed"}),  # a prescriber must give a reason
         ("prescriber", {"to": "checklist_passed", "reason": "   "}),
     ]:
-        response = _post(api(role), path, body)
+        response = api_post(api_as(role), path, body)
         assert response.status_code == 409, (role, body)
         assert response.json()["errors"] == [
             {
@@ -494,8 +398,8 @@ def test_checklist_override_needs_a_prescriber_with_a_reason(session, users, api
         ]
         assert "prescriber's override" in response.json()["detail"]
     assert not session.transitions.filter(to_state="checklist_passed").exists()
-    response = _post(
-        api("prescriber"), path, {"to": "checklist_passed", "reason": "Clear fluids only"}
+    response = api_post(
+        api_as("prescriber"), path, {"to": "checklist_passed", "reason": "Clear fluids only"}
     )
     assert response.status_code == 200
     transition = response.json()["transition"]
@@ -504,60 +408,54 @@ def test_checklist_override_needs_a_prescriber_with_a_reason(session, users, api
     recorded = session.transitions.get(to_state="checklist_passed")
     assert recorded.overridden == ["fasting"] and recorded.by_id == users["prescriber"].pk
     assert AuditEntry.objects.filter(what__contains="(override: fasting)").exists()
-    shown = api("nurse").get(f"/api/v1/sessions/{session.pk}").json()["transitions"][-1]
+    shown = api_as("nurse").get(f"/api/v1/sessions/{session.pk}").json()["transitions"][-1]
     assert shown["overridden"] == ["fasting"]
 
 
-def test_critical_baseline_override_to_dose(session, users, api):
+def test_critical_baseline_override_to_dose(session, users, api_as):
     nurse = Actor.for_user(users["nurse"])
-    session = _run(session, users, State.DOSE_ORDERED, start=timezone.now() - timedelta(minutes=30))
-    response = _post(
-        api("nurse"),
+    session = run_to(session, users, State.DOSE_ORDERED, minutes_ago=30)
+    response = api_post(
+        api_as("nurse"),
         f"/sessions/{session.pk}/vitals",
-        {"readings": [_reading(timezone.now(), 186, 112)]},
+        {"readings": [reading(timezone.now(), 186, 112)]},
     )
     [alert] = [a for a in response.json()["alerts"] if a["level"] == "critical"]
     services.record_administration(
         nurse, session, lot_number="L1", vial_id="V1", started_at=timezone.now()
     )
     path = f"/sessions/{session.pk}/transitions"
-    response = _post(api("prescriber"), path, {"to": "dosing", "reason": "reviewed"})
+    response = api_post(api_as("prescriber"), path, {"to": "dosing", "reason": "reviewed"})
     assert response.status_code == 409 and "critical_alert" in _rules(response)
     services.acknowledge_vital_alert(
         nurse, VitalAlert.objects.get(pk=alert["id"]), action_taken="Rested, informed prescriber"
     )
-    response = _post(api("nurse"), path, {"to": "dosing", "reason": "it came down"})
+    response = api_post(api_as("nurse"), path, {"to": "dosing", "reason": "it came down"})
     assert response.status_code == 409 and _rules(response) == ["baseline_vitals"]
-    response = _post(api("prescriber"), path, {"to": "dosing", "reason": "White-coat hypertension"})
+    response = api_post(
+        api_as("prescriber"), path, {"to": "dosing", "reason": "White-coat hypertension"}
+    )
     assert response.status_code == 200
     assert response.json()["transition"]["overridden"] == ["baseline_vitals"]
 
 
-def test_discharge_override_path(session, users, api):
+def test_discharge_override_path(session, users, api_as):
     nurse = Actor.for_user(users["nurse"])
-    session = _run(session, users, State.RECOVERY)
+    session = run_to(session, users, State.RECOVERY)
     services.record_vitals(
-        nurse, session, [_reading(timezone.now() - timedelta(minutes=1), 122, 78)]
+        nurse, session, [reading(timezone.now() - timedelta(minutes=1), 122, 78)]
     )
-    unmet = services.assess_discharge(
-        nurse,
-        session,
-        escort_name="Kim Example",
-        sedation_moaas=4,
-        dissociation_resolved=True,
-        nausea_controlled=True,
-        ambulating_steadily=True,
-    )
+    unmet = services.assess_discharge(nurse, session, **{**DISCHARGE, "sedation_moaas": 4})
     assert [r.code for r in unmet] == ["sedation"]
     path = f"/sessions/{session.pk}/transitions"
     for role, body in [
         ("nurse", {"to": "discharged", "reason": "Looks fine"}),
         ("prescriber", {"to": "discharged"}),
     ]:
-        response = _post(api(role), path, body)
+        response = api_post(api_as(role), path, body)
         assert response.status_code == 409 and _rules(response) == ["sedation"]
-    response = _post(
-        api("prescriber"), path, {"to": "discharged", "reason": "Baseline MOAA/S is 4"}
+    response = api_post(
+        api_as("prescriber"), path, {"to": "discharged", "reason": "Baseline MOAA/S is 4"}
     )
     assert response.status_code == 200 and response.json()["state"] == "discharged"
     assert response.json()["transition"]["overridden"] == ["sedation"]
@@ -565,56 +463,59 @@ def test_discharge_override_path(session, users, api):
     assert session.discharge_unmet == ["sedation"]
 
 
-def test_cancelling_needs_a_reason(session, api):
+def test_cancelling_needs_a_reason(session, api_as):
     path = f"/sessions/{session.pk}/transitions"
-    response = _post(api("nurse"), path, {"to": "cancelled"})
+    response = api_post(api_as("nurse"), path, {"to": "cancelled"})
     assert response.status_code == 422 and "reason" in response.json()["errors"][0]["field"]
-    response = _post(api("nurse"), path, {"to": "cancelled", "reason": "Patient unwell"})
+    response = api_post(api_as("nurse"), path, {"to": "cancelled", "reason": "Patient unwell"})
     assert response.status_code == 200 and response.json()["state"] == "cancelled"
     assert response.json()["allowed_next"] == []
     session.appointment.refresh_from_db()
     assert session.appointment.status == "cancelled"
 
 
-def test_transition_roles(session, api):
+def test_transition_roles(session, api_as):
     for role in ("front_desk", "patient", "clinic_admin"):
-        response = _post(api(role), f"/sessions/{session.pk}/transitions", {"to": "checked_in"})
+        response = api_post(
+            api_as(role), f"/sessions/{session.pk}/transitions", {"to": "checked_in"}
+        )
         assert response.status_code == 403
     assert not Transition.objects.exists()
     assert (
-        _post(api("nurse"), "/sessions/999999/transitions", {"to": "checked_in"}).status_code == 404
+        api_post(api_as("nurse"), "/sessions/999999/transitions", {"to": "checked_in"}).status_code
+        == 404
     )
 
 
 # --- the note --------------------------------------------------------------------------------
 
 
-def test_note_draft_sign_and_amend(session, users, api):
-    session = _run(session, users, State.RECOVERY)
+def test_note_draft_sign_and_amend(session, users, api_as):
+    session = run_to(session, users, State.RECOVERY)
     path = f"/sessions/{session.pk}/note"
-    assert _post(api("nurse"), path, {"text": "  "}).status_code == 422
-    response = _post(api("nurse"), path, {"text": "Draft one."})
+    assert api_post(api_as("nurse"), path, {"text": "  "}).status_code == 422
+    response = api_post(api_as("nurse"), path, {"text": "Draft one."})
     assert response.status_code == 200 and response.json()["author"] == users["nurse"].email
-    assert _post(api("nurse"), path, {"text": "Draft two."}).json()["text"] == "Draft two."
+    assert api_post(api_as("nurse"), path, {"text": "Draft two."}).json()["text"] == "Draft two."
     # Signing waits for discharge; amending waits for signing.
-    response = _post(api("prescriber"), f"{path}/sign")
+    response = api_post(api_as("prescriber"), f"{path}/sign")
     assert response.status_code == 409 and _rules(response) == ["not_open"]
-    response = _post(api("prescriber"), f"{path}/amendments", {"text": "x", "reason": "y"})
+    response = api_post(api_as("prescriber"), f"{path}/amendments", {"text": "x", "reason": "y"})
     assert response.status_code == 409 and _rules(response) == ["not_signed"]
     # Moving to note_signed through /transitions signs the note as the caller.
-    session = _run_discharge(session, users)
-    response = _post(
-        api("prescriber"), f"/sessions/{session.pk}/transitions", {"to": "note_signed"}
+    session = discharge(session, users)
+    response = api_post(
+        api_as("prescriber"), f"/sessions/{session.pk}/transitions", {"to": "note_signed"}
     )
     assert response.status_code == 200 and response.json()["state"] == "note_signed"
     note = SessionNote.objects.get(session=session)
     assert note.signed_by_id == users["prescriber"].pk and note.signed_at is not None
     assert (
-        _post(api("therapist"), f"{path}/amendments", {"text": "x", "reason": ""}).status_code
+        api_post(api_as("therapist"), f"{path}/amendments", {"text": "x", "reason": ""}).status_code
         == 422
     )
-    response = _post(
-        api("therapist"),
+    response = api_post(
+        api_as("therapist"),
         f"{path}/amendments",
         {"text": "Added: slept well.", "reason": "Patient called"},
     )
@@ -622,75 +523,59 @@ def test_note_draft_sign_and_amend(session, users, api):
     assert response.json()["author"] == users["therapist"].email
 
 
-def _run_discharge(session, users):
-    nurse = Actor.for_user(users["nurse"])
-    services.record_vitals(
-        nurse, session, [_reading(timezone.now() - timedelta(minutes=1), 122, 78)]
-    )
-    services.assess_discharge(
-        nurse,
-        session,
-        escort_name="Kim Example",
-        sedation_moaas=5,
-        dissociation_resolved=True,
-        nausea_controlled=True,
-        ambulating_steadily=True,
-    )
-    return services.transition(nurse, session, State.DISCHARGED)
-
-
 def test_the_state_never_reaches_note_signed_with_an_unsigned_note(session, users):
-    session = _run(session, users, State.DISCHARGED)
+    session = run_to(session, users, State.DISCHARGED)
     services.save_note(Actor.for_user(users["nurse"]), session, "Draft.")
     with pytest.raises(Conflict) as refused:
         services.transition(Actor.for_user(users["prescriber"]), session, State.NOTE_SIGNED)
     assert [r.code for r in refused.value.unmet] == ["note_unsigned"]
 
 
-def test_a_signed_note_cannot_change_through_any_api_route(session, users, api):
-    session = _run(session, users, State.NOTE_SIGNED)
+def test_a_signed_note_cannot_change_through_any_api_route(session, users, api_as):
+    session = run_to(session, users, State.NOTE_SIGNED)
     note = SessionNote.objects.get(session=session)
     original = (note.text, note.signed_by_id, note.signed_at)
     base = f"/sessions/{session.pk}"
     for role in ("nurse", "prescriber"):
-        client = api(role)
-        response = _post(client, f"{base}/note", {"text": "Rewritten."})
+        client = api_as(role)
+        response = api_post(client, f"{base}/note", {"text": "Rewritten."})
         assert response.status_code == 409 and _rules(response) == ["note_signed"]
         assert "amendment" in response.json()["detail"]
-        response = _post(client, f"{base}/note/sign")
+        response = api_post(client, f"{base}/note/sign")
         assert response.status_code == 409
         for target in State.values:
-            response = _post(client, f"{base}/transitions", {"to": target, "reason": "redo"})
+            response = api_post(client, f"{base}/transitions", {"to": target, "reason": "redo"})
             assert response.status_code == 409, target
         for method in ("put", "patch", "delete"):
             response = getattr(client, method)(
                 f"/api/v1{base}/note", {"text": "Rewritten."}, content_type="application/json"
             )
             assert response.status_code == 405, method
-        response = _post(client, f"{base}/vitals", {"readings": [_reading(timezone.now())]})
+        response = api_post(client, f"{base}/vitals", {"readings": [reading(timezone.now())]})
         assert response.status_code == 409
     # An amendment is added beside the note; the signed text stays as it was.
-    response = _post(
-        api("prescriber"),
+    response = api_post(
+        api_as("prescriber"),
         f"{base}/note/amendments",
         {"text": "Correction: 2 devices.", "reason": "Typo"},
     )
     assert response.status_code == 201
     note.refresh_from_db()
     assert (note.text, note.signed_by_id, note.signed_at) == original
-    shown = api("nurse").get(f"/api/v1{base}").json()["note"]
+    shown = api_as("nurse").get(f"/api/v1{base}").json()["note"]
     assert shown["text"] == original[0]
     assert [a["text"] for a in shown["amendments"]] == ["Correction: 2 devices."]
     assert note.history.count() == 2  # the draft and its signing; nothing after
 
 
-def test_note_routes_need_a_clinical_role(session, users, api):
-    session = _run(session, users, State.DISCHARGED)
+def test_note_routes_need_a_clinical_role(session, users, api_as):
+    session = run_to(session, users, State.DISCHARGED)
     base = f"/sessions/{session.pk}/note"
     for role in ("front_desk", "patient", "clinic_admin"):
-        assert _post(api(role), base, {"text": "x"}).status_code == 403
-        assert _post(api(role), f"{base}/sign").status_code == 403
+        assert api_post(api_as(role), base, {"text": "x"}).status_code == 403
+        assert api_post(api_as(role), f"{base}/sign").status_code == 403
         assert (
-            _post(api(role), f"{base}/amendments", {"text": "x", "reason": "y"}).status_code == 403
+            api_post(api_as(role), f"{base}/amendments", {"text": "x", "reason": "y"}).status_code
+            == 403
         )
     assert not SessionNote.objects.filter(session=session, text="x").exists()

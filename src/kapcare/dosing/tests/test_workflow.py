@@ -11,29 +11,13 @@ from django.utils import timezone
 
 from kapcare.audit.services import Actor
 from kapcare.dosing import scenario, services
-from kapcare.dosing.models import DosingSession, ImmutableError, State, Transition
+from kapcare.dosing.models import ImmutableError, State, Transition
+from kapcare.dosing.tests.conftest import ALLOWED, DISCHARGE, bring_to, reading, run_to, short_fast
 from kapcare.errors import Conflict, FieldInvalid, Forbidden
 
 
-@pytest.fixture
-def session(cleared_patient, plan_course_for) -> DosingSession:
-    course = plan_course_for(cleared_patient)
-    return course.dosing_sessions.order_by("appointment__starts_at").first()
-
-
-def _run(session, users, target, **kwargs):
-    return scenario.run_to(
-        session,
-        target,
-        nurse=users["nurse"],
-        prescriber=users["prescriber"],
-        start=timezone.now() - timedelta(hours=3),
-        **kwargs,
-    )
-
-
 def test_full_iv_session_reaches_a_signed_note(session, users):
-    done = _run(session, users, State.NOTE_SIGNED, critical_bp_at_min=20)
+    done = run_to(session, users, State.NOTE_SIGNED, critical_bp_at_min=20)
     assert done.state == State.NOTE_SIGNED
     order = done.orders.get()
     # 0.5 mg/kg x 70 kg = 35 mg in 100 mL over 40 min = 150 mL/h.
@@ -44,10 +28,8 @@ def test_full_iv_session_reaches_a_signed_note(session, users):
     assert done.note.signed_at is not None
 
 
-def test_esketamine_session_reaches_a_signed_note(cleared_patient, plan_course_for, users):
-    course = plan_course_for(cleared_patient, "esketamine")
-    session = course.dosing_sessions.order_by("appointment__starts_at").first()
-    done = _run(session, users, State.NOTE_SIGNED)
+def test_esketamine_session_reaches_a_signed_note(dosing_session_for, users):
+    done = run_to(dosing_session_for("esketamine"), users, State.NOTE_SIGNED)
     order = done.orders.get()
     assert order.dose_mg == Decimal("56.0") and order.devices == 2
     assert done.administration.devices.count() == 2
@@ -55,27 +37,10 @@ def test_esketamine_session_reaches_a_signed_note(cleared_patient, plan_course_f
 
 @pytest.mark.parametrize("state", list(State.values))
 def test_every_illegal_transition_is_refused(session, users, state):
-    at = {s: i for i, s in enumerate(["scheduled", *scenario.ORDER])}
-    if state != State.CANCELLED:
-        session = _run(session, users, state) if state != State.SCHEDULED else session
-    else:
-        session = services.transition(
-            Actor.for_user(users["nurse"]), session, State.CANCELLED, reason="Patient unwell"
-        )
+    session = bring_to(session, users, state)
     nurse = Actor.for_user(users["nurse"])
-    allowed = {
-        State.SCHEDULED: {State.CHECKED_IN, State.CANCELLED},
-        State.CHECKED_IN: {State.CHECKLIST_PASSED, State.CANCELLED},
-        State.CHECKLIST_PASSED: {State.DOSE_ORDERED, State.CANCELLED},
-        State.DOSE_ORDERED: {State.DOSING, State.CANCELLED},
-        State.DOSING: {State.RECOVERY},
-        State.RECOVERY: {State.DISCHARGED},
-        State.DISCHARGED: {State.NOTE_SIGNED},
-        State.NOTE_SIGNED: set(),
-        State.CANCELLED: set(),
-    }[state]
     for target in State.values:
-        if target in allowed:
+        if target in ALLOWED[state]:
             continue
         before = Transition.objects.count()
         with pytest.raises(Conflict) as refused:
@@ -83,37 +48,15 @@ def test_every_illegal_transition_is_refused(session, users, state):
         assert refused.value.rule == "illegal_transition" and refused.value.field == "to"
         assert "not possible while the session is" in refused.value.message
         assert Transition.objects.count() == before
-    assert at  # the order list covers every forward state
+    session.refresh_from_db()
+    assert session.state == state
+    # The forward order and cancelling cover every state.
+    assert {"scheduled", *scenario.ORDER, State.CANCELLED} == set(State.values)
 
 
 def test_checklist_item_needs_a_prescriber_override_with_reason(session, users):
     nurse, prescriber = Actor.for_user(users["nurse"]), Actor.for_user(users["prescriber"])
-    session = _run(session, users, State.CHECKED_IN)
-    services.save_checklist(
-        nurse,
-        session,
-        fasting_hours=Decimal(2),
-        driver_name="Kim",
-        driver_phone="555-0101",
-        medication_holds_confirmed=True,
-        weight_kg=Decimal(70),
-        intention="Rest",
-    )
-    from kapcare.assessments.services import record_assessment
-
-    record_assessment(nurse, session.patient, "cssrs_screen", [0] * 7, source="staff")
-    services.record_vitals(
-        nurse,
-        session,
-        [
-            {
-                "taken_at": timezone.now().isoformat(),
-                "systolic": 120,
-                "diastolic": 80,
-                "heart_rate": 70,
-            }
-        ],
-    )
+    session = short_fast(run_to(session, users, State.CHECKED_IN), users)
     with pytest.raises(Conflict) as refused:
         services.transition(nurse, session, State.CHECKLIST_PASSED)
     assert [r.code for r in refused.value.unmet] == ["fasting"]
@@ -131,19 +74,8 @@ def test_checklist_item_needs_a_prescriber_override_with_reason(session, users):
 
 def test_critical_baseline_blocks_dosing_unless_prescriber_overrides(session, users):
     nurse, prescriber = Actor.for_user(users["nurse"]), Actor.for_user(users["prescriber"])
-    session = _run(session, users, State.DOSE_ORDERED)
-    result = services.record_vitals(
-        nurse,
-        session,
-        [
-            {
-                "taken_at": timezone.now().isoformat(),
-                "systolic": 186,
-                "diastolic": 112,
-                "heart_rate": 80,
-            }
-        ],
-    )
+    session = run_to(session, users, State.DOSE_ORDERED)
+    result = services.record_vitals(nurse, session, [reading(timezone.now(), 186, 112)])
     alert = next(a for _, a in result.alerts if a.level == "critical")
     services.record_administration(
         nurse, session, lot_number="L1", vial_id="V1", started_at=timezone.now()
@@ -170,16 +102,8 @@ def test_critical_baseline_blocks_dosing_unless_prescriber_overrides(session, us
 
 def test_discharge_blocked_by_unmet_criteria_and_prescriber_override(session, users):
     nurse, prescriber = Actor.for_user(users["nurse"]), Actor.for_user(users["prescriber"])
-    session = _run(session, users, State.RECOVERY)
-    unmet = services.assess_discharge(
-        nurse,
-        session,
-        escort_name="",
-        sedation_moaas=5,
-        dissociation_resolved=True,
-        nausea_controlled=True,
-        ambulating_steadily=True,
-    )
+    session = run_to(session, users, State.RECOVERY)
+    unmet = services.assess_discharge(nurse, session, **{**DISCHARGE, "escort_name": ""})
     assert "escort" in [r.code for r in unmet]
     with pytest.raises(Conflict) as refused:
         services.transition(nurse, session, State.DISCHARGED)
@@ -194,7 +118,7 @@ def test_discharge_blocked_by_unmet_criteria_and_prescriber_override(session, us
 
 
 def test_discharge_without_assessment_is_refused_even_for_prescriber(session, users):
-    session = _run(session, users, State.RECOVERY)
+    session = run_to(session, users, State.RECOVERY)
     with pytest.raises(Conflict) as refused:
         services.transition(
             Actor.for_user(users["prescriber"]), session, State.DISCHARGED, reason="x"
@@ -204,7 +128,7 @@ def test_discharge_without_assessment_is_refused_even_for_prescriber(session, us
 
 def test_signed_order_is_immutable_and_superseded(session, users):
     prescriber = Actor.for_user(users["prescriber"])
-    session = _run(session, users, State.DOSE_ORDERED)
+    session = run_to(session, users, State.DOSE_ORDERED)
     first = session.orders.get()
     first.dose_mg = Decimal("50")
     with pytest.raises(ImmutableError):
@@ -221,7 +145,7 @@ def test_signed_order_is_immutable_and_superseded(session, users):
 
 def test_signed_note_locks_and_amendments_keep_the_original(session, users):
     prescriber = Actor.for_user(users["prescriber"])
-    session = _run(session, users, State.NOTE_SIGNED)
+    session = run_to(session, users, State.NOTE_SIGNED)
     note = session.note
     with pytest.raises(Conflict) as refused:
         services.save_note(prescriber, session, "rewritten")
@@ -240,16 +164,8 @@ def test_signed_note_locks_and_amendments_keep_the_original(session, users):
 
 def test_vitals_batch_is_atomic_and_names_the_index(session, users):
     nurse = Actor.for_user(users["nurse"])
-    session = _run(session, users, State.CHECKED_IN)
-    now = timezone.now().isoformat()
-    good = {
-        "taken_at": now,
-        "systolic": 120,
-        "diastolic": 80,
-        "heart_rate": 70,
-        "spo2": 98,
-        "resp_rate": 14,
-    }
+    session = run_to(session, users, State.CHECKED_IN)
+    good = reading(timezone.now(), 120, 80, heart_rate=70)
     with pytest.raises(FieldInvalid) as error:
         services.record_vitals(nurse, session, [good, {**good, "spo2": 140}])
     assert error.value.field == "readings[1].spo2" and error.value.rule == "out_of_range"
@@ -258,13 +174,7 @@ def test_vitals_batch_is_atomic_and_names_the_index(session, users):
 
 def test_past_sessions_are_documented_at_their_own_times(session, users):
     start = timezone.now() - timedelta(days=7)
-    done = scenario.run_to(
-        session,
-        State.NOTE_SIGNED,
-        nurse=users["nurse"],
-        prescriber=users["prescriber"],
-        start=start,
-    )
+    done = run_to(session, users, State.NOTE_SIGNED, start=start)
     first = done.transitions.first()
     assert first is not None and first.at == start
 
@@ -292,11 +202,9 @@ def test_a_reading_before_the_check_in_less_the_slack_or_in_the_future_is_refuse
 
 
 def test_a_second_esketamine_device_sooner_than_5_minutes_is_refused_with_the_wait(
-    cleared_patient, plan_course_for, users
+    dosing_session_for, users
 ):
-    course = plan_course_for(cleared_patient, "esketamine")
-    session = course.dosing_sessions.order_by("appointment__starts_at").first()
-    session = _run(session, users, State.DOSE_ORDERED)
+    session = run_to(dosing_session_for("esketamine"), users, State.DOSE_ORDERED)
     nurse = Actor.for_user(users["nurse"])
     started = timezone.now() - timedelta(minutes=20)
     services.record_administration(
