@@ -158,14 +158,14 @@ def api_post(client: Client, path: str, body: Any = None) -> HttpResponse:
     return client.post(f"/api/v1{path}", body or {}, content_type="application/json")
 
 
-def api_post_json(client: Client, path: str, body: Any = None, *, status: int = 200) -> Any:
+def post_json(client: Client, path: str, body: Any = None, *, status: int = 200) -> Any:
     """``api_post``, asserting the status; the answer's JSON."""
     response = api_post(client, path, body)
     assert response.status_code == status, (path, response.content)
     return response.json()
 
 
-def api_get_json(client: Client, path: str) -> Any:
+def get_json(client: Client, path: str) -> Any:
     """GET ``/api/v1{path}``, asserting a 200; the answer's JSON."""
     response = client.get(f"/api/v1{path}")
     assert response.status_code == 200, (path, response.content)

@@ -18,29 +18,14 @@ from django.utils import timezone
 
 from kapcare.dosing import scenario
 from kapcare.dosing.models import DosingSession, SessionNote, State, VitalReading
-
-
-def _post(client: Client, path: str, body: dict[str, Any] | None = None, status: int = 200):
-    response = client.post(f"/api/v1{path}", body or {}, content_type="application/json")
-    assert response.status_code == status, (path, response.content)
-    return response.json()
-
-
-def _get(client: Client, path: str) -> dict[str, Any]:
-    response = client.get(f"/api/v1{path}")
-    assert response.status_code == 200, (path, response.content)
-    return response.json()
-
-
-def _reading(at: datetime, systolic: int = 126, diastolic: int = 80) -> dict[str, Any]:
-    return {
-        "taken_at": at.isoformat(),
-        "systolic": systolic,
-        "diastolic": diastolic,
-        "heart_rate": 74,
-        "spo2": 98,
-        "resp_rate": 14,
-    }
+from kapcare.dosing.tests.conftest import (
+    CHECKLIST,
+    DISCHARGE,
+    get_json,
+    post_json,
+    reading,
+    run_to,
+)
 
 
 class Clock:
@@ -59,13 +44,12 @@ class Clock:
 
 
 @pytest.fixture
-def tomorrow_session(cleared_patient, plan_course_for):
+def tomorrow_session(dosing_session_for):
     """The first session of a course starting tomorrow, so every moment of it is ahead of the
     fixtures' own records (the screening, the weight)."""
 
     def make(protocol: str) -> DosingSession:
-        course = plan_course_for(cleared_patient, protocol, timezone.localdate() + timedelta(1))
-        return course.dosing_sessions.order_by("appointment__starts_at").first()
+        return dosing_session_for(protocol, timezone.localdate() + timedelta(1))
 
     return make
 
@@ -73,11 +57,11 @@ def tomorrow_session(cleared_patient, plan_course_for):
 def _check_in_and_pass_checklist(nurse: Client, session: DosingSession, t: Clock) -> None:
     path = f"/sessions/{session.pk}"
     with t.at(0):
-        body = _post(nurse, f"{path}/transitions", {"to": "checked_in"})
+        body = post_json(nurse, f"{path}/transitions", {"to": "checked_in"})
         assert body["state"] == "checked_in"
         assert {r["code"] for r in body["unmet"]} >= {"checklist", "cssrs", "baseline_vitals"}
     with t.at(5):
-        body = _post(
+        body = post_json(
             nurse,
             f"/patients/{session.patient_id}/assessments",
             {"instrument": "cssrs_screen", "responses": [0] * 7},
@@ -85,29 +69,34 @@ def _check_in_and_pass_checklist(nurse: Client, session: DosingSession, t: Clock
         )
         assert body["instrument"] == "cssrs_screen"
     with t.at(8):
-        stored = _post(nurse, f"{path}/vitals", {"readings": [_reading(t(7))]}, status=201)
+        stored = post_json(nurse, f"{path}/vitals", {"readings": [reading(t(7), 126)]}, status=201)
         assert stored["stored"] == 1 and stored["alerts"] == []
     with t.at(10):
-        checklist = _post(
+        checklist = post_json(
             nurse,
             f"{path}/checklist",
-            {
-                "fasting_hours": 6,
-                "driver_name": "Kim Example (synthetic)",
-                "driver_phone": "555-0101",
-                "medication_holds_confirmed": True,
-                "medication_holds_note": "No holds needed",
-                "pregnancy_test": "not_applicable",
-                "weight_kg": 70,
-                "intention": "To feel more present",
-            },
+            {**CHECKLIST, "medication_holds_note": "No holds needed"},
         )
         assert all(item["ok"] for item in checklist["items"]), checklist["items"]
-        centering = _post(nurse, f"{path}/centering", {"kind": "breathing", "minutes": 5})
+        centering = post_json(nurse, f"{path}/centering", {"kind": "breathing", "minutes": 5})
         assert centering == {"kind": "breathing", "minutes": 5}
-        body = _post(nurse, f"{path}/transitions", {"to": "checklist_passed"})
+        body = post_json(nurse, f"{path}/transitions", {"to": "checklist_passed"})
         assert body["state"] == "checklist_passed"
         assert [r["code"] for r in body["unmet"]] == ["dose_order"]
+
+
+@pytest.fixture
+def passed_checklist(tomorrow_session, api_as):
+    """A session of ``protocol`` checked in and through its checklist by the API at minutes 0
+    to 10; the session, its clock, and the nurse's and prescriber's clients."""
+
+    def make(protocol: str) -> tuple[DosingSession, Clock, Client, Client]:
+        session = tomorrow_session(protocol)
+        t = Clock(session.appointment.starts_at)
+        _check_in_and_pass_checklist(api_as("nurse"), session, t)
+        return session, t, api_as("nurse"), api_as("prescriber")
+
+    return make
 
 
 def _discharge_and_sign(
@@ -115,27 +104,17 @@ def _discharge_and_sign(
 ) -> dict[str, Any]:
     path = f"/sessions/{session.pk}"
     with t.at(discharge_at):
-        _post(nurse, f"{path}/scores", {"scale": "moaas", "value": 5}, status=201)
-        unmet = _post(
-            nurse,
-            f"{path}/discharge-assessment",
-            {
-                "escort_name": "Kim Example (synthetic)",
-                "sedation_moaas": 5,
-                "dissociation_resolved": True,
-                "nausea_controlled": True,
-                "ambulating_steadily": True,
-            },
-        )
+        post_json(nurse, f"{path}/scores", {"scale": "moaas", "value": 5}, status=201)
+        unmet = post_json(nurse, f"{path}/discharge-assessment", DISCHARGE)
         assert unmet == {"unmet": []}
-        reflection = _post(nurse, f"{path}/reflection", {"reflection": "Felt at a distance"})
+        reflection = post_json(nurse, f"{path}/reflection", {"reflection": "Felt at a distance"})
         assert reflection == {"reflection": "Felt at a distance"}
-        body = _post(nurse, f"{path}/transitions", {"to": "discharged"})
+        body = post_json(nurse, f"{path}/transitions", {"to": "discharged"})
         assert body["state"] == "discharged", body
     with t.at(discharge_at + 10):
-        note = _post(prescriber, f"{path}/note", {"text": "Tolerated well (synthetic)."})
+        note = post_json(prescriber, f"{path}/note", {"text": "Tolerated well (synthetic)."})
         assert note["signed_at"] is None
-        signed = _post(prescriber, f"{path}/note/sign")
+        signed = post_json(prescriber, f"{path}/note/sign")
         assert signed["signed_at"] is not None
     return signed
 
@@ -144,15 +123,16 @@ def _assert_signed_and_readable(
     nurse: Client, session: DosingSession, signer: str, readings: int
 ) -> dict[str, Any]:
     path = f"/sessions/{session.pk}"
-    detail = _get(nurse, path)
+    detail = get_json(nurse, path)
     assert detail["state"] == "note_signed" and detail["allowed_next"] == []
     assert [t["to_state"] for t in detail["transitions"]] == scenario.ORDER
     assert detail["note"]["signed_by"] == signer and detail["note"]["signed_at"]
     assert detail["note"]["text"] == "Tolerated well (synthetic)."
     note = SessionNote.objects.get(session_id=session.pk)
-    assert note.signed_at is not None and note.signed_by.email == signer
+    assert note.signed_at is not None and note.signed_by is not None
+    assert note.signed_by.email == signer
     # Locked: a rewrite is refused and the text stays as signed.
-    _post(nurse, f"{path}/note", {"text": "Rewritten."}, status=409)
+    post_json(nurse, f"{path}/note", {"text": "Rewritten."}, status=409)
     note.refresh_from_db()
     assert note.text == "Tolerated well (synthetic)."
     assert len(detail["vitals"]) == readings <= 200
@@ -168,14 +148,11 @@ def _assert_signed_and_readable(
     return detail
 
 
-def test_a_whole_iv_session_through_the_api_alone(tomorrow_session, users, api_as):
-    session = tomorrow_session("iv-ptsd")
-    t = Clock(session.appointment.starts_at)
-    nurse, prescriber = api_as("nurse"), api_as("prescriber")
+def test_a_whole_iv_session_through_the_api_alone(passed_checklist, users):
+    session, t, nurse, prescriber = passed_checklist("iv-ptsd")
     path = f"/sessions/{session.pk}"
-    _check_in_and_pass_checklist(nurse, session, t)
     with t.at(15):
-        order = _post(prescriber, f"{path}/orders", {"mg_per_kg": 0.5}, status=201)
+        order = post_json(prescriber, f"{path}/orders", {"mg_per_kg": 0.5}, status=201)
         assert (order["mg_per_kg"], order["weight_kg"], order["dose_mg"]) == (0.5, 70.0, 35.0)
         assert (order["volume_ml"], order["duration_min"], order["rate_ml_per_h"]) == (
             100,
@@ -183,32 +160,32 @@ def test_a_whole_iv_session_through_the_api_alone(tomorrow_session, users, api_a
             150.0,
         )
         assert order["devices"] is None and order["signed_by"] == users["prescriber"].email
-        assert _get(nurse, path)["state"] == "dose_ordered"
+        assert get_json(nurse, path)["state"] == "dose_ordered"
     with t.at(25):
-        administration = _post(
+        administration = post_json(
             nurse,
             f"{path}/administration",
             {"lot_number": "L-1", "vial_id": "V-1", "started_at": t(25).isoformat()},
         )
         assert administration["order_id"] == order["id"] and administration["stopped_at"] is None
-        assert _post(nurse, f"{path}/transitions", {"to": "dosing"})["state"] == "dosing"
+        assert post_json(nurse, f"{path}/transitions", {"to": "dosing"})["state"] == "dosing"
     with t.at(45):
-        _post(nurse, f"{path}/side-effects", {"kind": "nausea", "severity": "mild"}, status=201)
-        given = _post(
+        post_json(nurse, f"{path}/side-effects", {"kind": "nausea", "severity": "mild"}, status=201)
+        given = post_json(
             nurse,
             f"{path}/interventions",
             {"drug": "Ondansetron", "dose": "4 mg IV", "reason": "nausea"},
             status=201,
         )
         assert given["drug"] == "Ondansetron"
-        score = _post(
+        score = post_json(
             nurse, f"{path}/scores", {"scale": "cadss6", "items": [1, 1, 0, 2, 0, 1]}, status=201
         )
         assert score["value"] == 5
     with t.at(65):
-        batch = [_reading(t(m), 136, 84) for m in (25, 30, 35, 40, 45, 50, 55, 60, 65)]
-        assert _post(nurse, f"{path}/vitals", {"readings": batch}, status=201)["stored"] == 9
-        stopped = _post(
+        batch = [reading(t(m), 136, 84) for m in (25, 30, 35, 40, 45, 50, 55, 60, 65)]
+        assert post_json(nurse, f"{path}/vitals", {"readings": batch}, status=201)["stored"] == 9
+        stopped = post_json(
             nurse,
             f"{path}/administration",
             {
@@ -219,11 +196,11 @@ def test_a_whole_iv_session_through_the_api_alone(tomorrow_session, users, api_a
             },
         )
         assert stopped["stopped_at"] is not None
-        _post(nurse, f"{path}/scores", {"scale": "moaas", "value": 4}, status=201)
-        assert _post(nurse, f"{path}/transitions", {"to": "recovery"})["state"] == "recovery"
+        post_json(nurse, f"{path}/scores", {"scale": "moaas", "value": 4}, status=201)
+        assert post_json(nurse, f"{path}/transitions", {"to": "recovery"})["state"] == "recovery"
     with t.at(99):
-        recovery = [_reading(t(m), 124, 78) for m in (80, 95, 98)]
-        assert _post(nurse, f"{path}/vitals", {"readings": recovery}, status=201)["stored"] == 3
+        recovery = [reading(t(m), 124, 78) for m in (80, 95, 98)]
+        assert post_json(nurse, f"{path}/vitals", {"readings": recovery}, status=201)["stored"] == 3
         # 34 minutes after the infusion stopped: the 30-minute minimum has passed.
     _discharge_and_sign(nurse, prescriber, session, t, discharge_at=100)
     detail = _assert_signed_and_readable(nurse, session, users["prescriber"].email, readings=13)
@@ -233,48 +210,45 @@ def test_a_whole_iv_session_through_the_api_alone(tomorrow_session, users, api_a
     assert [s["scale"] for s in detail["scores"]] == ["cadss6", "moaas", "moaas"]
 
 
-def test_a_whole_esketamine_session_through_the_api_alone(tomorrow_session, users, api_as):
-    session = tomorrow_session("esketamine")
-    t = Clock(session.appointment.starts_at)
-    nurse, prescriber = api_as("nurse"), api_as("prescriber")
+def test_a_whole_esketamine_session_through_the_api_alone(passed_checklist, users):
+    session, t, nurse, prescriber = passed_checklist("esketamine")
     path = f"/sessions/{session.pk}"
-    _check_in_and_pass_checklist(nurse, session, t)
     with t.at(15):
-        order = _post(prescriber, f"{path}/orders", {"dose_mg": 56}, status=201)
+        order = post_json(prescriber, f"{path}/orders", {"dose_mg": 56}, status=201)
         assert (order["route"], order["dose_mg"], order["devices"]) == ("esketamine", 56.0, 2)
         assert order["rate_ml_per_h"] is None and order["mg_per_kg"] is None
     with t.at(25):
-        _post(
+        post_json(
             nurse,
             f"{path}/administration",
             {"lot_number": "ESK-1", "vial_id": "KIT-1", "started_at": t(25).isoformat()},
         )
-        assert _post(nurse, f"{path}/transitions", {"to": "dosing"})["state"] == "dosing"
-        first = _post(nurse, f"{path}/devices", {}, status=201)
+        assert post_json(nurse, f"{path}/transitions", {"to": "dosing"})["state"] == "dosing"
+        first = post_json(nurse, f"{path}/devices", {}, status=201)
         assert first["number"] == 1
     with t.at(28):  # 3 minutes later: the label spaces devices 5 minutes apart
         response = nurse.post(f"/api/v1{path}/devices", {}, content_type="application/json")
         assert response.status_code == 422
         assert response.json()["errors"][0]["field"] == "used_at"
     with t.at(30):
-        second = _post(nurse, f"{path}/devices", {}, status=201)
+        second = post_json(nurse, f"{path}/devices", {}, status=201)
         assert second["number"] == 2
-        batch = [_reading(t(m), 134, 84) for m in (25, 30)]
-        _post(nurse, f"{path}/vitals", {"readings": batch}, status=201)
-        detail = _get(nurse, path)
+        batch = [reading(t(m), 134, 84) for m in (25, 30)]
+        post_json(nurse, f"{path}/vitals", {"readings": batch}, status=201)
+        detail = get_json(nurse, path)
         assert detail["administration"]["stopped_at"] is not None  # the last device ends it
-        _post(nurse, f"{path}/scores", {"scale": "moaas", "value": 4}, status=201)
-        assert _post(nurse, f"{path}/transitions", {"to": "recovery"})["state"] == "recovery"
+        post_json(nurse, f"{path}/scores", {"scale": "moaas", "value": 4}, status=201)
+        assert post_json(nurse, f"{path}/transitions", {"to": "recovery"})["state"] == "recovery"
     with t.at(66):  # the "about 40 minutes" BP (40 min after the first device, ±10)
-        _post(nurse, f"{path}/vitals", {"readings": [_reading(t(65), 138, 86)]}, status=201)
+        post_json(nurse, f"{path}/vitals", {"readings": [reading(t(65), 138, 86)]}, status=201)
     with t.at(130):
         early = nurse.post(
             f"/api/v1{path}/transitions", {"to": "discharged"}, content_type="application/json"
         )
         assert early.status_code == 409  # 105 minutes after the first device: under 2 hours
     with t.at(146):
-        recovery = [_reading(t(m), 124, 78) for m in (95, 125, 144)]
-        _post(nurse, f"{path}/vitals", {"readings": recovery}, status=201)
+        recovery = [reading(t(m), 124, 78) for m in (95, 125, 144)]
+        post_json(nurse, f"{path}/vitals", {"readings": recovery}, status=201)
     _discharge_and_sign(nurse, prescriber, session, t, discharge_at=147)
     detail = _assert_signed_and_readable(nurse, session, users["prescriber"].email, readings=7)
     devices = detail["administration"]["devices"]
@@ -289,15 +263,8 @@ def test_a_whole_esketamine_session_through_the_api_alone(tomorrow_session, user
 # --- more readings than the session read carries ---------------------------------------------
 
 
-def test_the_latest_200_readings_and_paging_through_all(
-    cleared_patient, plan_course_for, users, api_as
-):
-    course = plan_course_for(cleared_patient)
-    session = course.dosing_sessions.order_by("appointment__starts_at").first()
-    start = timezone.now() - timedelta(hours=3)
-    scenario.run_to(
-        session, State.DOSING, nurse=users["nurse"], prescriber=users["prescriber"], start=start
-    )
+def test_the_latest_200_readings_and_paging_through_all(session, users, api_as):
+    run_to(session, users, State.DOSING)
     nurse = api_as("nurse")
     path = f"/sessions/{session.pk}"
     base = timezone.now() - timedelta(minutes=100)
@@ -307,15 +274,15 @@ def test_the_latest_200_readings_and_paging_through_all(
     moments = [base + timedelta(seconds=20 * (i // 2)) for i in range(260)]
     batches = [moments[130:], moments[:100], moments[100:130]]
     for batch in batches:
-        body = {"readings": [_reading(m, 120 + i % 30, 80) for i, m in enumerate(batch)]}
-        assert _post(nurse, f"{path}/vitals", body, status=201)["stored"] == len(batch)
+        body = {"readings": [reading(m, 120 + i % 30, 80) for i, m in enumerate(batch)]}
+        assert post_json(nurse, f"{path}/vitals", body, status=201)["stored"] == len(batch)
     readings = VitalReading.objects.filter(session=session)
     by_time = list(readings.order_by("taken_at", "id").values_list("id", flat=True))
     stored = list(readings.order_by("id").values_list("id", flat=True))
     assert len(stored) > 260  # the scenario's own readings too
     assert by_time != stored  # the batches were not in time order
 
-    detail = _get(nurse, path)
+    detail = get_json(nurse, path)
     assert detail["vitals_total"] == len(stored)
     assert [v["id"] for v in detail["vitals"]] == by_time[-200:]
 
@@ -344,25 +311,17 @@ def test_the_latest_200_readings_and_paging_through_all(
         assert response.json()["readings"] == []
 
 
-def test_polling_with_the_session_cursor_returns_a_late_entered_reading(
-    cleared_patient, plan_course_for, users, api_as
-):
-    course = plan_course_for(cleared_patient)
-    session = course.dosing_sessions.order_by("appointment__starts_at").first()
-    scenario.run_to(
-        session,
-        State.DOSING,
-        nurse=users["nurse"],
-        prescriber=users["prescriber"],
-        start=timezone.now() - timedelta(hours=3),
-    )
+def test_polling_with_the_session_cursor_returns_a_late_entered_reading(session, users, api_as):
+    run_to(session, users, State.DOSING)
     nurse = api_as("nurse")
     path = f"/sessions/{session.pk}"
     now = timezone.now()
-    _post(nurse, f"{path}/vitals", {"readings": [_reading(now - timedelta(minutes=1))]}, status=201)
-    cursor = _get(nurse, path)["vitals_cursor"]
-    late = _post(
-        nurse, f"{path}/vitals", {"readings": [_reading(now - timedelta(minutes=5))]}, status=201
+    post_json(
+        nurse, f"{path}/vitals", {"readings": [reading(now - timedelta(minutes=1))]}, status=201
+    )
+    cursor = get_json(nurse, path)["vitals_cursor"]
+    late = post_json(
+        nurse, f"{path}/vitals", {"readings": [reading(now - timedelta(minutes=5))]}, status=201
     )
     response = nurse.get(f"/api/v1{path}/vitals", {"after": cursor})
     assert [r["id"] for r in response.json()["readings"]] == late["reading_ids"]

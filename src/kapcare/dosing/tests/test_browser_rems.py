@@ -8,28 +8,21 @@ follows the "REMS monitoring record (PDF)" link and the test reads the PDF's tex
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 from playwright.sync_api import expect
-from pypdf import PdfReader
 
 from kapcare.accounts.roles import Role
 from kapcare.audit.services import Actor
 from kapcare.conftest import sign_in
-from kapcare.dosing import scenario
 from kapcare.dosing.models import State, VitalPhase
+from kapcare.dosing.tests.conftest import clock_time, pdf_text, run_to
 from kapcare.patients.services import add_medication
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def _local(moment: Any) -> str:
-    return timezone.localtime(moment).strftime("%H:%M")
 
 
 def _open_pdf(page: Any, link: Any, target: Path) -> bytes:
@@ -53,21 +46,13 @@ def _open_pdf(page: Any, link: Any, target: Path) -> bytes:
 
 
 def test_esketamine_session_rems_pdf(
-    page: Any, users: Any, cleared_patient: Any, plan_course_for: Any, tmp_path: Path
+    page: Any, users: Any, cleared_patient: Any, dosing_session_for: Any, tmp_path: Path
 ) -> None:
-    nurse, prescriber = users[Role.NURSE], users[Role.PRESCRIBER]
+    nurse = users[Role.NURSE]
     add_medication(
         Actor.system("test"), cleared_patient, generic_name="lorazepam", dose="1 mg at night"
     )
-    course = plan_course_for(cleared_patient, "esketamine")
-    session = course.dosing_sessions.order_by("appointment__starts_at").first()
-    session = scenario.run_to(
-        session,
-        State.NOTE_SIGNED,
-        nurse=nurse,
-        prescriber=prescriber,
-        start=timezone.now() - timedelta(hours=4),
-    )
+    session = run_to(dosing_session_for("esketamine"), users, State.NOTE_SIGNED, minutes_ago=240)
 
     sign_in(page, nurse.email)
     page.goto(reverse("dosing:session", args=[session.pk]))
@@ -77,9 +62,7 @@ def test_esketamine_session_rems_pdf(
     pdf = _open_pdf(page, link, tmp_path / f"rems-session-{session.pk}.pdf")
     assert pdf.startswith(b"%PDF")
 
-    reader = PdfReader(tmp_path / f"rems-session-{session.pk}.pdf")
-    assert len(reader.pages) == 1
-    text = " ".join(reader.pages[0].extract_text().split())
+    text = pdf_text((tmp_path / f"rems-session-{session.pk}.pdf").read_bytes())
 
     patient = session.patient
     assert "SYNTHETIC DEMO DATA" in text
@@ -89,13 +72,13 @@ def test_esketamine_session_rems_pdf(
     assert "Devices used: 2 of 2 ordered" in text
     devices = list(session.administration.devices.order_by("number"))
     first = devices[0].used_at
-    assert f"device 1 at {_local(first)}; device 2 at {_local(devices[1].used_at)}" in text
+    assert f"device 1 at {clock_time(first)}; device 2 at {clock_time(devices[1].used_at)}" in text
     # run_to: discharge 5 minutes after the 120-minute observation from the first device.
-    assert f"Monitoring: 125 minutes (first device {_local(first)}" in text
+    assert f"Monitoring: 125 minutes (first device {clock_time(first)}" in text
     # run_to: 128/80 at baseline (8 minutes after check-in), before the first device.
     baseline = session.vitals.get(phase=VitalPhase.PRE_DOSE)
     assert (baseline.systolic, baseline.diastolic) == (128, 80)
-    assert f"Before dosing: 128/80 mmHg at {_local(baseline.taken_at)}" in text
+    assert f"Before dosing: 128/80 mmHg at {clock_time(baseline.taken_at)}" in text
     # run_to: 126/80 every recovery interval, the last one at discharge, 125 min in.
     last = (
         session.vitals.filter(phase=VitalPhase.RECOVERY, taken_at__lte=session.discharged_at)
@@ -104,7 +87,7 @@ def test_esketamine_session_rems_pdf(
     )
     assert last is not None and (last.systolic, last.diastolic) == (126, 80)
     assert (
-        f"Before discharge: 126/80 mmHg at {_local(last.taken_at)}, 125 min after the first "
+        f"Before discharge: 126/80 mmHg at {clock_time(last.taken_at)}, 125 min after the first "
         "device" in text
     )
     assert "Benzodiazepines: Yes - lorazepam 1 mg at night" in text

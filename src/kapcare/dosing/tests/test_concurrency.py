@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from kapcare.audit.models import Action, AuditEntry
 from kapcare.audit.selectors import verify_chain
-from kapcare.dosing import scenario
 from kapcare.dosing.models import State, VitalReading
+from kapcare.dosing.tests.conftest import api_post, reading, run_to
 
 CLIENTS = 2
 BATCHES = 8
@@ -24,17 +24,9 @@ READINGS = 25
 
 @pytest.mark.django_db(transaction=True)
 def test_two_clients_adding_vitals_at_once_lose_nothing(
-    seeded_protocols, cleared_patient, plan_course_for, users, token_for
+    seeded_protocols, session, users, token_for
 ):
-    course = plan_course_for(cleared_patient)
-    session = course.dosing_sessions.order_by("appointment__starts_at").first()
-    session = scenario.run_to(
-        session,
-        State.DOSING,
-        nurse=users["nurse"],
-        prescriber=users["prescriber"],
-        start=timezone.now() - timedelta(minutes=40),
-    )
+    session = run_to(session, users, State.DOSING, minutes_ago=40)
     before = VitalReading.objects.filter(session=session).count()
     tokens = [token_for(users["nurse"]), token_for(users["prescriber"])]
     now = timezone.now()
@@ -47,24 +39,15 @@ def test_two_clients_adding_vitals_at_once_lose_nothing(
             client = Client(headers={"Authorization": f"Bearer {tokens[worker]}"})
             barrier.wait(timeout=30)
             for batch in range(BATCHES):
+                first = now - timedelta(seconds=worker * 1000 + batch * READINGS)
                 readings = [
-                    {
-                        "taken_at": (
-                            now - timedelta(seconds=worker * 1000 + batch * READINGS + i)
-                        ).isoformat(),
-                        "systolic": 130 + i % 20,
-                        "diastolic": 80,
-                        "heart_rate": 70 + worker,
-                        "spo2": 97,
-                        "resp_rate": 14,
-                    }
+                    reading(
+                        first - timedelta(seconds=i), 130 + i % 20, heart_rate=70 + worker, spo2=97
+                    )
                     for i in range(READINGS)
                 ]
-                response = client.post(
-                    f"/api/v1/sessions/{session.pk}/vitals",
-                    {"readings": readings},
-                    content_type="application/json",
-                )
+                path = f"/sessions/{session.pk}/vitals"
+                response = api_post(client, path, {"readings": readings})
                 statuses.append(response.status_code)
                 if response.status_code != 201 or response.json()["stored"] != READINGS:
                     raise AssertionError(

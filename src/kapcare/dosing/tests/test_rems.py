@@ -3,51 +3,32 @@ PDF whose text carries each monitoring-form field with the session's values."""
 
 from __future__ import annotations
 
-import io
 import re
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from pypdf import PdfReader
 
 from kapcare.audit.services import Actor
-from kapcare.dosing import rems, scenario, services
+from kapcare.dosing import rems, services
 from kapcare.dosing.models import DosingSession, State
+from kapcare.dosing.tests.conftest import clock_time, pdf_text, run_to
 from kapcare.patients.services import add_medication
 
 
-def _text(pdf: bytes) -> str:
-    reader = PdfReader(io.BytesIO(pdf))
-    assert len(reader.pages) == 1
-    return " ".join(reader.pages[0].extract_text().split())
-
-
-def _local(moment) -> str:
-    return timezone.localtime(moment).strftime("%H:%M")
-
-
 @pytest.fixture
-def esketamine_session(cleared_patient, plan_course_for, users) -> DosingSession:
+def esketamine_session(cleared_patient, dosing_session_for, users) -> DosingSession:
     system = Actor.system("test")
     add_medication(system, cleared_patient, generic_name="lorazepam", dose="1 mg at night")
     add_medication(system, cleared_patient, generic_name="Ambien", dose="5 mg")
     add_medication(system, cleared_patient, generic_name="sertraline", dose="100 mg")
-    course = plan_course_for(cleared_patient, "esketamine")
-    session = course.dosing_sessions.order_by("appointment__starts_at").first()
-    return scenario.run_to(
-        session,
-        State.NOTE_SIGNED,
-        nurse=users["nurse"],
-        prescriber=users["prescriber"],
-        start=timezone.now() - timedelta(hours=4),
-    )
+    return run_to(dosing_session_for("esketamine"), users, State.NOTE_SIGNED, minutes_ago=240)
 
 
 def test_rems_pdf_carries_every_field(esketamine_session, users, settings):
     settings.KAPCARE_CLINIC_NAME = "Riverside Ketamine Clinic"
     session = esketamine_session
-    text = _text(rems.build_rems_pdf(session))
+    text = pdf_text(rems.build_rems_pdf(session))
     patient = session.patient
     devices = list(session.administration.devices.order_by("number"))
     first = devices[0].used_at
@@ -61,20 +42,18 @@ def test_rems_pdf_carries_every_field(esketamine_session, users, settings):
     assert f"Prescriber (signed the order): {users['prescriber'].full_name} (Prescriber)" in text
     assert "Dose: 56 mg" in text
     assert "Devices used: 2 of 2 ordered" in text
-    assert (
-        f"device 1 at {_local(devices[0].used_at)}; device 2 at {_local(devices[1].used_at)}"
-        in text
-    )
+    one, two = (clock_time(device.used_at) for device in devices)
+    assert f"device 1 at {one}; device 2 at {two}" in text
     minutes = int((session.discharged_at - first).total_seconds() // 60)
     assert minutes == 125
-    assert f"Monitoring: {minutes} minutes (first device {_local(first)}" in text
+    assert f"Monitoring: {minutes} minutes (first device {clock_time(first)}" in text
     # The scenario: 128/80 before dosing, 126/80 every 15 min in recovery (35 min after the
     # first device is the one nearest 40), and the reading at discharge.
     assert re.search(r"Before dosing: 128/80 mmHg at \d\d:\d\d", text)
     assert "At about 40 minutes: 126/80 mmHg" in text and "35 min after the first device" in text
     last = session.vitals.filter(phase="recovery", taken_at__lte=session.discharged_at).last()
     assert (
-        f"Before discharge: {last.systolic}/{last.diastolic} mmHg at {_local(last.taken_at)}"
+        f"Before discharge: {last.systolic}/{last.diastolic} mmHg at {clock_time(last.taken_at)}"
         in text
     )
     assert "Sedation (MOAA/S): Yes - lowest MOAA/S 4" in text
@@ -99,7 +78,8 @@ def test_rems_ready_time_adverse_events_and_respiratory_depression(esketamine_se
         label: value for section in rems.rems_fields(session) for label, value in section.rows
     }
     assert fields["Ready to leave before 2 hours?"] == (
-        f"Yes - ready at {_local(first + timedelta(minutes=95))} (95 min after the first device)"
+        f"Yes - ready at {clock_time(first + timedelta(minutes=95))} "
+        "(95 min after the first device)"
     )
     DosingSession.objects.filter(pk=session.pk).update(
         ready_without_minimum_at=first + timedelta(minutes=125)
@@ -107,18 +87,8 @@ def test_rems_ready_time_adverse_events_and_respiratory_depression(esketamine_se
     assert rems.rems_fields(session)[4].rows[3][1].startswith("No - ready at")
 
 
-def test_rems_records_respiratory_depression_and_severe_events(
-    cleared_patient, plan_course_for, users
-):
-    course = plan_course_for(cleared_patient, "esketamine")
-    session = course.dosing_sessions.order_by("appointment__starts_at").first()
-    session = scenario.run_to(
-        session,
-        State.DOSING,
-        nurse=users["nurse"],
-        prescriber=users["prescriber"],
-        start=timezone.now() - timedelta(minutes=40),
-    )
+def test_rems_records_respiratory_depression_and_severe_events(dosing_session_for, users):
+    session = run_to(dosing_session_for("esketamine"), users, State.DOSING, minutes_ago=40)
     nurse = Actor.for_user(users["nurse"])
     now = timezone.now()
     services.record_vitals(
@@ -142,10 +112,9 @@ def test_rems_records_respiratory_depression_and_severe_events(
     )
     assert fields["Completed by"].startswith("not signed yet")
     assert fields["Monitoring"].startswith("not ended")
-    assert len(PdfReader(io.BytesIO(rems.build_rems_pdf(session))).pages) == 1
+    assert pdf_text(rems.build_rems_pdf(session))  # one page, with text
 
 
-def test_rems_is_for_esketamine_sessions_only(cleared_patient, plan_course_for):
-    session = plan_course_for(cleared_patient).dosing_sessions.first()
+def test_rems_is_for_esketamine_sessions_only(session):
     with pytest.raises(ValueError, match="esketamine"):
         rems.build_rems_pdf(session)
