@@ -10,16 +10,17 @@ an unknown session 404. A refused call stores nothing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from kapcare.api.routing import endpoint
-from kapcare.audit.services import Actor, record_access
+from kapcare.audit.reads import reads_patient_data, shown
+from kapcare.audit.services import Actor
 from kapcare.clinical import session as model
 from kapcare.dosing import selectors, services
 from kapcare.dosing.api_schemas import (
@@ -76,6 +77,7 @@ from kapcare.dosing.models import (
 )
 
 router = Router(tags=["dosing sessions"])
+SchemaT = TypeVar("SchemaT", bound=Schema)
 
 
 # --- rendering the read model ----------------------------------------------------------------
@@ -93,28 +95,14 @@ def _requirement(r: model.Requirement) -> RequirementOut:
     return RequirementOut(code=r.code, message=r.message, overridable=r.overridable)
 
 
+def _copy(schema: type[SchemaT], row: Any, **computed: Any) -> SchemaT:
+    """The schema's fields read from the row by name; ``computed`` gives the others."""
+    names = schema.model_fields.keys() - computed.keys()
+    return schema(**{name: getattr(row, name) for name in names}, **computed)
+
+
 def _order_out(order: DoseOrder) -> OrderOut:
-    return OrderOut(
-        id=order.pk,
-        route=order.route,
-        weight_kg=_num(order.weight_kg),
-        weight_basis=order.weight_basis,
-        dosing_weight_kg=_num(order.dosing_weight_kg),
-        mg_per_kg=_num(order.mg_per_kg),
-        dose_mg=float(order.dose_mg),
-        duration_min=order.duration_min,
-        volume_ml=order.volume_ml,
-        rate_ml_per_h=_num(order.rate_ml_per_h),
-        rate_mg_per_min=_num(order.rate_mg_per_min),
-        concentration_mg_per_ml=_num(order.concentration_mg_per_ml),
-        devices=order.devices,
-        deviation=order.deviation,
-        deviation_reason=order.deviation_reason,
-        source=order.source,
-        signed_by=_who(order.signed_by),
-        signed_at=order.signed_at,
-        superseded_by_id=order.superseded_by_id,
-    )
+    return _copy(OrderOut, order, signed_by=_who(order.signed_by))
 
 
 def _alert_out(alert: VitalAlert) -> VitalAlertOut:
@@ -163,18 +151,7 @@ def _transition_out(t: Transition) -> TransitionOut:
 def _checklist_out(record: selectors.SessionRecord) -> ChecklistOut:
     checklist = getattr(record.session, "checklist", None)
     return ChecklistOut(
-        fields=ChecklistFieldsOut(
-            fasting_hours=_num(checklist.fasting_hours),
-            driver_name=checklist.driver_name,
-            driver_phone=checklist.driver_phone,
-            medication_holds_confirmed=checklist.medication_holds_confirmed,
-            medication_holds_note=checklist.medication_holds_note,
-            pregnancy_test=checklist.pregnancy_test,
-            weight_kg=_num(checklist.weight_kg),
-            intention=checklist.intention,
-            updated_by=_who(checklist.updated_by),
-            updated_at=checklist.updated_at,
-        )
+        fields=_copy(ChecklistFieldsOut, checklist, updated_by=_who(checklist.updated_by))
         if checklist is not None
         else None,
         items=[ChecklistItemOut(**vars(item)) for item in record.checklist_items],
@@ -214,7 +191,7 @@ def session_out(record: selectors.SessionRecord) -> SessionOut:
             vial_id=administration.vial_id,
             started_at=administration.started_at,
             stopped_at=administration.stopped_at,
-            devices=[DeviceOut(number=d.number, used_at=d.used_at) for d in record.devices],
+            devices=[DeviceOut.from_orm(d) for d in record.devices],
         )
         if administration is not None
         else None,
@@ -223,26 +200,9 @@ def session_out(record: selectors.SessionRecord) -> SessionOut:
         vitals_cursor=record.readings_cursor,
         open_critical_alerts=[_alert_out(a) for a in record.open_critical_alerts],
         vitals_reminder=ReminderOut(**vars(record.reminder)) if record.reminder else None,
-        side_effects=[
-            SideEffectOut(
-                id=e.pk, kind=e.kind, severity=e.severity, noted_at=e.noted_at, note=e.note
-            )
-            for e in record.side_effects
-        ],
-        interventions=[
-            InterventionOut(id=i.pk, drug=i.drug, dose=i.dose, given_at=i.given_at, reason=i.reason)
-            for i in record.interventions
-        ],
-        scores=[
-            ScoreOut(
-                id=s.pk,
-                scale=s.scale,
-                value=s.value,
-                items=list(s.items or []),
-                scored_at=s.scored_at,
-            )
-            for s in record.scores
-        ],
+        side_effects=[SideEffectOut.from_orm(e) for e in record.side_effects],
+        interventions=[InterventionOut.from_orm(i) for i in record.interventions],
+        scores=[ScoreOut.from_orm(s) for s in record.scores],
         discharge=DischargeOut(
             inputs=dict(session.discharge_inputs or {}),
             unmet=list(session.discharge_unmet or []),
@@ -256,6 +216,17 @@ def session_out(record: selectors.SessionRecord) -> SessionOut:
     )
 
 
+def _session_post(path: str, operation_id: str, response: Any) -> Callable[..., Any]:
+    """A POST operation on one session (``/sessions/{session_id}`` + ``path``)."""
+    return endpoint(
+        router,
+        "POST",
+        f"/sessions/{{session_id}}{path}",
+        operation_id=operation_id,
+        response=response,
+    )
+
+
 def _actor(request: HttpRequest) -> Actor:
     return Actor.from_request(request)
 
@@ -265,15 +236,16 @@ def _session(session_id: int) -> DosingSession:
     return DosingSession(pk=session_id)
 
 
-def _read(request: HttpRequest, session_id: int, what: str) -> selectors.SessionRecord:
+def _read(request: HttpRequest, session_id: int) -> selectors.SessionRecord:
     record = selectors.session_record(session_id)
-    record_access(_actor(request), [record.session.patient_id], what)
+    shown(request, [record.session.patient_id])
     return record
 
 
 # --- reading ---------------------------------------------------------------------------------
 
 
+@reads_patient_data
 @endpoint(router, "GET", "/sessions/{session_id}", operation_id="get_session", response=SessionOut)
 def get_session(request: HttpRequest, session_id: int) -> SessionOut:
     """The session's state, the steps allowed next and what the next step still needs, the
@@ -282,7 +254,7 @@ def get_session(request: HttpRequest, session_id: int) -> SessionOut:
     through all of them with ``GET .../vitals``), open critical alerts, side effects,
     interventions, scores, the discharge assessment, the reflection, the note with its
     amendments, and every transition. The read is recorded in the access log."""
-    return session_out(_read(request, session_id, "API dosing session"))
+    return session_out(_read(request, session_id))
 
 
 class VitalsQuery(Schema):
@@ -290,6 +262,7 @@ class VitalsQuery(Schema):
     limit: int = Field(200, ge=1, le=selectors.MAX_PAGE_READINGS)
 
 
+@reads_patient_data
 @endpoint(
     router,
     "GET",
@@ -306,7 +279,7 @@ def list_vitals(
     late entry taken earlier)."""
     page = selectors.vitals_page(session_id, after=filters.after, limit=filters.limit)
     patient_id = DosingSession.objects.values_list("patient_id", flat=True).get(pk=session_id)
-    record_access(_actor(request), [patient_id], "API dosing session vitals")
+    shown(request, [patient_id])
     return VitalsPageOut(
         readings=[_reading_out(r) for r in page.readings],
         next_cursor=page.next_cursor,
@@ -317,13 +290,7 @@ def list_vitals(
 # --- moving the session ----------------------------------------------------------------------
 
 
-@endpoint(
-    router,
-    "POST",
-    "/sessions/{session_id}/transitions",
-    operation_id="transition_session",
-    response=SessionStateOut,
-)
+@_session_post("/transitions", "transition_session", SessionStateOut)
 def transition(request: HttpRequest, session_id: int, payload: TransitionIn) -> SessionStateOut:
     """Move the session one step: scheduled -> checked_in -> checklist_passed -> dose_ordered
     -> dosing -> recovery -> discharged -> note_signed, or cancelled before dosing starts (with
@@ -338,7 +305,8 @@ def transition(request: HttpRequest, session_id: int, payload: TransitionIn) -> 
         services.sign_note(actor, session)
     else:
         services.transition(actor, session, payload.to, reason=payload.reason)
-    record = _read(request, session_id, "API dosing session state")
+    # The move is audited with the patient; its answer is not logged again as a read.
+    record = selectors.session_record(session_id)
     return SessionStateOut(
         id=session_id,
         state=record.session.state,
@@ -352,29 +320,17 @@ def transition(request: HttpRequest, session_id: int, payload: TransitionIn) -> 
 # --- the steps -------------------------------------------------------------------------------
 
 
-@endpoint(
-    router,
-    "POST",
-    "/sessions/{session_id}/checklist",
-    operation_id="save_session_checklist",
-    response=ChecklistOut,
-)
+@_session_post("/checklist", "save_session_checklist", ChecklistOut)
 def save_checklist(request: HttpRequest, session_id: int, payload: ChecklistIn) -> ChecklistOut:
     """Record or correct the pre-session checklist (checked in only); the fields sent change.
     The answer lists each checklist item and whether it passes."""
     services.save_checklist(
         _actor(request), _session(session_id), **payload.dict(exclude_unset=True)
     )
-    return _checklist_out(_read(request, session_id, "API dosing checklist"))
+    return _checklist_out(selectors.session_record(session_id))
 
 
-@endpoint(
-    router,
-    "POST",
-    "/sessions/{session_id}/centering",
-    operation_id="save_session_centering",
-    response=CenteringOut,
-)
+@_session_post("/centering", "save_session_centering", CenteringOut)
 def save_centering(request: HttpRequest, session_id: int, payload: CenteringIn) -> CenteringOut:
     """The centering exercise before the dose: meditation, breathing, VR or none."""
     done = services.save_centering(
@@ -383,13 +339,7 @@ def save_centering(request: HttpRequest, session_id: int, payload: CenteringIn) 
     return CenteringOut(kind=done.centering_kind, minutes=done.centering_minutes)
 
 
-@endpoint(
-    router,
-    "POST",
-    "/sessions/{session_id}/orders",
-    operation_id="sign_session_order",
-    response={201: OrderOut},
-)
+@_session_post("/orders", "sign_session_order", {201: OrderOut})
 def sign_order(request: HttpRequest, session_id: int, payload: OrderIn) -> Status[OrderOut]:
     """A prescriber signs a dose order (prescribers only: 403 otherwise). The dose must be
     stated: ``mg_per_kg`` (weight-based protocols, with today's checklist weight) or
@@ -406,13 +356,7 @@ def sign_order(request: HttpRequest, session_id: int, payload: OrderIn) -> Statu
     return Status(201, _order_out(order))
 
 
-@endpoint(
-    router,
-    "POST",
-    "/sessions/{session_id}/administration",
-    operation_id="record_session_administration",
-    response=AdministrationOut,
-)
+@_session_post("/administration", "record_session_administration", AdministrationOut)
 def record_administration(
     request: HttpRequest, session_id: int, payload: AdministrationIn
 ) -> AdministrationOut:
@@ -425,32 +369,20 @@ def record_administration(
     return AdministrationOut(
         order_id=done.order_id, lot_number=done.lot_number, vial_id=done.vial_id,
         started_at=done.started_at, stopped_at=done.stopped_at,
-        devices=[DeviceOut(number=d.number, used_at=d.used_at) for d in done.devices.all()],
+        devices=[DeviceOut.from_orm(d) for d in done.devices.all()],
     )  # fmt: skip
 
 
-@endpoint(
-    router,
-    "POST",
-    "/sessions/{session_id}/devices",
-    operation_id="record_session_device",
-    response={201: DeviceOut},
-)
+@_session_post("/devices", "record_session_device", {201: DeviceOut})
 def record_device(request: HttpRequest, session_id: int, payload: DeviceIn) -> Status[DeviceOut]:
     """Esketamine: one more nasal device used, at least 5 minutes after the previous one
     (SPRAVATO label; sooner is 422 saying how long to wait). The last device ends the
     administration."""
     used = services.record_device(_actor(request), _session(session_id), used_at=payload.used_at)
-    return Status(201, DeviceOut(number=used.number, used_at=used.used_at))
+    return Status(201, DeviceOut.from_orm(used))
 
 
-@endpoint(
-    router,
-    "POST",
-    "/sessions/{session_id}/vitals",
-    operation_id="record_session_vitals",
-    response={201: VitalsOut},
-)
+@_session_post("/vitals", "record_session_vitals", {201: VitalsOut})
 def record_vitals(request: HttpRequest, session_id: int, payload: VitalsIn) -> Status[VitalsOut]:
     """Add a batch of readings (BP in mmHg, heart rate in beats/min, SpO2 in %, respiratory
     rate in breaths/min). Each is checked with the clinical core's ``vitals.assess`` for the
@@ -500,75 +432,45 @@ def acknowledge_vital_alert(
     return _alert_out(VitalAlert.objects.select_related("acknowledged_by").get(pk=alert.pk))
 
 
-@endpoint(
-    router,
-    "POST",
-    "/sessions/{session_id}/side-effects",
-    operation_id="add_session_side_effect",
-    response={201: SideEffectOut},
-)
-def add_side_effect(
-    request: HttpRequest, session_id: int, payload: SideEffectIn
-) -> Status[SideEffectOut]:
-    """A side effect, with its severity (once the dose is ordered, until discharge)."""
-    e = services.add_side_effect(
-        _actor(request), _session(session_id), kind=payload.kind, severity=payload.severity,
-        noted_at=payload.noted_at, note=payload.note,
-    )  # fmt: skip
-    return Status(
-        201,
-        SideEffectOut(id=e.pk, kind=e.kind, severity=e.severity, noted_at=e.noted_at, note=e.note),
-    )
+def _entry_operation(
+    path: str,
+    operation_id: str,
+    body: type[Schema],
+    out: type[Schema],
+    add: Callable[..., Any],
+    summary: str,
+) -> None:
+    """Register a POST that adds one row to a session through ``add``: the body's fields are
+    the service's keywords, the answer (201) the row as ``out``."""
+
+    def operation(request: HttpRequest, session_id: int, payload: Any) -> Status[Any]:
+        entry = add(_actor(request), _session(session_id), **payload.dict())
+        return Status(201, out.from_orm(entry))
+
+    # ninja reads the body's schema from the signature.
+    operation.__annotations__ = {"request": HttpRequest, "session_id": int, "payload": body}
+    operation.__name__, operation.__doc__ = operation_id, summary
+    _session_post(path, operation_id, {201: out})(operation)
 
 
-@endpoint(
-    router,
-    "POST",
-    "/sessions/{session_id}/interventions",
-    operation_id="add_session_intervention",
-    response={201: InterventionOut},
-)
-def add_intervention(
-    request: HttpRequest, session_id: int, payload: InterventionIn
-) -> Status[InterventionOut]:
-    """A drug given in the session (for example ondansetron 4 mg IV for nausea)."""
-    i = services.add_intervention(
-        _actor(request), _session(session_id), drug=payload.drug, dose=payload.dose,
-        given_at=payload.given_at, reason=payload.reason,
-    )  # fmt: skip
-    return Status(
-        201,
-        InterventionOut(id=i.pk, drug=i.drug, dose=i.dose, given_at=i.given_at, reason=i.reason),
-    )
+_entry_operation(
+    "/side-effects", "add_session_side_effect", SideEffectIn, SideEffectOut,
+    services.add_side_effect,
+    "A side effect, with its severity (once the dose is ordered, until discharge).",
+)  # fmt: skip
+_entry_operation(
+    "/interventions", "add_session_intervention", InterventionIn, InterventionOut,
+    services.add_intervention,
+    "A drug given in the session (for example ondansetron 4 mg IV for nausea).",
+)  # fmt: skip
+_entry_operation(
+    "/scores", "add_session_score", ScoreIn, ScoreOut, services.add_score,
+    "A dissociation (CADSS-6 items, or the patient-rated 0-10 scale) or sedation (MOAA/S) "
+    "score.",
+)  # fmt: skip
 
 
-@endpoint(
-    router,
-    "POST",
-    "/sessions/{session_id}/scores",
-    operation_id="add_session_score",
-    response={201: ScoreOut},
-)
-def add_score(request: HttpRequest, session_id: int, payload: ScoreIn) -> Status[ScoreOut]:
-    """A dissociation (CADSS-6 items, or the patient-rated 0-10 scale) or sedation (MOAA/S)
-    score."""
-    s = services.add_score(
-        _actor(request), _session(session_id), scale=payload.scale, value=payload.value,
-        items=payload.items, scored_at=payload.scored_at,
-    )  # fmt: skip
-    return Status(
-        201,
-        ScoreOut(id=s.pk, scale=s.scale, value=s.value, items=list(s.items), scored_at=s.scored_at),
-    )
-
-
-@endpoint(
-    router,
-    "POST",
-    "/sessions/{session_id}/discharge-assessment",
-    operation_id="assess_session_discharge",
-    response=DischargeAssessmentOut,
-)
+@_session_post("/discharge-assessment", "assess_session_discharge", DischargeAssessmentOut)
 def assess_discharge(
     request: HttpRequest, session_id: int, payload: DischargeIn
 ) -> DischargeAssessmentOut:
@@ -584,13 +486,7 @@ def assess_discharge(
     return DischargeAssessmentOut(unmet=[_requirement(r) for r in unmet])
 
 
-@endpoint(
-    router,
-    "POST",
-    "/sessions/{session_id}/reflection",
-    operation_id="save_session_reflection",
-    response=ReflectionOut,
-)
+@_session_post("/reflection", "save_session_reflection", ReflectionOut)
 def save_reflection(request: HttpRequest, session_id: int, payload: ReflectionIn) -> ReflectionOut:
     """The patient's short reflection (in recovery or after discharge)."""
     done = services.save_reflection(_actor(request), _session(session_id), payload.reflection)
@@ -602,13 +498,7 @@ def _note_response(session_id: int) -> NoteOut:
     return _note_out(note, list(note.amendments.select_related("author").order_by("at", "id")))
 
 
-@endpoint(
-    router,
-    "POST",
-    "/sessions/{session_id}/note",
-    operation_id="save_session_note",
-    response=NoteOut,
-)
+@_session_post("/note", "save_session_note", NoteOut)
 def save_note(request: HttpRequest, session_id: int, payload: NoteIn) -> NoteOut:
     """Write or rewrite the draft note (in recovery or after discharge). A signed note never
     changes: 409 (add an amendment instead)."""
@@ -616,13 +506,7 @@ def save_note(request: HttpRequest, session_id: int, payload: NoteIn) -> NoteOut
     return _note_response(session_id)
 
 
-@endpoint(
-    router,
-    "POST",
-    "/sessions/{session_id}/note/sign",
-    operation_id="sign_session_note",
-    response=NoteOut,
-)
+@_session_post("/note/sign", "sign_session_note", NoteOut)
 def sign_note(request: HttpRequest, session_id: int) -> NoteOut:
     """Sign and lock the note of a discharged session; the session moves to note_signed. A
     note already signed: 409."""
@@ -630,13 +514,7 @@ def sign_note(request: HttpRequest, session_id: int) -> NoteOut:
     return _note_response(session_id)
 
 
-@endpoint(
-    router,
-    "POST",
-    "/sessions/{session_id}/note/amendments",
-    operation_id="amend_session_note",
-    response={201: AmendmentOut},
-)
+@_session_post("/note/amendments", "amend_session_note", {201: AmendmentOut})
 def amend_note(request: HttpRequest, session_id: int, payload: AmendmentIn) -> Status[AmendmentOut]:
     """Amend a signed note: the amendment keeps its author, time and reason, and the signed
     text stays as it was. A note not yet signed: 409 (edit the draft instead)."""

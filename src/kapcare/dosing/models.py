@@ -30,6 +30,16 @@ class ImmutableError(Exception):
     """Raised when code tries to change a signed record."""
 
 
+def _staff_member() -> Any:
+    """Who recorded a row (never deleted while their rows exist)."""
+    return models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+
+def _part_of_session(related_name: str) -> Any:
+    """A row recorded in a session; a session with rows is never deleted."""
+    return models.ForeignKey("DosingSession", on_delete=models.PROTECT, related_name=related_name)
+
+
 class DosingSession(models.Model):
     appointment = models.OneToOneField(
         "courses.Appointment", on_delete=models.PROTECT, related_name="dosing_session"
@@ -181,9 +191,7 @@ class Administration(models.Model):
     vial_id = models.CharField(max_length=40)
     started_at = models.DateTimeField()
     stopped_at = models.DateTimeField(null=True, blank=True)
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
+    recorded_by = _staff_member()
     history = HistoricalRecords()
 
     def __str__(self) -> str:
@@ -229,9 +237,7 @@ class VitalReading(models.Model):
     heart_rate = models.PositiveSmallIntegerField(null=True, blank=True)
     spo2 = models.PositiveSmallIntegerField(null=True, blank=True)
     resp_rate = models.PositiveSmallIntegerField(null=True, blank=True)
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
+    recorded_by = _staff_member()
     recorded_at = models.DateTimeField()
 
     class Meta:
@@ -246,9 +252,7 @@ class VitalAlert(models.Model):
     """An alert from ``vitals.assess`` on one reading. A critical alert stays open until someone
     acknowledges it with the action taken."""
 
-    session = models.ForeignKey(
-        DosingSession, on_delete=models.PROTECT, related_name="vital_alerts"
-    )
+    session = _part_of_session("vital_alerts")
     reading = models.ForeignKey(VitalReading, on_delete=models.PROTECT, related_name="alerts")
     code = models.CharField(max_length=30)
     level = models.CharField(max_length=10)
@@ -287,16 +291,12 @@ class Severity(models.TextChoices):
 
 
 class SideEffect(models.Model):
-    session = models.ForeignKey(
-        DosingSession, on_delete=models.PROTECT, related_name="side_effects"
-    )
+    session = _part_of_session("side_effects")
     kind = models.CharField(max_length=30, choices=SideEffectKind.choices)
     severity = models.CharField(max_length=10, choices=Severity.choices)
     noted_at = models.DateTimeField()
     note = models.CharField(max_length=300, blank=True)
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
+    recorded_by = _staff_member()
 
     class Meta:
         ordering = ["noted_at", "id"]
@@ -306,16 +306,12 @@ class SideEffect(models.Model):
 
 
 class Intervention(models.Model):
-    session = models.ForeignKey(
-        DosingSession, on_delete=models.PROTECT, related_name="interventions"
-    )
+    session = _part_of_session("interventions")
+    recorded_by = _staff_member()
     drug = models.CharField(max_length=80)
     dose = models.CharField(max_length=40, help_text="With its unit, e.g. '4 mg IV'.")
     given_at = models.DateTimeField()
     reason = models.CharField(max_length=200, blank=True)
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
 
     class Meta:
         ordering = ["given_at", "id"]
@@ -338,9 +334,7 @@ class SessionScore(models.Model):
     value = models.PositiveSmallIntegerField()
     items = models.JSONField(default=list, blank=True)
     scored_at = models.DateTimeField()
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
+    recorded_by = _staff_member()
 
     class Meta:
         ordering = ["scored_at", "id"]

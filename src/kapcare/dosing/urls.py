@@ -4,35 +4,39 @@ from kapcare.dosing import views
 
 app_name = "dosing"
 
-urlpatterns = [
-    path("sessions/<int:session_id>/", views.session_page, name="session"),
-    path("sessions/<int:session_id>/transition/", views.transition, name="transition"),
-    path("sessions/<int:session_id>/checklist/", views.checklist, name="checklist"),
-    path("sessions/<int:session_id>/centering/", views.centering, name="centering"),
+# Every route of a session's page: (the path after sessions/<id>/, the view, its name).
+SESSION_ROUTES = (
+    ("", views.session_page, "session"),
+    ("transition/", views.transition, "transition"),
+    ("checklist/", views.checklist, "checklist"),
+    ("centering/", views.centering, "centering"),
     # HTML fragment: the order as the prescriber types the dose (HTMX).
-    path("sessions/<int:session_id>/order/preview/", views.order_preview, name="order_preview"),
-    path("sessions/<int:session_id>/order/", views.order_sign, name="order_sign"),
-    path("sessions/<int:session_id>/administration/", views.administration, name="administration"),
-    path("sessions/<int:session_id>/devices/", views.device, name="device"),
+    ("order/preview/", views.order_preview, "order_preview"),
+    ("order/", views.order_sign, "order_sign"),
+    ("administration/", views.administration, "administration"),
+    ("devices/", views.device, "device"),
     # HTMX posts get back the live vitals panel; plain posts, the page.
-    path("sessions/<int:session_id>/vitals/", views.vitals, name="vitals"),
-    path(
-        "sessions/<int:session_id>/vitals/reminder/",
-        views.vitals_reminder,
-        name="vitals_reminder",
+    ("vitals/", views.vitals, "vitals"),
+    ("vitals/reminder/", views.vitals_reminder, "vitals_reminder"),
+    ("side-effects/", views.side_effect, "side_effect"),
+    ("interventions/", views.intervention, "intervention"),
+    ("scores/", views.score, "score"),
+    ("discharge/", views.discharge, "discharge"),
+    ("reflection/", views.reflection, "reflection"),
+    ("note/", views.note, "note"),
+    ("note/sign/", views.note_sign, "note_sign"),
+    ("note/amendments/", views.note_amend, "note_amend"),
+    ("rems.pdf", views.rems_pdf, "rems_pdf"),
+)
+
+urlpatterns = [
+    *(
+        path(f"sessions/<int:session_id>/{suffix}", view, name=name)
+        for suffix, view, name in SESSION_ROUTES
     ),
     path(
         "vital-alerts/<int:vital_alert_id>/acknowledge/",
         views.vital_alert_acknowledge,
         name="vital_alert_acknowledge",
     ),
-    path("sessions/<int:session_id>/side-effects/", views.side_effect, name="side_effect"),
-    path("sessions/<int:session_id>/interventions/", views.intervention, name="intervention"),
-    path("sessions/<int:session_id>/scores/", views.score, name="score"),
-    path("sessions/<int:session_id>/discharge/", views.discharge, name="discharge"),
-    path("sessions/<int:session_id>/reflection/", views.reflection, name="reflection"),
-    path("sessions/<int:session_id>/note/", views.note, name="note"),
-    path("sessions/<int:session_id>/note/sign/", views.note_sign, name="note_sign"),
-    path("sessions/<int:session_id>/note/amendments/", views.note_amend, name="note_amend"),
-    path("sessions/<int:session_id>/rems.pdf", views.rems_pdf, name="rems_pdf"),
 ]

@@ -23,7 +23,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from kapcare.accounts.models import User
 from kapcare.accounts.roles import Role
-from kapcare.audit.services import Actor, record_access
+from kapcare.audit.reads import reads_patient_data, shown
+from kapcare.audit.services import Actor
 from kapcare.dosing import presenter, selectors, services
 from kapcare.dosing.forms import (
     AcknowledgeForm,
@@ -34,6 +35,7 @@ from kapcare.dosing.forms import (
     DischargeForm,
     InterventionForm,
     NoteForm,
+    OrderForm,
     ReflectionForm,
     ScoreForm,
     SideEffectForm,
@@ -84,7 +86,7 @@ def _render_page(
     context = presenter.page_context(record, bound or {}, prescriber=_is_prescriber(request))
     if vitals:
         context.update(vitals)
-    record_access(Actor.from_request(request), [record.session.patient_id], "dosing session page")
+    shown(request, [record.session.patient_id])
     return render(request, "dosing/session.html", context, status=status)
 
 
@@ -112,12 +114,11 @@ def _refused(
     return _render_page(request, session.pk, bound=bound, vitals=vitals, status=status or 400)
 
 
+Write = Callable[[Actor, DosingSession, forms.Form], str]
+
+
 def _write(
-    request: HttpRequest,
-    session_id: int,
-    form: forms.Form,
-    section: str,
-    write: Callable[[Actor, DosingSession, dict[str, Any]], str],
+    request: HttpRequest, session_id: int, form: forms.Form, section: str, write: Write
 ) -> HttpResponse:
     """Validate ``form``, call the service through ``write`` (which returns the success
     message), and go back to the section; or show the page with the problem."""
@@ -125,52 +126,39 @@ def _write(
     if not form.is_valid():
         return _refused(request, session, errors_of(form), bound={section: form}, status=400)
     try:
-        message = write(Actor.from_request(request), session, form.cleaned_data)
+        message = write(Actor.from_request(request), session, form)
     except Refused as error:
         return _refused(request, session, error, bound={section: form})
     return _done(request, session, message, section.replace("_", "-"))
+
+
+def _step(
+    form_class: type[forms.Form], section: str, write: Write, *, auto_id: str = "id_%s"
+) -> Callable[[HttpRequest, int], HttpResponse]:
+    """The POST view of one step of the page: its form, its section and its write."""
+
+    @require_POST
+    @reads_patient_data  # a refusal shows the page again
+    def view(request: HttpRequest, session_id: int) -> HttpResponse:
+        return _write(
+            request, session_id, form_class(request.POST, auto_id=auto_id), section, write
+        )
+
+    view.__name__ = view.__qualname__ = write.__name__.removeprefix("_write_")
+    return view
 
 
 # --- the page --------------------------------------------------------------------------------
 
 
 @require_GET
+@reads_patient_data
 def session_page(request: HttpRequest, session_id: int) -> HttpResponse:
     return _render_page(request, session_id)
 
 
-@require_POST
-def transition(request: HttpRequest, session_id: int) -> HttpResponse:
-    def write(actor: Actor, session: DosingSession, data: dict[str, Any]) -> str:
-        done = services.transition(actor, session, data["to"], reason=data["reason"] or "")
-        if done.state == State.CANCELLED:
-            return "Session cancelled."
-        return f"The session is now: {State(done.state).label.lower()}."
-
-    return _write(request, session_id, TransitionForm(request.POST), "next_step", write)
-
-
-@require_POST
-def checklist(request: HttpRequest, session_id: int) -> HttpResponse:
-    def write(actor: Actor, session: DosingSession, data: dict[str, Any]) -> str:
-        services.save_checklist(actor, session, **data)
-        return "Checklist saved."
-
-    return _write(request, session_id, ChecklistForm(request.POST), "checklist", write)
-
-
-@require_POST
-def centering(request: HttpRequest, session_id: int) -> HttpResponse:
-    def write(actor: Actor, session: DosingSession, data: dict[str, Any]) -> str:
-        services.save_centering(
-            actor, session, kind=data["centering_kind"], minutes=data["centering_minutes"]
-        )
-        return "Centering saved."
-
-    return _write(request, session_id, CenteringForm(request.POST), "centering", write)
-
-
 @require_GET
+@reads_patient_data
 def order_preview(request: HttpRequest, session_id: int) -> HttpResponse:
     """The order the prescriber is about to sign, computed as they type (HTMX fragment)."""
     session = _session(session_id)
@@ -183,48 +171,13 @@ def order_preview(request: HttpRequest, session_id: int) -> HttpResponse:
             plan = services.plan_order(session, **form.amount())
         except Refused as problem:
             error, status = "; ".join(page_messages(problem)), page_status(problem)
-    record_access(Actor.from_request(request), [session.patient_id], "dose order preview")
+    shown(request, [session.patient_id])
     return render(
         request,
         "dosing/_order_preview.html",
         {"plan": plan, "plan_error": error, "session": session},
         status=status,
     )
-
-
-@require_POST
-def order_sign(request: HttpRequest, session_id: int) -> HttpResponse:
-    form = presenter.order_form(_session(session_id), request.POST)
-
-    def write(actor: Actor, session: DosingSession, data: dict[str, Any]) -> str:
-        order = services.sign_order(
-            actor, session, **form.amount(), deviation_reason=data["deviation_reason"] or ""
-        )
-        rate = f" at {order.rate_ml_per_h} mL/h" if order.rate_ml_per_h is not None else ""
-        return f"Dose order signed: {order.dose_mg} mg{rate}."
-
-    return _write(request, session_id, form, "order", write)
-
-
-@require_POST
-def administration(request: HttpRequest, session_id: int) -> HttpResponse:
-    def write(actor: Actor, session: DosingSession, data: dict[str, Any]) -> str:
-        services.record_administration(
-            actor, session, lot_number=data["lot_number"], vial_id=data["vial_id"],
-            started_at=data["started_at"] or timezone.now(), stopped_at=data["stopped_at"],
-        )  # fmt: skip
-        return "Administration saved."
-
-    return _write(request, session_id, AdministrationForm(request.POST), "administration", write)
-
-
-@require_POST
-def device(request: HttpRequest, session_id: int) -> HttpResponse:
-    def write(actor: Actor, session: DosingSession, data: dict[str, Any]) -> str:
-        used = services.record_device(actor, session)
-        return f"Device {used.number} recorded at {timezone.localtime(used.used_at):%H:%M}."
-
-    return _write(request, session_id, forms.Form(request.POST), "administration", write)
 
 
 # --- vitals (HTMX) ---------------------------------------------------------------------------
@@ -243,11 +196,12 @@ def _vitals_response(
     context = presenter.vitals_context(record, form=form, ack_form=ack_form, errors=errors)
     context.update(presenter.next_step_context(record, prescriber=_is_prescriber(request)))
     context["oob"] = True
-    record_access(Actor.from_request(request), [record.session.patient_id], "dosing session vitals")
+    shown(request, [record.session.patient_id])
     return render(request, "dosing/_vitals_response.html", context, status=status)
 
 
 @require_POST
+@reads_patient_data
 def vitals(request: HttpRequest, session_id: int) -> HttpResponse:
     session = _session(session_id)
     form = VitalsForm(request.POST)
@@ -275,10 +229,11 @@ def vitals(request: HttpRequest, session_id: int) -> HttpResponse:
 
 
 @require_GET
+@reads_patient_data
 def vitals_reminder(request: HttpRequest, session_id: int) -> HttpResponse:
     """The overdue-reading reminder, polled every 30 s by the page."""
     session = _session(session_id)
-    record_access(Actor.from_request(request), [session.patient_id], "vitals reminder")
+    shown(request, [session.patient_id])
     return render(
         request,
         "dosing/_reminder.html",
@@ -292,6 +247,7 @@ def vitals_reminder(request: HttpRequest, session_id: int) -> HttpResponse:
 
 
 @require_POST
+@reads_patient_data
 def vital_alert_acknowledge(request: HttpRequest, vital_alert_id: int) -> HttpResponse:
     alert = get_object_or_404(VitalAlert.objects.only("id", "session_id"), pk=vital_alert_id)
     session = _session(alert.session_id)
@@ -318,131 +274,161 @@ def vital_alert_acknowledge(request: HttpRequest, vital_alert_id: int) -> HttpRe
     return _done(request, session, "Alert acknowledged; the action taken is recorded.", "vitals")
 
 
-# --- during and after the dose ---------------------------------------------------------------
+# --- the steps: each a write and its form -----------------------------------------------------
 
 
-@require_POST
-def side_effect(request: HttpRequest, session_id: int) -> HttpResponse:
-    def write(actor: Actor, session: DosingSession, data: dict[str, Any]) -> str:
-        services.add_side_effect(
-            actor, session, kind=data["kind"], severity=data["severity"],
-            noted_at=data["noted_at"] or timezone.now(), note=data["note"] or "",
-        )  # fmt: skip
-        return "Side effect recorded."
-
-    return _write(request, session_id, SideEffectForm(request.POST), "side_effect", write)
+def _write_transition(actor: Actor, session: DosingSession, form: forms.Form) -> str:
+    data = form.cleaned_data
+    done = services.transition(actor, session, data["to"], reason=data["reason"] or "")
+    if done.state == State.CANCELLED:
+        return "Session cancelled."
+    return f"The session is now: {State(done.state).label.lower()}."
 
 
-@require_POST
-def intervention(request: HttpRequest, session_id: int) -> HttpResponse:
-    def write(actor: Actor, session: DosingSession, data: dict[str, Any]) -> str:
-        services.add_intervention(
-            actor, session, drug=data["drug"] or "", dose=data["dose"] or "",
-            given_at=data["given_at"] or timezone.now(), reason=data["reason"] or "",
-        )  # fmt: skip
-        return "Intervention recorded."
-
-    form = InterventionForm(request.POST, auto_id="int_%s")
-    return _write(request, session_id, form, "intervention", write)
+def _write_checklist(actor: Actor, session: DosingSession, form: forms.Form) -> str:
+    services.save_checklist(actor, session, **form.cleaned_data)
+    return "Checklist saved."
 
 
-@require_POST
-def score(request: HttpRequest, session_id: int) -> HttpResponse:
-    scale = request.POST.get("scale", "")
-    section = "sedation" if scale == ScoreScale.MOAAS else "dissociation"
-    form = ScoreForm(request.POST, auto_id="sed_%s" if section == "sedation" else "dis_%s")
-
-    def write(actor: Actor, session: DosingSession, data: dict[str, Any]) -> str:
-        at = data["scored_at"] or timezone.now()
-        if data["scale"] == ScoreScale.CADSS6:
-            done = services.add_score(
-                actor, session, scale=data["scale"], scored_at=at, items=form.items()
-            )
-        else:
-            done = services.add_score(
-                actor, session, scale=data["scale"], scored_at=at, value=data["value"]
-            )
-        return f"{ScoreScale(done.scale).label.split(' (')[0]} recorded: {done.value}."
-
-    return _write(request, session_id, form, section, write)
+def _write_centering(actor: Actor, session: DosingSession, form: forms.Form) -> str:
+    data = form.cleaned_data
+    services.save_centering(
+        actor, session, kind=data["centering_kind"], minutes=data["centering_minutes"]
+    )
+    return "Centering saved."
 
 
-@require_POST
-def discharge(request: HttpRequest, session_id: int) -> HttpResponse:
-    def write(actor: Actor, session: DosingSession, data: dict[str, Any]) -> str:
-        unmet = services.assess_discharge(
-            actor, session, escort_name=data["escort_name"] or "",
-            sedation_moaas=data["sedation_moaas"],
-            dissociation_resolved=data["dissociation_resolved"],
-            nausea_controlled=data["nausea_controlled"],
-            ambulating_steadily=data["ambulating_steadily"],
-        )  # fmt: skip
-        if not unmet:
-            return "Discharge assessment saved: every criterion is met."
-        return (
-            "Discharge assessment saved; not met yet: " + "; ".join(r.message for r in unmet) + "."
-        )
-
-    return _write(request, session_id, DischargeForm(request.POST), "discharge", write)
+def _write_order(actor: Actor, session: DosingSession, form: forms.Form) -> str:
+    amount = cast(OrderForm, form).amount()
+    reason = form.cleaned_data["deviation_reason"] or ""
+    order = services.sign_order(actor, session, **amount, deviation_reason=reason)
+    rate = f" at {order.rate_ml_per_h} mL/h" if order.rate_ml_per_h is not None else ""
+    return f"Dose order signed: {order.dose_mg} mg{rate}."
 
 
-@require_POST
-def reflection(request: HttpRequest, session_id: int) -> HttpResponse:
-    def write(actor: Actor, session: DosingSession, data: dict[str, Any]) -> str:
-        services.save_reflection(actor, session, data["reflection"] or "")
-        return "Reflection saved."
-
-    return _write(request, session_id, ReflectionForm(request.POST), "reflection", write)
-
-
-# --- the note --------------------------------------------------------------------------------
+def _write_administration(actor: Actor, session: DosingSession, form: forms.Form) -> str:
+    data = form.cleaned_data
+    services.record_administration(
+        actor, session, lot_number=data["lot_number"], vial_id=data["vial_id"],
+        started_at=data["started_at"] or timezone.now(), stopped_at=data["stopped_at"],
+    )  # fmt: skip
+    return "Administration saved."
 
 
-@require_POST
-def note(request: HttpRequest, session_id: int) -> HttpResponse:
+def _write_device(actor: Actor, session: DosingSession, form: forms.Form) -> str:
+    used = services.record_device(actor, session)
+    return f"Device {used.number} recorded at {timezone.localtime(used.used_at):%H:%M}."
+
+
+def _write_side_effect(actor: Actor, session: DosingSession, form: forms.Form) -> str:
+    data = form.cleaned_data
+    services.add_side_effect(
+        actor, session, kind=data["kind"], severity=data["severity"],
+        noted_at=data["noted_at"], note=data["note"] or "",
+    )  # fmt: skip
+    return "Side effect recorded."
+
+
+def _write_intervention(actor: Actor, session: DosingSession, form: forms.Form) -> str:
+    data = form.cleaned_data
+    services.add_intervention(
+        actor, session, drug=data["drug"] or "", dose=data["dose"] or "",
+        given_at=data["given_at"], reason=data["reason"] or "",
+    )  # fmt: skip
+    return "Intervention recorded."
+
+
+def _write_score(actor: Actor, session: DosingSession, form: forms.Form) -> str:
+    data = form.cleaned_data
+    items = cast(ScoreForm, form).items() if data["scale"] == ScoreScale.CADSS6 else ()
+    done = services.add_score(
+        actor, session, scale=data["scale"], scored_at=data["scored_at"],
+        value=None if items else data["value"], items=items,
+    )  # fmt: skip
+    return f"{ScoreScale(done.scale).label.split(' (')[0]} recorded: {done.value}."
+
+
+def _write_discharge(actor: Actor, session: DosingSession, form: forms.Form) -> str:
+    data = form.cleaned_data
+    unmet = services.assess_discharge(
+        actor, session, escort_name=data["escort_name"] or "",
+        sedation_moaas=data["sedation_moaas"], dissociation_resolved=data["dissociation_resolved"],
+        nausea_controlled=data["nausea_controlled"],
+        ambulating_steadily=data["ambulating_steadily"],
+    )  # fmt: skip
+    if not unmet:
+        return "Discharge assessment saved: every criterion is met."
+    return "Discharge assessment saved; not met yet: " + "; ".join(r.message for r in unmet) + "."
+
+
+def _write_reflection(actor: Actor, session: DosingSession, form: forms.Form) -> str:
+    services.save_reflection(actor, session, form.cleaned_data["reflection"] or "")
+    return "Reflection saved."
+
+
+def _write_note(actor: Actor, session: DosingSession, form: forms.Form) -> str:
     """Save the draft. A signed note refuses (409): a change is an amendment."""
+    services.save_note(actor, session, form.cleaned_data["text"] or "")
+    return "Draft note saved."
 
-    def write(actor: Actor, session: DosingSession, data: dict[str, Any]) -> str:
-        services.save_note(actor, session, data["text"] or "")
-        return "Draft note saved."
 
-    return _write(request, session_id, NoteForm(request.POST), "note", write)
+def _write_note_sign(actor: Actor, session: DosingSession, form: forms.Form) -> str:
+    """Sign the note as written in the form (saved as the draft first when it changed)."""
+    services.sign_note(actor, session, final_text=form.cleaned_data["text"] or "")
+    return "Note signed; the record is complete. Later changes are amendments."
+
+
+def _write_amendment(actor: Actor, session: DosingSession, form: forms.Form) -> str:
+    data = form.cleaned_data
+    services.amend_note(actor, session, text_added=data["text"] or "", reason=data["reason"] or "")
+    return "Amendment added; the original note stays as signed."
+
+
+transition = _step(TransitionForm, "next_step", _write_transition)
+checklist = _step(ChecklistForm, "checklist", _write_checklist)
+centering = _step(CenteringForm, "centering", _write_centering)
+administration = _step(AdministrationForm, "administration", _write_administration)
+device = _step(forms.Form, "administration", _write_device)
+side_effect = _step(SideEffectForm, "side_effect", _write_side_effect)
+intervention = _step(InterventionForm, "intervention", _write_intervention, auto_id="int_%s")
+discharge = _step(DischargeForm, "discharge", _write_discharge)
+reflection = _step(ReflectionForm, "reflection", _write_reflection)
+note = _step(NoteForm, "note", _write_note)
+note_sign = _step(NoteForm, "note", _write_note_sign)
+note_amend = _step(AmendmentForm, "amendment", _write_amendment, auto_id="amend_%s")
 
 
 @require_POST
-def note_sign(request: HttpRequest, session_id: int) -> HttpResponse:
-    """Sign the note as written in the form (saving the draft first when it changed)."""
-
-    def write(actor: Actor, session: DosingSession, data: dict[str, Any]) -> str:
-        services.sign_note(actor, session, final_text=data["text"] or "")
-        return "Note signed; the record is complete. Later changes are amendments."
-
-    return _write(request, session_id, NoteForm(request.POST), "note", write)
+@reads_patient_data
+def order_sign(request: HttpRequest, session_id: int) -> HttpResponse:
+    # The order form is built for the session's protocol (mg/kg or mg).
+    form = presenter.order_form(_session(session_id), request.POST)
+    return _write(request, session_id, form, "order", _write_order)
 
 
 @require_POST
-def note_amend(request: HttpRequest, session_id: int) -> HttpResponse:
-    def write(actor: Actor, session: DosingSession, data: dict[str, Any]) -> str:
-        services.amend_note(
-            actor, session, text_added=data["text"] or "", reason=data["reason"] or ""
-        )
-        return "Amendment added; the original note stays as signed."
-
-    form = AmendmentForm(request.POST, auto_id="amend_%s")
-    return _write(request, session_id, form, "amendment", write)
+@reads_patient_data
+def score(request: HttpRequest, session_id: int) -> HttpResponse:
+    # Dissociation and sedation share the form; each has its own section on the page.
+    sedation = request.POST.get("scale", "") == ScoreScale.MOAAS
+    form = ScoreForm(request.POST, auto_id="sed_%s" if sedation else "dis_%s")
+    return _write(
+        request, session_id, form, "sedation" if sedation else "dissociation", _write_score
+    )
 
 
 # --- esketamine REMS -------------------------------------------------------------------------
 
 
 @require_GET
+@reads_patient_data
 def rems_pdf(request: HttpRequest, session_id: int) -> HttpResponse:
     """The one-page REMS patient monitoring record of an esketamine session (fpdf2)."""
     session = _session(session_id)
     if session.route != "esketamine" or not session.course.protocol_record.rems_required:
         raise Http404("Only esketamine sessions under REMS have a monitoring record.")
     pdf = build_rems_pdf(session)
-    record_access(Actor.from_request(request), [session.patient_id], "REMS monitoring record PDF")
+    shown(request, [session.patient_id])
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="rems-session-{session.pk}.pdf"'
     return response

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any, TypeVar
 
 from django.db import transaction
 
@@ -30,6 +31,8 @@ from kapcare.dosing.services._common import (
 )
 from kapcare.errors import FieldInvalid
 
+Entry = TypeVar("Entry", SideEffect, Intervention, SessionScore)
+
 # CADSS-6: items 1, 2, 6, 7, 15 and 22 of the CADSS, each 0-4 (Bremner 1998; the six-item form
 # used in ketamine studies, docs/clinical-reference.md §6.3).
 CADSS6_ITEMS = 6
@@ -42,6 +45,25 @@ def _one_of(field: str, value: str, allowed: Sequence[str]) -> None:
         raise FieldInvalid(field, "one_of", f"must be one of {', '.join(allowed)}")
 
 
+def _record(
+    actor: Actor, session: DosingSession, model: type[Entry], what: str, **fields: Any
+) -> Entry:
+    """One more row in the session, while side effects, interventions and scores are open."""
+    with transaction.atomic():
+        session = locked(session.pk)
+        require_open(Step.OBSERVE, session)
+        entry = model.objects.create(session=session, recorded_by_id=actor.person_id, **fields)
+        audit(actor, Action.CREATE, session, what)
+    return entry
+
+
+def _when(field: str, at: datetime | None, now: datetime) -> datetime:
+    """The time a row was noted: given (charted late), or now; never in the future."""
+    at = at or now
+    not_in_future(field, at, now)
+    return at
+
+
 def add_side_effect(
     actor: Actor,
     session: DosingSession,
@@ -52,22 +74,15 @@ def add_side_effect(
     note: str = "",
     now: datetime | None = None,
 ) -> SideEffect:
-    at = now_or_default(now)
-    noted_at = noted_at or at
     _one_of("kind", kind, SideEffectKind.values)
     _one_of("severity", severity, Severity.values)
     if kind == SideEffectKind.OTHER and not text(note):
         raise FieldInvalid("note", "required", "describe the side effect when the kind is 'other'")
-    not_in_future("noted_at", noted_at, at)
-    with transaction.atomic():
-        session = locked(session.pk)
-        require_open(Step.OBSERVE, session)
-        effect = SideEffect.objects.create(
-            session=session, kind=kind, severity=severity, noted_at=noted_at,
-            note=text(note)[:300], recorded_by_id=actor.person_id,
-        )  # fmt: skip
-        audit(actor, Action.CREATE, session, f"side effect {kind}")
-    return effect
+    noted_at = _when("noted_at", noted_at, now_or_default(now))
+    return _record(
+        actor, session, SideEffect, f"side effect {kind}",
+        kind=kind, severity=severity, noted_at=noted_at, note=text(note)[:300],
+    )  # fmt: skip
 
 
 def add_intervention(
@@ -80,23 +95,16 @@ def add_intervention(
     reason: str = "",
     now: datetime | None = None,
 ) -> Intervention:
-    at = now_or_default(now)
-    given_at = given_at or at
     drug, dose = text(drug), text(dose)
     if not drug:
         raise FieldInvalid("drug", "required", "name the drug given")
     if not dose:
         raise FieldInvalid("dose", "required", "with its unit (for example '4 mg IV')")
-    not_in_future("given_at", given_at, at)
-    with transaction.atomic():
-        session = locked(session.pk)
-        require_open(Step.OBSERVE, session)
-        intervention = Intervention.objects.create(
-            session=session, drug=drug[:80], dose=dose[:40], given_at=given_at,
-            reason=text(reason)[:200], recorded_by_id=actor.person_id,
-        )  # fmt: skip
-        audit(actor, Action.CREATE, session, f"intervention {drug[:40]}")
-    return intervention
+    given_at = _when("given_at", given_at, now_or_default(now))
+    return _record(
+        actor, session, Intervention, f"intervention {drug[:40]}",
+        drug=drug[:80], dose=dose[:40], given_at=given_at, reason=text(reason)[:200],
+    )  # fmt: skip
 
 
 def _score_value(scale: str, value: int | None, items: Sequence[int]) -> tuple[int, list[int]]:
@@ -124,16 +132,9 @@ def add_score(
     items: Sequence[int] = (),
     now: datetime | None = None,
 ) -> SessionScore:
-    at = now_or_default(now)
-    scored_at = scored_at or at
     total, kept_items = _score_value(scale, value, items)
-    not_in_future("scored_at", scored_at, at)
-    with transaction.atomic():
-        session = locked(session.pk)
-        require_open(Step.OBSERVE, session)
-        score = SessionScore.objects.create(
-            session=session, scale=scale, value=total, items=kept_items, scored_at=scored_at,
-            recorded_by_id=actor.person_id,
-        )  # fmt: skip
-        audit(actor, Action.CREATE, session, f"{scale} {total}")
-    return score
+    scored_at = _when("scored_at", scored_at, now_or_default(now))
+    return _record(
+        actor, session, SessionScore, f"{scale} {total}",
+        scale=scale, value=total, items=kept_items, scored_at=scored_at,
+    )  # fmt: skip
