@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 from django.apps import apps
 from django.db import models
-from django.http import HttpResponse
 from django.test import Client
 from django.utils import timezone
 from pypdf import PdfReader
@@ -57,9 +56,9 @@ def run_to(
 ) -> DosingSession:
     """``scenario.run_to`` by the test nurse and prescriber, the session begun ``minutes_ago``
     (or at ``start``)."""
-    begun = start or timezone.now() - timedelta(minutes=minutes_ago)
-    people = {"nurse": users["nurse"], "prescriber": users["prescriber"]}
-    return scenario.run_to(session, target, start=begun, **people, **kwargs)
+    nurse, prescriber = users["nurse"], users["prescriber"]
+    at = start or timezone.now() - timedelta(minutes=minutes_ago)
+    return scenario.run_to(session, target, nurse=nurse, prescriber=prescriber, start=at, **kwargs)
 
 
 def bring_to(session: DosingSession, users: dict[str, User], state: str) -> DosingSession:
@@ -153,8 +152,9 @@ def api_as(users, token_for) -> Callable[[str], Client]:
     return make
 
 
-def api_post(client: Client, path: str, body: Any = None) -> HttpResponse:
-    """POST ``body`` (``{}`` when none) as JSON to ``/api/v1{path}``."""
+def api_post(client: Client, path: str, body: Any = None) -> Any:
+    """POST ``body`` (``{}`` when none) as JSON to ``/api/v1{path}``; the test client's
+    response."""
     return client.post(f"/api/v1{path}", body or {}, content_type="application/json")
 
 

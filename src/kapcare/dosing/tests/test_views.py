@@ -14,48 +14,18 @@ from django.urls import reverse
 from django.utils import timezone
 
 from kapcare.accounts.roles import Role
-from kapcare.assessments.services import record_assessment
 from kapcare.audit.models import AuditEntry
 from kapcare.audit.services import Actor
-from kapcare.dosing import scenario, services
-from kapcare.dosing.models import (
-    Checklist,
-    DoseOrder,
-    DosingSession,
-    Intervention,
-    NoteAmendment,
-    SessionScore,
-    SideEffect,
-    State,
-    VitalAlert,
-    VitalReading,
-)
+from kapcare.dosing import models, scenario, services
+from kapcare.dosing.models import DosingSession, State, VitalAlert, VitalReading
+from kapcare.dosing.tests.conftest import datetime_local, reading, run_to, short_fast
 from kapcare.dosing.urls import urlpatterns
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
-@pytest.fixture
-def session(cleared_patient, plan_course_for) -> DosingSession:
-    course = plan_course_for(cleared_patient)
-    return course.dosing_sessions.order_by("appointment__starts_at").first()
-
-
-def _run(
-    session: DosingSession, users: dict[str, Any], target: str, **kwargs: Any
-) -> DosingSession:
-    return scenario.run_to(
-        session, target, nurse=users["nurse"], prescriber=users["prescriber"],
-        start=timezone.now() - timedelta(hours=3), **kwargs,
-    )  # fmt: skip
-
-
 def _url(name: str, session: DosingSession) -> str:
     return reverse(f"dosing:{name}", args=[session.pk])
-
-
-def _local(moment) -> str:
-    return timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M")
 
 
 def _messages(response) -> list[str]:
@@ -67,9 +37,9 @@ def _said(response, text: str, *, anywhere: bool = False) -> bool:
     return any((text in m) if anywhere else m.startswith(text) for m in _messages(response))
 
 
-def _reading(**values: Any) -> dict[str, Any]:
-    return {"systolic": 122, "diastolic": 78, "heart_rate": 72, "spo2": 98, "resp_rate": 14,
-            "taken_at": "", **values}  # fmt: skip
+def _row(**values: Any) -> dict[str, Any]:
+    """A vitals row typed on the page, its time left blank (now)."""
+    return reading("", **values)
 
 
 # --- the page --------------------------------------------------------------------------------
@@ -82,7 +52,7 @@ def test_reverse_gives_the_session_page(session):
 @pytest.mark.parametrize("state", ["scheduled", *scenario.ORDER])
 def test_page_shows_every_state_and_logs_the_read(session, users, client_for, state):
     if state != "scheduled":
-        session = _run(session, users, state, critical_bp_at_min=20)
+        session = run_to(session, users, state, critical_bp_at_min=20)
     before = AuditEntry.objects.filter(what="dosing session page").count()
     response = client_for(users[Role.THERAPIST]).get(_url("session", session))
     assert response.status_code == 200
@@ -146,10 +116,10 @@ CHECKLIST = {
 
 
 def test_checklist_saves_every_field(session, users, client_for):
-    session = _run(session, users, State.CHECKED_IN)
+    session = run_to(session, users, State.CHECKED_IN)
     response = client_for(users[Role.NURSE]).post(_url("checklist", session), CHECKLIST)
     assert response.status_code == 302 and response["Location"].endswith("#checklist")
-    checklist = Checklist.objects.get(session=session)
+    checklist = models.Checklist.objects.get(session=session)
     assert checklist.weight_kg == Decimal("70.0") and checklist.fasting_hours == Decimal("6.0")
     assert checklist.medication_holds_confirmed and checklist.driver_phone == "555-0100"
     assert checklist.intention == "Be present" and checklist.updated_by == users[Role.NURSE]
@@ -166,7 +136,7 @@ def test_checklist_saves_every_field(session, users, client_for):
 def test_checklist_bad_input_names_the_field_and_stores_nothing(
     session, users, client_for, field, value, message
 ):
-    session = _run(session, users, State.CHECKED_IN)
+    session = run_to(session, users, State.CHECKED_IN)
     response = client_for(users[Role.NURSE]).post(
         _url("checklist", session), {**CHECKLIST, field: value}
     )
@@ -174,11 +144,11 @@ def test_checklist_bad_input_names_the_field_and_stores_nothing(
     assert message in _messages(response)
     # The entered values are kept in the form.
     assert 'value="Alex Example"' in response.content.decode()
-    assert not Checklist.objects.filter(session=session).exists()
+    assert not models.Checklist.objects.filter(session=session).exists()
 
 
 def test_passing_the_checklist_with_unmet_items_is_refused_for_a_nurse(session, users, client_for):
-    session = _run(session, users, State.CHECKED_IN)
+    session = run_to(session, users, State.CHECKED_IN)
     client = client_for(users[Role.NURSE])
     client.post(_url("checklist", session), CHECKLIST)
     page = client.get(_url("session", session)).content.decode()
@@ -193,12 +163,7 @@ def test_passing_the_checklist_with_unmet_items_is_refused_for_a_nurse(session, 
 
 
 def test_prescriber_overrides_an_unmet_item_with_a_reason(session, users, client_for):
-    session = _run(session, users, State.CHECKED_IN)
-    nurse = Actor.for_user(users[Role.NURSE])
-    values = {**CHECKLIST, "fasting_hours": Decimal(2), "weight_kg": Decimal(70)}
-    services.save_checklist(nurse, session, **{**values, "medication_holds_confirmed": True})
-    record_assessment(nurse, session.patient, "cssrs_screen", [0] * 7, source="staff")
-    services.record_vitals(nurse, session, [_reading(taken_at=timezone.now())])
+    session = short_fast(run_to(session, users, State.CHECKED_IN), users)
     client = client_for(users[Role.PRESCRIBER])
     page = client.get(_url("session", session)).content.decode()
     assert "Override reason (prescriber)" in page and "Override and pass the checklist" in page
@@ -216,7 +181,7 @@ def test_prescriber_overrides_an_unmet_item_with_a_reason(session, users, client
 
 
 def test_centering(session, users, client_for):
-    session = _run(session, users, State.CHECKED_IN)
+    session = run_to(session, users, State.CHECKED_IN)
     client = client_for(users[Role.THERAPIST])
     response = client.post(
         _url("centering", session), {"centering_kind": "vr", "centering_minutes": "0"}
@@ -237,14 +202,14 @@ def test_centering(session, users, client_for):
 
 
 def test_prescriber_signs_the_order_and_the_page_shows_the_pump_rate(session, users, client_for):
-    session = _run(session, users, State.CHECKLIST_PASSED)
+    session = run_to(session, users, State.CHECKLIST_PASSED)
     client = client_for(users[Role.PRESCRIBER])
     page = client.get(_url("session", session)).content.decode()
     assert 'name="mg_per_kg"' in page and 'value="0.50"' in page  # prefilled from the protocol
     assert "150 mL/h" in page  # the preview before signing
     response = client.post(_url("order_sign", session), {"mg_per_kg": "0.50"})
     assert response.status_code == 302
-    order = DoseOrder.objects.get(session=session)
+    order = models.DoseOrder.objects.get(session=session)
     assert order.dose_mg == Decimal("35.0") and order.rate_ml_per_h == Decimal("150.0")
     session.refresh_from_db()
     assert session.state == State.DOSE_ORDERED
@@ -255,37 +220,37 @@ def test_prescriber_signs_the_order_and_the_page_shows_the_pump_rate(session, us
 
 
 def test_a_new_order_supersedes_and_the_old_one_is_struck_through(session, users, client_for):
-    session = _run(session, users, State.DOSE_ORDERED)
+    session = run_to(session, users, State.DOSE_ORDERED)
     client = client_for(users[Role.PRESCRIBER])
     response = client.post(_url("order_sign", session), {"mg_per_kg": "1.20"})
     assert response.status_code == 400
     assert any(
         m.startswith("deviation_reason: required because 1.20 mg/kg") for m in _messages(response)
     )
-    assert DoseOrder.objects.filter(session=session).count() == 1
+    assert models.DoseOrder.objects.filter(session=session).count() == 1
     response = client.post(_url("order_sign", session), {"mg_per_kg": "0.75"})
     assert response.status_code == 302
-    first, second = DoseOrder.objects.filter(session=session).order_by("id")
+    first, second = models.DoseOrder.objects.filter(session=session).order_by("id")
     assert first.superseded_by == second and second.dose_mg == Decimal("52.5")
     page = client.get(_url("session", session)).content.decode()
     assert 'class="order superseded"' in page and "<del>" in page
 
 
 def test_a_therapist_cannot_sign_an_order(session, users, client_for):
-    session = _run(session, users, State.CHECKLIST_PASSED)
+    session = run_to(session, users, State.CHECKLIST_PASSED)
     client = client_for(users[Role.THERAPIST])
     page = client.get(_url("session", session)).content.decode()
     assert "Sign dose order" not in page and "Awaiting a prescriber" in page
     response = client.post(_url("order_sign", session), {"mg_per_kg": "0.50"})
     assert response.status_code == 403
     assert "Only a prescriber signs a dose order." in _messages(response)
-    assert not DoseOrder.objects.filter(session=session).exists()
+    assert not models.DoseOrder.objects.filter(session=session).exists()
     session.refresh_from_db()
     assert session.state == State.CHECKLIST_PASSED
 
 
 def test_order_preview_computes_as_the_prescriber_types(session, users, client_for):
-    session = _run(session, users, State.CHECKLIST_PASSED)
+    session = run_to(session, users, State.CHECKLIST_PASSED)
     client = client_for(users[Role.PRESCRIBER])
     response = client.get(_url("order_preview", session), {"mg_per_kg": "1.0"}, **HTMX)
     html = response.content.decode()
@@ -297,14 +262,14 @@ def test_order_preview_computes_as_the_prescriber_types(session, users, client_f
     assert "outside the protocol" in response.content.decode()
     response = client.get(_url("order_preview", session), {"mg_per_kg": "lots"}, **HTMX)
     assert response.status_code == 400 and "mg_per_kg: Enter a number." in response.content.decode()
-    assert not DoseOrder.objects.filter(session=session).exists()
+    assert not models.DoseOrder.objects.filter(session=session).exists()
 
 
 # --- administration and vitals ---------------------------------------------------------------
 
 
 def test_administration_then_dosing(session, users, client_for):
-    session = _run(session, users, State.DOSE_ORDERED)
+    session = run_to(session, users, State.DOSE_ORDERED)
     client = client_for(users[Role.NURSE])
     response = client.post(_url("administration", session), {"lot_number": "", "vial_id": "V1"})
     assert response.status_code == 400
@@ -313,7 +278,7 @@ def test_administration_then_dosing(session, users, client_for):
     start = timezone.now() - timedelta(minutes=5)
     response = client.post(
         _url("administration", session),
-        {"lot_number": "LOT-7", "vial_id": "V-12", "started_at": _local(start)},
+        {"lot_number": "LOT-7", "vial_id": "V-12", "started_at": datetime_local(start)},
     )
     assert response.status_code == 302
     session = DosingSession.objects.get(pk=session.pk)
@@ -324,9 +289,9 @@ def test_administration_then_dosing(session, users, client_for):
 
 
 def test_vitals_row_through_htmx_shows_the_alert_at_once(session, users, client_for):
-    session = _run(session, users, State.DOSING)
+    session = run_to(session, users, State.DOSING)
     client = client_for(users[Role.NURSE])
-    response = client.post(_url("vitals", session), _reading(systolic=186, diastolic=114), **HTMX)
+    response = client.post(_url("vitals", session), _row(systolic=186, diastolic=114), **HTMX)
     assert response.status_code == 201
     html = response.content.decode()
     assert html.lstrip().startswith('<div id="vitals-live"')  # the panel only, not the page
@@ -338,20 +303,20 @@ def test_vitals_row_through_htmx_shows_the_alert_at_once(session, users, client_
 
 
 def test_bad_vitals_name_the_field_and_store_nothing(session, users, client_for):
-    session = _run(session, users, State.DOSING)
+    session = run_to(session, users, State.DOSING)
     before = VitalReading.objects.filter(session=session).count()
     client = client_for(users[Role.NURSE])
-    response = client.post(_url("vitals", session), _reading(spo2=140), **HTMX)
+    response = client.post(_url("vitals", session), _row(spo2=140), **HTMX)
     assert response.status_code == 400
     html = response.content.decode()
     assert "spo2:" in html and 'value="140"' in html  # named, and the row kept for correction
-    response = client.post(_url("vitals", session), _reading(heart_rate="fast"), **HTMX)
+    response = client.post(_url("vitals", session), _row(heart_rate="fast"), **HTMX)
     assert (
         response.status_code == 400
         and "heart_rate: Enter a whole number." in response.content.decode()
     )
-    future = _local(timezone.now() + timedelta(hours=1))
-    response = client.post(_url("vitals", session), _reading(taken_at=future))
+    future = datetime_local(timezone.now() + timedelta(hours=1))
+    response = client.post(_url("vitals", session), reading(future))
     assert response.status_code == 400 and "taken_at: cannot be in the future" in _messages(
         response
     )
@@ -359,20 +324,20 @@ def test_bad_vitals_name_the_field_and_store_nothing(session, users, client_for)
 
 
 def test_vitals_without_htmx_redirect_with_the_alerts(session, users, client_for):
-    session = _run(session, users, State.DOSING)
+    session = run_to(session, users, State.DOSING)
     response = client_for(users[Role.NURSE]).post(
-        _url("vitals", session), _reading(spo2=90), follow=True
+        _url("vitals", session), _row(spo2=90), follow=True
     )
     assert response.redirect_chain[-1][0].endswith("#vitals")
     assert any("CRITICAL" in m for m in _messages(response))
 
 
 def test_critical_alert_needs_the_action_taken(session, users, client_for):
-    session = _run(session, users, State.DOSING)
+    session = run_to(session, users, State.DOSING)
     result = services.record_vitals(
         Actor.for_user(users[Role.NURSE]),
         session,
-        [_reading(systolic=190, taken_at=timezone.now())],
+        [reading(timezone.now(), 190)],
     )
     alert = next(a for _, a in result.alerts if a.level == "critical")
     url = reverse("dosing:vital_alert_acknowledge", args=[alert.pk])
@@ -393,7 +358,7 @@ def test_critical_alert_needs_the_action_taken(session, users, client_for):
 
 
 def test_reminder_polls_and_shows_overdue(session, users, client_for):
-    session = _run(session, users, State.RECOVERY)
+    session = run_to(session, users, State.RECOVERY)
     response = client_for(users[Role.NURSE]).get(_url("vitals_reminder", session), **HTMX)
     html = response.content.decode()
     assert response.status_code == 200 and 'hx-trigger="every 30s"' in html
@@ -404,9 +369,9 @@ def test_reminder_polls_and_shows_overdue(session, users, client_for):
 
 
 def test_side_effect_intervention_and_scores(session, users, client_for):
-    session = _run(session, users, State.DOSING)
+    session = run_to(session, users, State.DOSING)
     client = client_for(users[Role.NURSE])
-    now = _local(timezone.now())
+    now = datetime_local(timezone.now())
     response = client.post(
         _url("side_effect", session), {"kind": "other", "severity": "mild", "noted_at": now}
     )
@@ -420,7 +385,7 @@ def test_side_effect_intervention_and_scores(session, users, client_for):
         ).status_code
         == 302
     )
-    assert SideEffect.objects.get(session=session).severity == "moderate"
+    assert models.SideEffect.objects.get(session=session).severity == "moderate"
     response = client.post(
         _url("intervention", session), {"drug": "Ondansetron", "dose": "", "given_at": now}
     )
@@ -432,7 +397,7 @@ def test_side_effect_intervention_and_scores(session, users, client_for):
         ).status_code
         == 302
     )
-    assert Intervention.objects.get(session=session).dose == "4 mg IV"
+    assert models.Intervention.objects.get(session=session).dose == "4 mg IV"
     five = {f"item_{n}": "1" for n in range(1, 6)}
     response = client.post(_url("score", session), {"scale": "cadss6", **five})
     assert response.status_code == 400 and _said(response, "items: CADSS-6 needs 6")
@@ -445,7 +410,7 @@ def test_side_effect_intervention_and_scores(session, users, client_for):
     assert client.post(_url("score", session), {"scale": "moaas", "value": "4"}).status_code == 302
     scores = {
         s.scale: s
-        for s in SessionScore.objects.filter(session=session, recorded_by=users[Role.NURSE])
+        for s in models.SessionScore.objects.filter(session=session, recorded_by=users[Role.NURSE])
     }
     assert scores["cadss6"].value == 7 and scores["cadss6"].items == [1, 1, 1, 1, 1, 2]
     assert scores["moaas"].value == 4
@@ -457,7 +422,7 @@ def test_patient_rated_dissociation_when_the_clinic_chooses_it(
     session, users, client_for, settings
 ):
     settings.KAPCARE_DISSOCIATION_SCALE = "dissociation_0_10"
-    session = _run(session, users, State.DOSING)
+    session = run_to(session, users, State.DOSING)
     client = client_for(users[Role.NURSE])
     assert (
         "Patient-rated dissociation (0-10)" in client.get(_url("session", session)).content.decode()
@@ -468,7 +433,7 @@ def test_patient_rated_dissociation_when_the_clinic_chooses_it(
         ).status_code
         == 302
     )
-    assert SessionScore.objects.get(session=session, scale="dissociation_0_10").value == 6
+    assert models.SessionScore.objects.get(session=session, scale="dissociation_0_10").value == 6
 
 
 # --- discharge, reflection, note -------------------------------------------------------------
@@ -480,7 +445,7 @@ DISCHARGE = {
 
 
 def test_discharge_assessment_then_discharge(session, users, client_for):
-    session = _run(session, users, State.RECOVERY)
+    session = run_to(session, users, State.RECOVERY)
     nurse = client_for(users[Role.NURSE])
     response = nurse.post(_url("discharge", session), {**DISCHARGE, "sedation_moaas": ""})
     assert response.status_code == 400
@@ -498,7 +463,7 @@ def test_discharge_assessment_then_discharge(session, users, client_for):
 
 
 def test_signed_note_cannot_be_changed_through_the_note_url(session, users, client_for):
-    session = _run(session, users, State.DISCHARGED)
+    session = run_to(session, users, State.DISCHARGED)
     client = client_for(users[Role.PRESCRIBER])
     assert client.post(_url("reflection", session), {"reflection": "Felt calm"}).status_code == 302
     assert client.post(_url("note", session), {"text": ""}).status_code == 400  # empty: refused
@@ -531,11 +496,11 @@ def test_signed_note_cannot_be_changed_through_the_note_url(session, users, clie
         and "BP at 60 min 128/80." in page
         and "reason: Late entry" in page
     )
-    assert NoteAmendment.objects.get().author == users[Role.PRESCRIBER]
+    assert models.NoteAmendment.objects.get().author == users[Role.PRESCRIBER]
 
 
 def test_a_bare_step_to_note_signed_is_refused(session, users, client_for):
-    session = _run(session, users, State.DISCHARGED)
+    session = run_to(session, users, State.DISCHARGED)
     client = client_for(users[Role.NURSE])
     client.post(_url("note", session), {"text": "Written"})
     response = client.post(_url("transition", session), {"to": "note_signed"})
@@ -547,12 +512,8 @@ def test_a_bare_step_to_note_signed_is_refused(session, users, client_for):
 # --- esketamine ------------------------------------------------------------------------------
 
 
-def test_esketamine_device_buttons_and_rems_link(
-    cleared_patient, plan_course_for, users, client_for
-):
-    course = plan_course_for(cleared_patient, "esketamine")
-    session = course.dosing_sessions.order_by("appointment__starts_at").first()
-    session = _run(session, users, State.DOSE_ORDERED)
+def test_esketamine_device_buttons_and_rems_link(dosing_session_for, users, client_for):
+    session = run_to(dosing_session_for("esketamine"), users, State.DOSE_ORDERED)
     client = client_for(users[Role.NURSE])
     page = client.get(_url("session", session)).content.decode()
     assert "REMS monitoring record (PDF)" in page and _url("rems_pdf", session) in page
@@ -566,11 +527,9 @@ def test_esketamine_device_buttons_and_rems_link(
     assert session.administration.devices.count() == 1
 
 
-def test_rems_pdf(cleared_patient, plan_course_for, users, client_for):
+def test_rems_pdf(dosing_session_for, users, client_for):
     pytest.importorskip("kapcare.dosing.rems", reason="kapcare.dosing.rems is not written yet")
-    course = plan_course_for(cleared_patient, "esketamine")
-    session = course.dosing_sessions.order_by("appointment__starts_at").first()
-    session = _run(session, users, State.DISCHARGED)
+    session = run_to(dosing_session_for("esketamine"), users, State.DISCHARGED)
     response = client_for(users[Role.NURSE]).get(_url("rems_pdf", session))
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     assert response.content.startswith(b"%PDF")
@@ -589,7 +548,7 @@ def test_rems_pdf_only_for_esketamine(session, users, client_for):
 
 @pytest.mark.parametrize("role", [Role.FRONT_DESK, Role.PATIENT, Role.CLINIC_ADMIN])
 def test_non_clinical_roles_get_403_on_every_dosing_route(session, users, client_for, role):
-    session = _run(session, users, State.DOSING, critical_bp_at_min=0)
+    session = run_to(session, users, State.DOSING, critical_bp_at_min=0)
     alert = VitalAlert.objects.get(session=session, level="critical")
     client = client_for(users[role])
     readings = VitalReading.objects.filter(session=session).count()
@@ -616,7 +575,7 @@ def _add_readings(session: DosingSession, nurse: Any, count: int) -> None:
         session,
         [
             # Every third reading high, so alerts come with them.
-            _reading(systolic=170 if i % 3 == 0 else 124, taken_at=now - timedelta(seconds=30 * i))
+            reading(now - timedelta(seconds=30 * i), 170 if i % 3 == 0 else 124)
             for i in range(count)
         ],
     )
@@ -627,8 +586,8 @@ def test_page_queries_do_not_grow_with_the_readings(
 ):
     course = plan_course_for(cleared_patient)
     first, second = course.dosing_sessions.order_by("appointment__starts_at")[:2]
-    few = _run(first, users, State.RECOVERY, critical_bp_at_min=10)
-    many = _run(second, users, State.RECOVERY, critical_bp_at_min=10)
+    few = run_to(first, users, State.RECOVERY, critical_bp_at_min=10)
+    many = run_to(second, users, State.RECOVERY, critical_bp_at_min=10)
     _add_readings(few, users[Role.NURSE], 5)
     _add_readings(many, users[Role.NURSE], 50)
     client = client_for(users[Role.NURSE])
