@@ -290,6 +290,12 @@ class Severity(models.TextChoices):
     SEVERE = "severe", "Severe"
 
 
+class ScoreScale(models.TextChoices):
+    CADSS6 = "cadss6", "CADSS-6 (clinician-rated dissociation, 0-24)"
+    DISSOCIATION_0_10 = "dissociation_0_10", "Patient-rated dissociation (0-10)"
+    MOAAS = "moaas", "MOAA/S sedation (0-5)"
+
+
 class SideEffect(models.Model):
     session = _part_of_session("side_effects")
     kind = models.CharField(max_length=30, choices=SideEffectKind.choices)
@@ -315,15 +321,10 @@ class Intervention(models.Model):
 
     class Meta:
         ordering = ["given_at", "id"]
+        verbose_name = "intervention (a drug given in the session)"
 
     def __str__(self) -> str:
         return f"{self.drug} {self.dose}"
-
-
-class ScoreScale(models.TextChoices):
-    CADSS6 = "cadss6", "CADSS-6 (clinician-rated dissociation, 0-24)"
-    DISSOCIATION_0_10 = "dissociation_0_10", "Patient-rated dissociation (0-10)"
-    MOAAS = "moaas", "MOAA/S sedation (0-5)"
 
 
 class SessionScore(models.Model):

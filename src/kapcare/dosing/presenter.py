@@ -11,21 +11,7 @@ from django.urls import reverse
 
 from kapcare.clinical import session as model
 from kapcare.dosing import charts, conf, rules, selectors, services
-from kapcare.dosing.forms import (
-    AcknowledgeForm,
-    AdministrationForm,
-    AmendmentForm,
-    CenteringForm,
-    ChecklistForm,
-    DischargeForm,
-    InterventionForm,
-    NoteForm,
-    OrderForm,
-    ReflectionForm,
-    ScoreForm,
-    SideEffectForm,
-    VitalsForm,
-)
+from kapcare.dosing import forms as step_forms
 from kapcare.dosing.models import DosingSession, ScoreScale, State, VitalAlert, VitalReading
 from kapcare.errors import FieldInvalid
 
@@ -41,10 +27,10 @@ STEP_ELSEWHERE = {
 
 def order_form(
     session: DosingSession, data: Any = None, *, initial: dict[str, Any] | None = None
-) -> OrderForm:
+) -> step_forms.OrderForm:
     """The protocol's default dose is offered pre-filled; the prescriber still submits it."""
     protocol = session.course.protocol_record
-    return OrderForm(
+    return step_forms.OrderForm(
         data,
         initial=initial
         if initial is not None
@@ -57,17 +43,17 @@ def order_form(
 def _score_forms(bound: dict[str, forms.Form]) -> dict[str, forms.Form]:
     return {
         "dissociation": bound.get("dissociation")
-        or ScoreForm(initial={"scale": conf.dissociation_scale()}, auto_id="dis_%s"),
+        or step_forms.ScoreForm(initial={"scale": conf.dissociation_scale()}, auto_id="dis_%s"),
         "sedation": bound.get("sedation")
-        or ScoreForm(initial={"scale": ScoreScale.MOAAS}, auto_id="sed_%s"),
+        or step_forms.ScoreForm(initial={"scale": ScoreScale.MOAAS}, auto_id="sed_%s"),
     }
 
 
 def vitals_context(
     record: selectors.SessionRecord,
     *,
-    form: VitalsForm | None = None,
-    ack_form: tuple[int, AcknowledgeForm] | None = None,
+    form: step_forms.VitalsForm | None = None,
+    ack_form: tuple[int, step_forms.AcknowledgeForm] | None = None,
     errors: list[str] | None = None,
 ) -> dict[str, Any]:
     """The live vitals panel: the entry row, the alerts, the reminder, the table and the
@@ -85,7 +71,7 @@ def vitals_context(
         )
     )
     ack_forms = {
-        alert.pk: AcknowledgeForm(auto_id=f"ack{alert.pk}_%s")
+        alert.pk: step_forms.AcknowledgeForm(auto_id=f"ack{alert.pk}_%s")
         for alert, _ in alerts
         if alert.level == "critical" and alert.acknowledged_at is None
     }
@@ -98,7 +84,7 @@ def vitals_context(
     limits = rules.thresholds(session)
     return {
         "session": session,
-        "vitals_form": form or VitalsForm(),
+        "vitals_form": form or step_forms.VitalsForm(),
         "vitals_errors": (errors or []) if ack_form is None else [],
         "can_record_vitals": session.state in model.OPEN_IN[model.Step.VITALS],
         "readings_newest_first": list(reversed(timeline)),
@@ -197,26 +183,26 @@ def _forms(record: selectors.SessionRecord, bound: dict[str, forms.Form]) -> dic
     # The designated driver named on the checklist is usually the escort: offer the name.
     driver = checklist.driver_name if checklist is not None else ""
     form_set: dict[str, forms.Form] = {
-        "checklist": ChecklistForm(initial=checklist_initial),
-        "centering": CenteringForm(
+        "checklist": step_forms.ChecklistForm(initial=checklist_initial),
+        "centering": step_forms.CenteringForm(
             initial={
                 "centering_kind": session.centering_kind or "breathing",
                 "centering_minutes": session.centering_minutes,
             }
         ),
         "order": order_form(session),
-        "administration": AdministrationForm(initial=administration_initial),
-        "side_effect": SideEffectForm(),
-        "intervention": InterventionForm(auto_id="int_%s"),
-        "discharge": DischargeForm(
+        "administration": step_forms.AdministrationForm(initial=administration_initial),
+        "side_effect": step_forms.SideEffectForm(),
+        "intervention": step_forms.InterventionForm(auto_id="int_%s"),
+        "discharge": step_forms.DischargeForm(
             initial={
                 "escort_name": session.escort_name or driver,
                 **(session.discharge_inputs or {}),
             }
         ),
-        "reflection": ReflectionForm(initial={"reflection": session.reflection}),
-        "note": NoteForm(initial={"text": note.text if note else ""}),
-        "amendment": AmendmentForm(auto_id="amend_%s"),
+        "reflection": step_forms.ReflectionForm(initial={"reflection": session.reflection}),
+        "note": step_forms.NoteForm(initial={"text": note.text if note else ""}),
+        "amendment": step_forms.AmendmentForm(auto_id="amend_%s"),
     }
     form_set.update(_score_forms(bound))
     form_set.update({k: v for k, v in bound.items() if k in form_set})

@@ -52,5 +52,12 @@ def not_in_future(field: str, at: datetime, now: datetime) -> None:
         raise FieldInvalid(field, "in_future", "cannot be in the future")
 
 
+def time_noted(field: str, at: datetime | None, now: datetime) -> datetime:
+    """When something was noted: given (charted late), or now; never in the future."""
+    at = at or now
+    not_in_future(field, at, now)
+    return at
+
+
 def text(value: str | None) -> str:
     return (value or "").strip()

@@ -24,10 +24,10 @@ from kapcare.dosing.models import (
 from kapcare.dosing.services._common import (
     audit,
     locked,
-    not_in_future,
     now_or_default,
     require_open,
     text,
+    time_noted,
 )
 from kapcare.errors import FieldInvalid
 
@@ -57,13 +57,6 @@ def _record(
     return entry
 
 
-def _when(field: str, at: datetime | None, now: datetime) -> datetime:
-    """The time a row was noted: given (charted late), or now; never in the future."""
-    at = at or now
-    not_in_future(field, at, now)
-    return at
-
-
 def add_side_effect(
     actor: Actor,
     session: DosingSession,
@@ -78,7 +71,7 @@ def add_side_effect(
     _one_of("severity", severity, Severity.values)
     if kind == SideEffectKind.OTHER and not text(note):
         raise FieldInvalid("note", "required", "describe the side effect when the kind is 'other'")
-    noted_at = _when("noted_at", noted_at, now_or_default(now))
+    noted_at = time_noted("noted_at", noted_at, now_or_default(now))
     return _record(
         actor, session, SideEffect, f"side effect {kind}",
         kind=kind, severity=severity, noted_at=noted_at, note=text(note)[:300],
@@ -100,7 +93,7 @@ def add_intervention(
         raise FieldInvalid("drug", "required", "name the drug given")
     if not dose:
         raise FieldInvalid("dose", "required", "with its unit (for example '4 mg IV')")
-    given_at = _when("given_at", given_at, now_or_default(now))
+    given_at = time_noted("given_at", given_at, now_or_default(now))
     return _record(
         actor, session, Intervention, f"intervention {drug[:40]}",
         drug=drug[:80], dose=dose[:40], given_at=given_at, reason=text(reason)[:200],
@@ -133,7 +126,7 @@ def add_score(
     now: datetime | None = None,
 ) -> SessionScore:
     total, kept_items = _score_value(scale, value, items)
-    scored_at = _when("scored_at", scored_at, now_or_default(now))
+    scored_at = time_noted("scored_at", scored_at, now_or_default(now))
     return _record(
         actor, session, SessionScore, f"{scale} {total}",
         scale=scale, value=total, items=kept_items, scored_at=scored_at,
