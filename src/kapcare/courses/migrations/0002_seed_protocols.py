@@ -4,6 +4,11 @@ from decimal import Decimal
 
 from django.db import migrations
 
+IM_SOURCE = (
+    "IM 0.5-1.0 mg/kg (clinic protocol; no published standard, docs/clinical-reference.md "
+    "section 3.1); 60 min observation: clinic policy default"
+)
+
 SEEDED = [
     {
         "code": "iv-ptsd",
@@ -45,8 +50,7 @@ SEEDED = [
         "max_mg_per_kg": Decimal("1.0"),
         "schedule_code": "im_weekly",
         "min_observation_min": 60,
-        "source": "IM 0.5-1.0 mg/kg (clinic protocol, CLINICAL_REFERENCE.md section 2); "
-        "60 min observation: clinic policy default",
+        "source": IM_SOURCE,
     },
     {
         "code": "intranasal",
