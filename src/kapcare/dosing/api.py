@@ -11,7 +11,6 @@ an unknown session 404. A refused call stores nothing.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from decimal import Decimal
 from typing import Any, TypeVar
 
 from django.http import HttpRequest
@@ -81,10 +80,6 @@ SchemaT = TypeVar("SchemaT", bound=Schema)
 
 
 # --- rendering the read model ----------------------------------------------------------------
-
-
-def _num(value: Decimal | None) -> float | None:
-    return None if value is None else float(value)
 
 
 def _who(user: Any) -> str:
