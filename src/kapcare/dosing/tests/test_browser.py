@@ -19,14 +19,14 @@ from playwright.sync_api import expect
 from kapcare.accounts.roles import Role
 from kapcare.conftest import sign_in
 from kapcare.dosing.models import DosingSession, State, VitalAlert
+from kapcare.dosing.tests.conftest import datetime_local
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def _local(minutes_ago: int) -> str:
     """A datetime-local value in the clinic's time zone."""
-    moment = timezone.localtime(timezone.now() - timedelta(minutes=minutes_ago))
-    return moment.strftime("%Y-%m-%dT%H:%M")
+    return datetime_local(timezone.now() - timedelta(minutes=minutes_ago))
 
 
 def _enter_vitals(page: Any, minutes_ago: int, values: tuple[int, int, int, int, int]) -> None:
@@ -49,12 +49,10 @@ def _message(page: Any, text: str) -> None:
     page.locator(".messages").get_by_text(text).wait_for()
 
 
-def test_full_iv_session(page, users, cleared_patient, plan_course_for, settings) -> None:
+def test_full_iv_session(page, users, session, settings) -> None:
     # The nurse charts the whole session from a check-in made now, with times back-dated up to
     # 90 minutes: the clinic's slack for readings before the check-in must cover them.
     settings.KAPCARE_VITALS_BEFORE_CHECK_IN_MIN = 180
-    course = plan_course_for(cleared_patient)
-    session = course.dosing_sessions.order_by("appointment__starts_at").first()
     url = reverse("dosing:session", args=[session.pk])
     nurse, prescriber = users[Role.NURSE], users[Role.PRESCRIBER]
     csp_errors: list[str] = []
