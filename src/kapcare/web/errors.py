@@ -3,6 +3,8 @@ form is shown again with the field named), not this role 403, not now 409, unkno
 
 from __future__ import annotations
 
+from django import forms
+
 from kapcare.errors import Conflict, FieldInvalid, Forbidden, NotFound, Refused
 
 
@@ -24,3 +26,19 @@ def page_messages(error: Refused) -> list[str]:
     if isinstance(error, FieldInvalid):
         return [f"{p.field}: {p.message}" for p in error.problems]
     return [error.message]
+
+
+def add_form_errors(form: forms.BaseForm, error: Refused) -> None:
+    """Show a refusal on the form it answers: each invalid field's message on that input, and
+    a conflict on the input it names (a chair or a staff member fully booked); what the form
+    has no input for goes on the whole form, named as `page_messages` names it."""
+    if isinstance(error, FieldInvalid):
+        for problem in error.problems:
+            if problem.field in form.fields:
+                form.add_error(problem.field, problem.message)
+            else:
+                form.add_error(None, f"{problem.field}: {problem.message}")
+    elif isinstance(error, Conflict) and error.field in form.fields:
+        form.add_error(error.field, error.message)
+    else:
+        form.add_error(None, error.message)
