@@ -5,50 +5,65 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('patients', '0004_patient_list_order'),
+        ("patients", "0004_patient_list_order"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='historicalpatient',
-            name='birth_date',
+            model_name="historicalpatient",
+            name="birth_date",
             field=models.DateField(validators=[kapcare.patients.models.validate_birth_date]),
         ),
         migrations.AlterField(
-            model_name='historicalpatient',
-            name='emergency_contact_name',
-            field=models.CharField(blank=True, max_length=200, validators=[kapcare.patients.models.validate_person_name]),
+            model_name="historicalpatient",
+            name="emergency_contact_name",
+            field=models.CharField(
+                blank=True,
+                max_length=200,
+                validators=[kapcare.patients.models.validate_person_name],
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalpatient',
-            name='family_name',
-            field=models.CharField(max_length=100, validators=[kapcare.patients.models.validate_person_name]),
+            model_name="historicalpatient",
+            name="family_name",
+            field=models.CharField(
+                max_length=100, validators=[kapcare.patients.models.validate_person_name]
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalpatient',
-            name='given_name',
-            field=models.CharField(max_length=100, validators=[kapcare.patients.models.validate_person_name]),
+            model_name="historicalpatient",
+            name="given_name",
+            field=models.CharField(
+                max_length=100, validators=[kapcare.patients.models.validate_person_name]
+            ),
         ),
         migrations.AlterField(
-            model_name='patient',
-            name='birth_date',
+            model_name="patient",
+            name="birth_date",
             field=models.DateField(validators=[kapcare.patients.models.validate_birth_date]),
         ),
         migrations.AlterField(
-            model_name='patient',
-            name='emergency_contact_name',
-            field=models.CharField(blank=True, max_length=200, validators=[kapcare.patients.models.validate_person_name]),
+            model_name="patient",
+            name="emergency_contact_name",
+            field=models.CharField(
+                blank=True,
+                max_length=200,
+                validators=[kapcare.patients.models.validate_person_name],
+            ),
         ),
         migrations.AlterField(
-            model_name='patient',
-            name='family_name',
-            field=models.CharField(max_length=100, validators=[kapcare.patients.models.validate_person_name]),
+            model_name="patient",
+            name="family_name",
+            field=models.CharField(
+                max_length=100, validators=[kapcare.patients.models.validate_person_name]
+            ),
         ),
         migrations.AlterField(
-            model_name='patient',
-            name='given_name',
-            field=models.CharField(max_length=100, validators=[kapcare.patients.models.validate_person_name]),
+            model_name="patient",
+            name="given_name",
+            field=models.CharField(
+                max_length=100, validators=[kapcare.patients.models.validate_person_name]
+            ),
         ),
     ]
