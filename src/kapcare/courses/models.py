@@ -115,7 +115,7 @@ class TreatmentCourse(models.Model):
         ordering = ["-start_date", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.protocol_snapshot.get('name', 'course')} from {self.start_date}"
+        return f"{self.protocol_record.name} from {self.start_date}"
 
     @property
     def protocol_record(self) -> ProtocolSnapshot:

@@ -73,12 +73,8 @@ class DosingSession(models.Model):
         return f"Dosing session #{self.pk}"
 
     @property
-    def protocol(self) -> dict[str, Any]:
-        return dict(self.course.protocol_snapshot)
-
-    @property
     def route(self) -> str:
-        return str(self.course.protocol_snapshot["route"])
+        return self.course.route
 
 
 class Transition(models.Model):
