@@ -6,7 +6,6 @@ from typing import Literal
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Schema, Status
-from ninja.errors import HttpError
 from pydantic import ConfigDict, Field
 
 from kapcare.api.routing import endpoint
@@ -88,9 +87,9 @@ class PatientOut(PatientSummaryOut):
 
 @endpoint(router, "POST", "", operation_id="create_patient", response={201: PatientOut})
 def create(request: HttpRequest, payload: PatientIn):
-    """Register a patient; the MRN is assigned here."""
-    if payload.birth_date > date.today():
-        raise HttpError(422, "birth_date: must not be in the future")
+    """Register a patient; the MRN is assigned here. A blank name or one with hidden
+    characters, or a birth date before 1900 or in the future, is refused (422) by the shared
+    rules (kapcare.patients.models)."""
     patient = create_patient(
         Actor.from_request(request),
         given_name=payload.given_name,

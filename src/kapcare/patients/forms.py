@@ -8,15 +8,22 @@ from django import forms
 
 from kapcare.accounts.models import User
 from kapcare.accounts.roles import CLINICAL
-from kapcare.patients.models import Patient, validate_person_name
+from kapcare.clinical.dosing import WEIGHT_RANGE_KG
+from kapcare.patients.models import MEASURED_HEIGHT_RANGE_CM, Patient, validate_person_name
 
 
 class MeasurementForm(forms.Form):
     weight_kg = forms.DecimalField(
-        label="Weight (kg)", min_value=30, max_value=300, decimal_places=1
+        label="Weight (kg)",
+        min_value=WEIGHT_RANGE_KG[0],
+        max_value=WEIGHT_RANGE_KG[1],
+        decimal_places=1,
     )
     height_cm = forms.DecimalField(
-        label="Height (cm)", min_value=100, max_value=250, decimal_places=1
+        label="Height (cm)",
+        min_value=MEASURED_HEIGHT_RANGE_CM[0],
+        max_value=MEASURED_HEIGHT_RANGE_CM[1],
+        decimal_places=1,
     )
 
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import date
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -16,6 +17,10 @@ from kapcare.errors import FieldInvalid
 # the model fields' validators) and so the API --------------------------------------------------
 
 EARLIEST_BIRTH_DATE = date(1900, 1, 1)
+MEASURED_HEIGHT_RANGE_CM = (Decimal(100), Decimal(250))
+"""A height the record accepts (a plausibility check against typing errors; the weight's is the
+dosing range, ``kapcare.clinical.dosing.WEIGHT_RANGE_KG``). Not the Devine formula's range
+(``HEIGHT_RANGE_CM``, 120-250): the record keeps a shorter patient's height too."""
 # Control (Cc) and format (Cf) characters: NUL, tabs and line breaks, zero-width spaces and
 # joiners, bidirectional overrides (U+202A-U+202E, U+2066-U+2069). They hide or reorder what
 # a reader sees, so two records could look the same. Surrogates (Cs) cannot be stored. Joiners

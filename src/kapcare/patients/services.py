@@ -13,7 +13,10 @@ from django.utils import timezone
 from kapcare.audit.models import Action
 from kapcare.audit.services import Actor, record_event
 from kapcare.clinical import medications
+from kapcare.clinical.dosing import WEIGHT_RANGE_KG
+from kapcare.errors import Conflict, FieldInvalid, NotFound
 from kapcare.patients.models import (
+    MEASURED_HEIGHT_RANGE_CM,
     Allergy,
     BodyMeasurement,
     CareStatus,
@@ -83,7 +86,7 @@ def update_histories(actor: Actor, patient: Patient, **texts: str) -> PatientHis
     change is kept as a version by django-simple-history."""
     unknown = set(texts) - {"medical", "psychiatric", "trauma", "substance_use"}
     if unknown:
-        raise ValueError(f"{sorted(unknown)[0]}: not a history field")
+        raise FieldInvalid(sorted(unknown)[0], "unknown_field", "not a history field")
     with transaction.atomic():
         histories, _ = PatientHistory.objects.select_for_update().get_or_create(patient=patient)
         for name, text in texts.items():
@@ -97,11 +100,14 @@ def update_histories(actor: Actor, patient: Patient, **texts: str) -> PatientHis
 def add_measurement(
     actor: Actor, patient: Patient, *, weight_kg: Decimal, height_cm: Decimal
 ) -> BodyMeasurement:
-    """Record today's weight and height; earlier measurements stay as they were."""
-    if not Decimal(30) <= weight_kg <= Decimal(300):
-        raise ValueError("weight_kg: must be 30-300 kg")
-    if not Decimal(100) <= height_cm <= Decimal(250):
-        raise ValueError("height_cm: must be 100-250 cm")
+    """Record today's weight and height; earlier measurements stay as they were. FieldInvalid
+    (``out_of_range``) for a weight outside the dosing range or an implausible height."""
+    for field, value, (low, high), unit in (
+        ("weight_kg", weight_kg, WEIGHT_RANGE_KG, "kg"),
+        ("height_cm", height_cm, MEASURED_HEIGHT_RANGE_CM, "cm"),
+    ):
+        if not low <= value <= high:
+            raise FieldInvalid(field, "out_of_range", f"must be {low}-{high} {unit}")
     with transaction.atomic():
         measurement = BodyMeasurement.objects.create(
             patient=patient, measured_at=timezone.now(), weight_kg=weight_kg,
@@ -114,7 +120,7 @@ def add_measurement(
 def add_allergy(actor: Actor, patient: Patient, *, substance: str, reaction: str = "") -> Allergy:
     substance = substance.strip()
     if not substance:
-        raise ValueError("substance: required")
+        raise FieldInvalid("substance", "required", "required")
     with transaction.atomic():
         allergy = Allergy.objects.create(
             patient=patient, substance=substance[:200], reaction=reaction.strip()[:200]
@@ -129,7 +135,7 @@ def add_medication(
     """Add a current medication; its class comes from the clinical core's matcher."""
     generic_name = generic_name.strip()
     if not generic_name:
-        raise ValueError("generic_name: required")
+        raise FieldInvalid("generic_name", "required", "required")
     with transaction.atomic():
         entry = MedicationEntry.objects.create(
             patient=patient, generic_name=generic_name[:200], dose=dose.strip()[:100],
@@ -140,8 +146,13 @@ def add_medication(
 
 
 def stop_medication(actor: Actor, patient: Patient, entry_id: int) -> MedicationEntry:
+    """NotFound (``entry_id``) when the patient has no such medication."""
     with transaction.atomic():
-        entry = MedicationEntry.objects.select_for_update().get(pk=entry_id, patient=patient)
+        entry = (
+            MedicationEntry.objects.select_for_update().filter(pk=entry_id, patient=patient).first()
+        )
+        if entry is None:
+            raise NotFound("entry_id", "No such medication for this patient.")
         entry.active = False
         entry.save(update_fields=["active"])
         record_event(actor, Action.UPDATE, f"medication {entry.generic_name} stopped",
@@ -152,12 +163,20 @@ def stop_medication(actor: Actor, patient: Patient, entry_id: int) -> Medication
 def sign_consent(
     actor: Actor, patient: Patient, template: ConsentTemplate, *, typed_name: str
 ) -> ConsentSignature:
-    """The patient types their name to sign; the signed text is kept as it was shown."""
+    """The patient types their name to sign; the signed text is kept as it was shown.
+    Conflict (``withdrawn``) for a withdrawn version; FieldInvalid (``typed_name``,
+    ``not_the_patient``) for another name than the patient's."""
     typed_name = " ".join(typed_name.split())
     if not template.active:
-        raise ValueError("template: this consent version is withdrawn; use the current one")
+        raise Conflict(
+            "This consent version is withdrawn; use the current one.",
+            field="template",
+            rule="withdrawn",
+        )
     if typed_name.casefold() != patient.full_name.casefold():
-        raise ValueError(f"typed_name: must be the patient's full name, {patient.full_name}")
+        raise FieldInvalid(
+            "typed_name", "not_the_patient", f"must be the patient's full name, {patient.full_name}"
+        )
     with transaction.atomic():
         signature = ConsentSignature.objects.create(
             patient=patient, template=template, typed_name=typed_name,

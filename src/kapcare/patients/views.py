@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from kapcare.assessments.selectors import chart_context
 from kapcare.audit.reads import reads_patient_data
 from kapcare.audit.services import Actor
+from kapcare.errors import NotFound, Refused
 from kapcare.intake.selectors import latest_screening
 from kapcare.patients import services
 from kapcare.patients.forms import (
@@ -22,8 +23,9 @@ from kapcare.patients.forms import (
     MeasurementForm,
     MedicationForm,
 )
-from kapcare.patients.models import ConsentTemplate, MedicationEntry, Patient
+from kapcare.patients.models import ConsentTemplate, Patient
 from kapcare.patients.selectors import record_context
+from kapcare.web.errors import add_form_errors, page_messages, page_status
 from kapcare.web.sections import render_section
 
 
@@ -70,8 +72,9 @@ def record_add(request: HttpRequest, patient_id: int, kind: str) -> HttpResponse
     if form.is_valid():
         try:
             add(Actor.from_request(request), patient, **form.cleaned_data)
-        except ValueError as error:
-            messages.error(request, str(error))
+        except Refused as error:
+            for message in page_messages(error):
+                messages.error(request, message)
         else:
             messages.success(request, f"{kind.capitalize()} recorded.")
     else:
@@ -85,8 +88,8 @@ def medication_stop(request: HttpRequest, patient_id: int, entry_id: int) -> Htt
     patient = get_object_or_404(Patient, pk=patient_id)
     try:
         services.stop_medication(Actor.from_request(request), patient, entry_id)
-    except MedicationEntry.DoesNotExist as missing:
-        raise Http404("No such medication for this patient.") from missing
+    except NotFound as missing:
+        raise Http404(missing.message) from missing
     return redirect("patients:chart", patient_id=patient.pk)
 
 
@@ -96,18 +99,19 @@ def consent_sign(request: HttpRequest, patient_id: int, template_id: int) -> Htt
     patient = get_object_or_404(Patient, pk=patient_id)
     template = get_object_or_404(ConsentTemplate, pk=template_id)
     form = ConsentSignForm(request.POST or None)
+    status = 400 if request.method == "POST" else 200
     if request.method == "POST" and form.is_valid():
         try:
             services.sign_consent(
                 Actor.from_request(request), patient, template,
                 typed_name=form.cleaned_data["typed_name"],
             )  # fmt: skip
-        except ValueError as error:
-            form.add_error(None, str(error))
+        except Refused as error:
+            add_form_errors(form, error)
+            status = page_status(error)
         else:
             messages.success(request, f"{template.title} signed.")
             return redirect("patients:chart", patient_id=patient.pk)
-    status = 400 if request.method == "POST" else 200
     context = {"patient": patient, "template": template, "form": form}
     return render(request, "patients/consent_sign.html", context, status=status)
 

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 import pytest
 
 from kapcare.audit.models import Action, AuditEntry
 from kapcare.audit.services import Actor
+from kapcare.clinical.dosing import WEIGHT_RANGE_KG
+from kapcare.errors import FieldInvalid, NotFound
+from kapcare.patients import services
+from kapcare.patients.forms import MeasurementForm
 from kapcare.patients.models import (
+    MEASURED_HEIGHT_RANGE_CM,
     Allergy,
     BodyMeasurement,
     ConsentSignature,
@@ -51,6 +57,57 @@ def test_out_of_range_weight_names_the_field_and_stores_nothing(patient, nurse):
         response.content.decode()
     )
     assert not BodyMeasurement.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("weight", "height", "field"),
+    [
+        (WEIGHT_RANGE_KG[0] - Decimal("0.1"), Decimal(180), "weight_kg"),
+        (WEIGHT_RANGE_KG[1] + Decimal("0.1"), Decimal(180), "weight_kg"),
+        (Decimal(80), MEASURED_HEIGHT_RANGE_CM[0] - 1, "height_cm"),
+        (Decimal(80), MEASURED_HEIGHT_RANGE_CM[1] + 1, "height_cm"),
+    ],
+)
+def test_the_service_refuses_a_measurement_out_of_range(patient, weight, height, field):
+    with pytest.raises(FieldInvalid) as refused:
+        services.add_measurement(Actor.system("test"), patient, weight_kg=weight, height_cm=height)
+    assert (refused.value.field, refused.value.rule) == (field, "out_of_range")
+    assert not BodyMeasurement.objects.exists()
+
+
+def test_the_range_ends_are_accepted_and_the_form_uses_the_same_range(patient):
+    low, high = WEIGHT_RANGE_KG
+    for weight in (low, high):
+        services.add_measurement(
+            Actor.system("test"), patient, weight_kg=weight, height_cm=Decimal(180)
+        )
+    assert BodyMeasurement.objects.count() == 2
+    form = MeasurementForm({"weight_kg": str(high + 1), "height_cm": "180"})
+    assert not form.is_valid() and list(form.errors) == ["weight_kg"]
+
+
+def test_blank_entries_are_refused_by_the_service_naming_the_field(patient):
+    actor = Actor.system("test")
+    with pytest.raises(FieldInvalid) as refused:
+        services.add_allergy(actor, patient, substance="  ")
+    assert (refused.value.field, refused.value.rule) == ("substance", "required")
+    with pytest.raises(FieldInvalid) as refused:
+        services.add_medication(actor, patient, generic_name="")
+    assert (refused.value.field, refused.value.rule) == ("generic_name", "required")
+
+
+def test_stopping_another_patients_medication_is_not_found(patient, nurse):
+    other = create_patient(
+        Actor.system("test"), given_name="Ines", family_name="Autre",
+        birth_date=date(1980, 1, 1), sex_at_birth="female", is_synthetic=True,
+    )  # fmt: skip
+    entry = services.add_medication(Actor.system("test"), other, generic_name="sertraline")
+    with pytest.raises(NotFound) as missing:
+        services.stop_medication(Actor.system("test"), patient, entry.pk)
+    assert missing.value.field == "entry_id"
+    assert nurse.post(f"/patients/{patient.pk}/medications/{entry.pk}/stop/").status_code == 404
+    entry.refresh_from_db()
+    assert entry.active
 
 
 def test_medication_class_comes_from_the_clinical_core(patient, nurse):
@@ -96,9 +153,13 @@ def test_consent_is_signed_with_the_typed_name_and_keeps_its_text(patient, nurse
     url = f"/patients/{patient.pk}/consents/{consent.pk}/"
     assert "I understand the benefits" in nurse.get(url).content.decode()
     wrong = nurse.post(url, {"typed_name": "Someone Else", "agreed": "on"})
-    assert wrong.status_code == 400 and "typed_name: must be the patient" in (
+    # Shown on the typed_name input itself.
+    assert wrong.status_code == 400 and "must be the patient&#x27;s full name" in (
         wrong.content.decode()
     )
+    assert wrong.context["form"].errors["typed_name"] == [
+        "must be the patient's full name, Jules Verneuil"
+    ]
     unticked = nurse.post(url, {"typed_name": "Jules Verneuil"})
     assert unticked.status_code == 400
     assert not ConsentSignature.objects.exists()
@@ -117,7 +178,9 @@ def test_a_withdrawn_consent_version_cannot_be_signed(patient, nurse, consent):
     consent.save()
     response = nurse.post(f"/patients/{patient.pk}/consents/{consent.pk}/",
                           {"typed_name": "Jules Verneuil", "agreed": "on"})  # fmt: skip
-    assert response.status_code == 400
+    # Not bad input: the version is no longer in force (a conflict, 409).
+    assert response.status_code == 409
+    assert "This consent version is withdrawn" in response.content.decode()
     assert not ConsentSignature.objects.exists()
 
 
