@@ -88,12 +88,18 @@ def cmd_token(args: argparse.Namespace) -> int:
     from kapcare.accounts.models import User, normalise_email
     from kapcare.accounts.services import create_api_token
     from kapcare.audit.services import Actor
+    from kapcare.errors import FieldInvalid
 
     user = User.objects.filter(email=normalise_email(args.email), is_active=True).first()
     if user is None:
         print(f"email: no active user {args.email!r}", file=sys.stderr)
         return 2
-    _token, raw = create_api_token(Actor.system("kapcare token create"), user, args.name)
+    try:
+        _token, raw = create_api_token(Actor.system("kapcare token create"), user, args.name)
+    except FieldInvalid as refused:
+        for problem in refused.problems:
+            print(f"{problem.field}: {problem.message}", file=sys.stderr)
+        return 2
     print(raw)
     print(f"(API token for {user.email}, role {user.role}; shown only this once)", file=sys.stderr)
     return 0

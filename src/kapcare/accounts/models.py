@@ -11,6 +11,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from kapcare.accounts.roles import Role
+from kapcare.errors import FieldInvalid
 
 
 def normalise_email(email: str) -> str:
@@ -24,7 +25,7 @@ class UserManager(BaseUserManager["User"]):
 
     def create_user(self, email: str, password: str | None = None, **fields: object) -> User:
         if not email:
-            raise ValueError("email: required")
+            raise FieldInvalid("email", "required", "required")
         user = self.model(email=normalise_email(email), **fields)
         user.set_password(password)
         user.save(using=self._db)

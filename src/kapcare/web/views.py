@@ -19,16 +19,18 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.views.decorators.http import require_GET, require_POST
 
-from kapcare.accounts.models import ApiToken, User
+from kapcare.accounts.models import User
 from kapcare.accounts.policy import role_may_view
 from kapcare.accounts.roles import CLINICAL, Role
 from kapcare.accounts.services import create_api_token, revoke_api_token
 from kapcare.audit.reads import reads_patient_data, shown
 from kapcare.audit.services import Actor
 from kapcare.courses.models import Appointment, AppointmentStatus
+from kapcare.errors import NotFound, Refused
 from kapcare.patients.models import Patient
 from kapcare.patients.selectors import search_patients
 from kapcare.pk_report import DISCLAIMER
+from kapcare.web.errors import page_messages, page_status
 from kapcare.web.pk_explorer import explore
 from kapcare.web.sections import is_htmx
 
@@ -208,9 +210,10 @@ def token_create(request: HttpRequest) -> HttpResponse:
         _token, raw = create_api_token(
             Actor.from_request(request), _user(request), request.POST.get("name", "")
         )
-    except ValueError as error:
-        messages.error(request, str(error))
-        return _profile(request, status=400)
+    except Refused as error:
+        for message in page_messages(error):
+            messages.error(request, message)
+        return _profile(request, status=page_status(error))
     # Rendered, not redirected: the secret is shown this once and never again.
     return _profile(request, new_token=raw, status=201)
 
@@ -219,7 +222,7 @@ def token_create(request: HttpRequest) -> HttpResponse:
 def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     try:
         token = revoke_api_token(Actor.from_request(request), _user(request), token_id)
-    except ApiToken.DoesNotExist as missing:
-        raise Http404("No such token of yours.") from missing
+    except NotFound as missing:
+        raise Http404(missing.message) from missing
     messages.success(request, f"Token “{token.name}” revoked.")
     return redirect("web:profile")

@@ -22,3 +22,9 @@ def test_token_create_for_unknown_email_fails_clearly(db, capsys):
     assert kapcare(["token", "create", "nobody@example.org"]) == 2
     assert "email: no active user" in capsys.readouterr().err
     assert not ApiToken.objects.exists()
+
+
+def test_token_create_with_a_blank_name_names_the_field(users, capsys):
+    assert kapcare(["token", "create", users["nurse"].email, "--name", "  "]) == 2
+    assert "name: give the token a name" in capsys.readouterr().err
+    assert not ApiToken.objects.exists()

@@ -69,3 +69,12 @@ def test_the_migration_lower_cases_stored_emails(make_user):
     migration = importlib.import_module("kapcare.accounts.migrations.0002_email_lower_case")
     migration.lower_case_emails(apps, None)
     assert User.objects.get(pk=user.pk).email == "nurse@example.org"
+
+
+def test_a_user_without_an_email_is_refused_naming_the_field():
+    from kapcare.errors import FieldInvalid
+
+    with pytest.raises(FieldInvalid) as refused:
+        User.objects.create_user("", full_name="No One", role=Role.NURSE)
+    assert (refused.value.field, refused.value.rule) == ("email", "required")
+    assert not User.objects.exists()

@@ -149,6 +149,13 @@ def test_token_without_a_name_is_refused(users, client_for):
     assert not ApiToken.objects.exists()
 
 
+def test_token_with_a_too_long_name_is_refused_naming_the_field(users, client_for):
+    response = client_for(users["nurse"]).post("/profile/tokens/", {"name": "x" * 101})
+    assert response.status_code == 400
+    assert "name: at most 100 characters" in response.content.decode()
+    assert not ApiToken.objects.exists()
+
+
 def test_revoking_someone_elses_token_is_404(users, client_for, token_for):
     token_for(users["nurse"])
     other = ApiToken.objects.get(user=users["nurse"])
