@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from pydantic import Field
 
+from kapcare.api.paging import page_number
 from kapcare.api.routing import endpoint
 from kapcare.audit.services import Actor
 from kapcare.consultations.selectors import open_requests
@@ -37,7 +38,7 @@ class ConsultationRequestPageOut(Schema):
 
 
 class ConsultationListQuery(Schema):
-    page: int = Field(1, ge=1)
+    page: int = page_number()
     page_size: int = Field(50, ge=1, le=200)
 
 

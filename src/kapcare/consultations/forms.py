@@ -12,7 +12,12 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from kapcare.consultations.models import REASON_MAX_LENGTH
-from kapcare.patients.models import ContactMethod, SexAtBirth
+from kapcare.patients.models import (
+    ContactMethod,
+    SexAtBirth,
+    validate_birth_date,
+    validate_person_name,
+)
 
 # Names of the two spam-check inputs the template renders by hand.
 HONEYPOT_FIELD = "website"
@@ -99,11 +104,18 @@ class ConsultationRequestForm(forms.Form):
 class ConvertForm(forms.Form):
     """The patient to create from a request: Patient needs a birth date and sex at birth."""
 
-    given_name = forms.CharField(label="First name", max_length=100)
-    family_name = forms.CharField(label="Last name", max_length=100)
+    # The patient record's rules: no hidden characters in a name, a birth date from 1900 to
+    # today (kapcare.patients.models), so the form names the field rather than the service.
+    given_name = forms.CharField(
+        label="First name", max_length=100, validators=[validate_person_name]
+    )
+    family_name = forms.CharField(
+        label="Last name", max_length=100, validators=[validate_person_name]
+    )
     birth_date = forms.DateField(
         label="Date of birth",
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        validators=[validate_birth_date],
     )
     sex_at_birth = forms.ChoiceField(
         label="Sex at birth", choices=[("", "Choose…"), *SexAtBirth.choices]
@@ -113,10 +125,7 @@ class ConvertForm(forms.Form):
 
     def clean_birth_date(self) -> date:
         born: date = self.cleaned_data["birth_date"]
-        today = timezone.localdate()
-        if born > today:
-            raise ValidationError("The date of birth cannot be in the future.")
-        if born.year < today.year - 120:
+        if born.year < timezone.localdate().year - 120:
             raise ValidationError("Check the date of birth: that is more than 120 years ago.")
         return born
 

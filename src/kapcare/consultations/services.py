@@ -18,6 +18,7 @@ from kapcare.audit.models import Action
 from kapcare.audit.services import Actor, record_event
 from kapcare.consultations.conf import consultation_settings
 from kapcare.consultations.models import ConsultationRequest, RequestStatus
+from kapcare.errors import Conflict, FieldInvalid
 from kapcare.patients.models import CareStatus, Patient
 from kapcare.patients.services import create_patient
 
@@ -38,13 +39,16 @@ class SubmissionRefused(Exception):
         self.status = status
 
 
-class AlreadyHandled(Exception):
-    """The request was converted or closed before: it can be handled only once."""
+class AlreadyHandled(Conflict):
+    """The request was converted or closed before: it can be handled only once (a conflict on
+    ``status``, rule ``already_converted`` or ``already_closed``)."""
 
     def __init__(self, consultation: ConsultationRequest) -> None:
         super().__init__(
             f"Consultation request #{consultation.pk} is already "
-            f"{consultation.get_status_display().lower()}."
+            f"{consultation.get_status_display().lower()}.",
+            field="status",
+            rule=f"already_{consultation.status}",
         )
         self.consultation = consultation
 
@@ -197,7 +201,9 @@ def convert_request(
     phone: str = "",
     care_status: str = CareStatus.INQUIRY,
 ) -> Patient:
-    """Create the patient a request is about and link the two. Once only."""
+    """Create the patient a request is about and link the two. Once only: AlreadyHandled
+    after. FieldInvalid (``create_patient``'s) for a name or a birth date the record refuses;
+    nothing is written then."""
     with transaction.atomic():
         consultation = _open_for_update(consultation_id)
         patient = create_patient(
@@ -229,10 +235,11 @@ def convert_request(
 
 
 def close_request(actor: Actor, consultation_id: int, *, reason: str) -> ConsultationRequest:
-    """Close a request without a patient, with the reason why. Once only."""
+    """Close a request without a patient, with the reason why (FieldInvalid ``required``
+    without one). Once only: AlreadyHandled after."""
     reason = reason.strip()
     if not reason:
-        raise ValueError("reason: say why the request is closed.")
+        raise FieldInvalid("reason", "required", "say why the request is closed.")
     with transaction.atomic():
         consultation = _open_for_update(consultation_id)
         consultation.status = RequestStatus.CLOSED

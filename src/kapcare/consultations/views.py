@@ -35,7 +35,9 @@ from kapcare.consultations.services import (
     record_reads,
     submit_request,
 )
+from kapcare.errors import Refused
 from kapcare.patients.models import Patient
+from kapcare.web.errors import add_form_errors, page_status
 
 REQUESTS_PER_PAGE = 20
 
@@ -145,13 +147,18 @@ def convert(request: HttpRequest, consultation_id: int) -> HttpResponse:
                 patient = convert_request(actor, consultation.pk, **form.cleaned_data)
             except AlreadyHandled as handled:
                 return _already_handled(request, get_request(handled.consultation.pk))
-            messages.success(
-                request,
-                f"Request #{consultation.pk} converted: {patient.full_name} is now patient "
-                f"{patient.mrn}.",
-            )
-            return redirect(_patient_url(patient, _role(request)))
-        status = 400
+            except Refused as refused:
+                add_form_errors(form, refused)
+                status = page_status(refused)
+            else:
+                messages.success(
+                    request,
+                    f"Request #{consultation.pk} converted: {patient.full_name} is now patient "
+                    f"{patient.mrn}.",
+                )
+                return redirect(_patient_url(patient, _role(request)))
+        else:
+            status = 400
     else:
         form = ConvertForm(
             initial={
@@ -184,9 +191,14 @@ def close(request: HttpRequest, consultation_id: int) -> HttpResponse:
                 close_request(actor, consultation.pk, reason=form.cleaned_data["reason"])
             except AlreadyHandled as handled:
                 return _already_handled(request, get_request(handled.consultation.pk))
-            messages.success(request, f"Request #{consultation.pk} closed.")
-            return redirect("consultations:queue")
-        status = 400
+            except Refused as refused:
+                add_form_errors(form, refused)
+                status = page_status(refused)
+            else:
+                messages.success(request, f"Request #{consultation.pk} closed.")
+                return redirect("consultations:queue")
+        else:
+            status = 400
     else:
         form = CloseForm()
     record_reads(actor, [consultation], "close")

@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Schema, Status
 from pydantic import ConfigDict, Field
 
+from kapcare.api.paging import page_number
 from kapcare.api.routing import endpoint
 from kapcare.audit.reads import reads_patient_data, shown
 from kapcare.audit.services import Actor
@@ -35,15 +36,9 @@ class PatientPageOut(Schema):
     results: list[PatientSummaryOut]
 
 
-MAX_PAGE = 100_000
-"""Pages asked for beyond this are refused (422); a page past the last match is empty."""
-
-
 class PatientListQuery(Schema):
     q: str = Field("", max_length=100, description="Name, MRN, email or phone")
-    page: int = Field(
-        1, ge=1, le=MAX_PAGE, description=f"1 to {MAX_PAGE}; past the last match: no results"
-    )
+    page: int = page_number()
     page_size: int = Field(50, ge=1, le=200)
 
 

@@ -10,12 +10,14 @@ from django.utils import timezone
 
 from kapcare.accounts.middleware import POLICY_HEADER
 from kapcare.accounts.roles import Role
+from kapcare.api.paging import MAX_PAGE
 from kapcare.audit.models import Action, AuditEntry
 from kapcare.audit.selectors import verify_chain
 from kapcare.audit.services import Actor
 from kapcare.consultations.demo import DEMO_REQUESTS, load_demo
 from kapcare.consultations.models import ConsultationRequest, RequestStatus
 from kapcare.consultations.services import AlreadyHandled, close_request, convert_request
+from kapcare.errors import Conflict, FieldInvalid
 from kapcare.patients.models import CareStatus, Patient
 
 pytestmark = pytest.mark.django_db
@@ -191,6 +193,49 @@ def test_bad_conversion_input_names_the_field_and_changes_nothing(
     assert not AuditEntry.objects.filter(action__in=[Action.CREATE, Action.UPDATE]).exists()
 
 
+@pytest.mark.parametrize("field", ["given_name", "family_name"])
+@pytest.mark.parametrize("name", ["Robin\u200b", "\u202eRobin", "Rob\tin"])
+def test_a_name_with_hidden_characters_is_a_400_naming_the_field(field, name, users, client_for):
+    consultation = _request()
+    response = client_for(users[Role.FRONT_DESK]).post(
+        f"/consultation/queue/{consultation.pk}/convert/", {**CONVERT_DATA, field: name}
+    )
+    assert response.status_code == 400
+    assert list(response.context["form"].errors) == [field]
+    assert "invisible characters" in response.context["form"].errors[field][0]
+    assert not Patient.objects.exists()
+    consultation.refresh_from_db()
+    assert consultation.status == RequestStatus.OPEN
+
+
+def test_a_birth_date_before_1900_is_refused_by_the_records_rule(users, client_for):
+    consultation = _request()
+    response = client_for(users[Role.FRONT_DESK]).post(
+        f"/consultation/queue/{consultation.pk}/convert/",
+        {**CONVERT_DATA, "birth_date": "1899-12-31"},
+    )
+    assert response.status_code == 400
+    assert response.context["form"].errors["birth_date"] == ["must be on or after 1900-01-01"]
+    assert not Patient.objects.exists()
+
+
+def test_a_refusal_of_the_service_is_shown_on_its_field(users, client_for, monkeypatch):
+    """Whatever create_patient refuses that the form did not foresee is a 400 on the field it
+    names, not a 500."""
+    from kapcare.consultations import views
+
+    def refuse(*args, **kwargs):
+        raise FieldInvalid("family_name", "control_characters", "must not contain U+200B")
+
+    monkeypatch.setattr(views, "convert_request", refuse)
+    consultation = _request()
+    response = client_for(users[Role.FRONT_DESK]).post(
+        f"/consultation/queue/{consultation.pk}/convert/", CONVERT_DATA
+    )
+    assert response.status_code == 400
+    assert response.context["form"].errors["family_name"] == ["must not contain U+200B"]
+
+
 def test_close_with_a_reason_once(users, client_for):
     consultation = _request()
     admin = users[Role.CLINIC_ADMIN]
@@ -228,8 +273,10 @@ def test_services_refuse_a_second_handling():
     consultation = _request()
     actor = Actor.system("test")
     close_request(actor, consultation.pk, reason="not a fit")
-    with pytest.raises(AlreadyHandled):
+    with pytest.raises(AlreadyHandled) as handled:
         close_request(actor, consultation.pk, reason="twice")
+    assert isinstance(handled.value, Conflict)
+    assert (handled.value.field, handled.value.rule) == ("status", "already_closed")
     with pytest.raises(AlreadyHandled):
         convert_request(
             actor,
@@ -239,8 +286,9 @@ def test_services_refuse_a_second_handling():
             birth_date=timezone.localdate() - timedelta(days=365 * 30),
             sex_at_birth="male",
         )
-    with pytest.raises(ValueError, match="reason"):
+    with pytest.raises(FieldInvalid) as blank:
         close_request(actor, _request().pk, reason=" ")
+    assert (blank.value.field, blank.value.rule) == ("reason", "required")
     assert not Patient.objects.exists()
 
 
@@ -263,6 +311,18 @@ def test_api_lists_open_requests_for_the_front_desk(users, token_for):
     assert nurse.get("/api/v1/consultation-requests").status_code == 403
     bad = client.get("/api/v1/consultation-requests", {"page": 0})
     assert bad.status_code == 422 and "page" in bad.json()["detail"]
+
+
+def test_api_pages_past_the_end_are_empty_and_past_the_largest_page_422(users, token_for):
+    _request()
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {token_for(users[Role.FRONT_DESK])}")
+    last = client.get("/api/v1/consultation-requests", {"page": MAX_PAGE, "page_size": 200})
+    assert last.status_code == 200
+    assert (last.json()["count"], last.json()["results"]) == (1, [])
+    for page in (MAX_PAGE + 1, 9223372036854775807):
+        response = client.get("/api/v1/consultation-requests", {"page": page})
+        assert response.status_code == 422, page
+        assert [e["field"] for e in response.json()["errors"]] == ["page"]
 
 
 def test_demo_requests_are_synthetic_and_loaded_once():

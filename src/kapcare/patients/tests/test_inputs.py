@@ -9,9 +9,9 @@ from datetime import date
 import pytest
 from django.test import Client
 
+from kapcare.api.paging import MAX_PAGE
 from kapcare.audit.models import AuditEntry
 from kapcare.audit.services import Actor
-from kapcare.patients.api import MAX_PAGE
 from kapcare.patients.models import Patient
 from kapcare.patients.services import create_patient
 
