@@ -1,5 +1,5 @@
 """Writes to integration notes and the journal: each in a transaction, with its audit entry.
-Bad input raises ValueError naming the field ("field: message") before anything is written."""
+Bad input raises FieldInvalid naming the field and the rule before anything is written."""
 
 from __future__ import annotations
 
@@ -14,21 +14,24 @@ from kapcare.audit.models import Action
 from kapcare.audit.services import Actor, record_event
 from kapcare.courses.models import Appointment, AppointmentKind
 from kapcare.dosing.models import DosingSession, State
+from kapcare.errors import FieldInvalid
 from kapcare.integration.models import IntegrationNote, JournalEntry, Practice
 from kapcare.patients.models import Patient
 
 
 def _not_future(field: str, day: date) -> None:
     if day > timezone.localdate():
-        raise ValueError(f"{field}: cannot be in the future")
+        raise FieldInvalid(field, "in_future", "cannot be in the future")
 
 
 def _practices(values: Iterable[str]) -> list[str]:
     chosen = list(dict.fromkeys(values))
     unknown = [v for v in chosen if v not in Practice.values]
     if unknown:
-        raise ValueError(
-            f"practices: unknown practice {unknown[0]!r}; allowed: {', '.join(Practice.values)}"
+        raise FieldInvalid(
+            "practices",
+            "one_of",
+            f"unknown practice {unknown[0]!r}; allowed: {', '.join(Practice.values)}",
         )
     return chosen
 
@@ -62,16 +65,20 @@ def write_note(
     note."""
     insights = insights.strip()
     if not insights:
-        raise ValueError("insights: required")
+        raise FieldInvalid("insights", "required", "required")
     chosen = _practices(practices)
     _not_future("held_on", held_on)
     if dosing_session.patient_id != patient.pk:
-        raise ValueError("dosing_session: belongs to another patient")
+        raise FieldInvalid("dosing_session", "other_patient", "belongs to another patient")
     if dosing_session.state == State.CANCELLED:
-        raise ValueError("dosing_session: the session was cancelled")
+        raise FieldInvalid("dosing_session", "cancelled", "the session was cancelled")
     dosed_on = timezone.localdate(dosing_session.appointment.starts_at)
     if dosed_on > held_on:
-        raise ValueError(f"held_on: before the dosing session it follows ({dosed_on:%Y-%m-%d})")
+        raise FieldInvalid(
+            "held_on",
+            "before_session",
+            f"before the dosing session it follows ({dosed_on:%Y-%m-%d})",
+        )
     with transaction.atomic():
         note = IntegrationNote.objects.create(
             patient=patient,
@@ -98,7 +105,7 @@ def add_journal_entry(
     """The patient's own words, typed in by staff (the portal comes later)."""
     text = text.strip()
     if not text:
-        raise ValueError("text: required")
+        raise FieldInvalid("text", "required", "required")
     _not_future("written_on", written_on)
     with transaction.atomic():
         entry = JournalEntry.objects.create(

@@ -14,11 +14,12 @@ from django.views.decorators.http import require_GET, require_http_methods
 from kapcare.accounts.models import User
 from kapcare.audit.reads import reads_patient_data, shown
 from kapcare.audit.services import Actor
-from kapcare.courses.forms import add_service_error
+from kapcare.errors import Refused
 from kapcare.integration import selectors, services
 from kapcare.integration.forms import IntegrationNoteForm, JournalEntryForm
 from kapcare.integration.models import IntegrationNote, JournalEntry
 from kapcare.patients.models import Patient
+from kapcare.web.errors import add_form_errors, page_status
 from kapcare.web.sections import render_section
 
 
@@ -66,8 +67,9 @@ def note_create(request: HttpRequest, patient_id: int) -> HttpResponse:
                     practices=data["practices"],
                     homework=data["homework"],
                 )
-            except ValueError as error:
-                add_service_error(form, str(error))
+            except Refused as error:
+                add_form_errors(form, error)
+                status = page_status(error)
             else:
                 messages.success(request, "Integration note saved.")
                 return redirect("integration:note", note_id=note.pk)
@@ -118,8 +120,9 @@ def journal_create(request: HttpRequest, patient_id: int) -> HttpResponse:
                     written_on=form.cleaned_data["written_on"],
                     text=form.cleaned_data["text"],
                 )
-            except ValueError as error:
-                add_service_error(form, str(error))
+            except Refused as error:
+                add_form_errors(form, error)
+                status = page_status(error)
             else:
                 messages.success(request, "Journal entry saved.")
                 return redirect("integration:journal_entry", entry_id=entry.pk)

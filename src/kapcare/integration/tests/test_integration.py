@@ -16,6 +16,7 @@ from kapcare.assessments.services import record_assessment
 from kapcare.audit.models import AuditEntry
 from kapcare.audit.services import Actor
 from kapcare.dosing.models import DoseOrder, State
+from kapcare.errors import FieldInvalid
 from kapcare.integration import selectors, services
 from kapcare.integration.models import IntegrationNote, JournalEntry
 
@@ -71,22 +72,36 @@ def test_a_note_links_to_the_session_and_its_integration_appointment(users, firs
 
 
 @pytest.mark.parametrize(
-    ("changes", "field"),
+    ("changes", "field", "rule"),
     [
-        ({"insights": "   "}, "insights"),
-        ({"practices": ["yoga"]}, "practices"),
-        ({"held_on": timezone.localdate() + timedelta(days=3)}, "held_on"),
+        ({"insights": "   "}, "insights", "required"),
+        ({"practices": ["yoga"]}, "practices", "one_of"),
+        ({"held_on": timezone.localdate() + timedelta(days=3)}, "held_on", "in_future"),
+        ({"held_on": timezone.localdate() - timedelta(days=400)}, "held_on", "before_session"),
     ],
 )
-def test_bad_notes_are_refused_naming_the_field(users, first_session, changes, field) -> None:
+def test_bad_notes_are_refused_naming_the_field(users, first_session, changes, field, rule) -> None:
     therapist = users[Role.THERAPIST]
     values = {
         "author": therapist, "dosing_session": first_session,
         "held_on": _held_on(first_session), "insights": "ok", "practices": [],
         **changes,
     }  # fmt: skip
-    with pytest.raises(ValueError, match=f"^{field}:"):
+    with pytest.raises(FieldInvalid) as refused:
         services.write_note(Actor.for_user(therapist), first_session.patient, **values)
+    assert (refused.value.field, refused.value.rule) == (field, rule)
+    assert not IntegrationNote.objects.exists()
+
+
+def test_a_cancelled_session_takes_no_note(users, first_session) -> None:
+    first_session.state = State.CANCELLED
+    first_session.save()
+    with pytest.raises(FieldInvalid) as refused:
+        services.write_note(
+            Actor.system("test"), first_session.patient, author=users[Role.THERAPIST],
+            dosing_session=first_session, held_on=_held_on(first_session), insights="x",
+        )  # fmt: skip
+    assert (refused.value.field, refused.value.rule) == ("dosing_session", "cancelled")
     assert not IntegrationNote.objects.exists()
 
 
@@ -99,7 +114,7 @@ def test_a_session_of_another_patient_is_refused(users, first_session) -> None:
         Actor.system("test"), given_name="Other", family_name="Person",
         birth_date=date(1970, 5, 5), sex_at_birth="male", is_synthetic=True,
     )  # fmt: skip
-    with pytest.raises(ValueError, match=r"^dosing_session: belongs to another patient"):
+    with pytest.raises(FieldInvalid, match=r"^dosing_session: belongs to another patient"):
         services.write_note(
             Actor.system("test"), other, author=users[Role.THERAPIST],
             dosing_session=first_session, held_on=timezone.localdate(), insights="x",
@@ -113,7 +128,7 @@ def test_journal_entries_are_audited_and_checked(users, cleared_patient) -> None
         written_on=timezone.localdate(), text="Slept through the night.",
     )  # fmt: skip
     assert AuditEntry.objects.filter(what=f"journal entry {entry.pk}").exists()
-    with pytest.raises(ValueError, match=r"^text: required"):
+    with pytest.raises(FieldInvalid, match=r"^text: required"):
         services.add_journal_entry(
             Actor.for_user(nurse), cleared_patient, entered_by=nurse,
             written_on=timezone.localdate(), text=" ",
