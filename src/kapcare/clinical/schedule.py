@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from itertools import combinations, pairwise
 
+from kapcare.errors import FieldInvalid
+
 MIN_GAP_DAYS = 2
 """Never two dosing days in a row: sessions are at least 2 calendar days apart (kapcare rule)."""
 
@@ -73,47 +75,55 @@ PROTOCOLS: dict[str, Protocol] = {}
 
 def _check_weekdays(name: str, days: object) -> tuple[int, ...]:
     if isinstance(days, str | bytes) or not isinstance(days, Iterable):
-        raise ValueError(f"{name}: must be a sequence of weekday numbers 0-6, got {days!r}")
+        raise FieldInvalid(name, "type", f"must be a sequence of weekday numbers 0-6, got {days!r}")
     result = tuple(days)
     if not result:
-        raise ValueError(f"{name}: must contain at least one weekday (0=Mon ... 6=Sun)")
+        raise FieldInvalid(name, "required", "must contain at least one weekday (0=Mon ... 6=Sun)")
     for day in result:
         if isinstance(day, bool) or not isinstance(day, int) or not 0 <= day <= 6:
-            raise ValueError(f"{name}: each weekday must be an integer 0-6, got {day!r}")
+            raise FieldInvalid(
+                name, "out_of_range", f"each weekday must be an integer 0-6, got {day!r}"
+            )
     return tuple(sorted(set(result)))
 
 
 def register_protocol(protocol: Protocol, *, replace: bool = False) -> Protocol:
-    """Check ``protocol`` and add it to ``PROTOCOLS``; ``ValueError`` if it is malformed or the
-    code exists (unless ``replace``). Source: kapcare scheduling model (this module).
+    """Check ``protocol`` and add it to ``PROTOCOLS``; ``FieldInvalid`` (a ``ValueError``)
+    naming the field (``code``, ``blocks[0].weeks``, ...) if it is malformed or the code exists
+    (unless ``replace``). Source: kapcare scheduling model (this module).
     """
     code = protocol.code
     if not isinstance(code, str) or not code:
-        raise ValueError(f"code: must be a non-empty string, got {code!r}")
+        raise FieldInvalid("code", "required", f"must be a non-empty string, got {code!r}")
     if code in PROTOCOLS and not replace:
-        raise ValueError(f"code: protocol {code!r} already exists (pass replace=True)")
+        raise FieldInvalid(
+            "code", "already_exists", f"protocol {code!r} already exists (pass replace=True)"
+        )
     if not protocol.blocks:
-        raise ValueError(f"{code} blocks: must contain at least one block")
+        raise FieldInvalid("blocks", "required", f"must contain at least one block ({code})")
     last_week = 0
-    for n, block in enumerate(protocol.blocks, start=1):
-        where = f"{code} block {n}"
+    for n, block in enumerate(protocol.blocks):
+        where = f"blocks[{n}]"
         if block.phase not in PHASES:
-            raise ValueError(f"{where} phase: must be 'induction' or 'maintenance'")
+            raise FieldInvalid(f"{where}.phase", "one_of", "must be 'induction' or 'maintenance'")
         if not block.weeks:
-            raise ValueError(f"{where} weeks: must list at least one week")
+            raise FieldInvalid(f"{where}.weeks", "required", "must list at least one week")
         for week in block.weeks:
             if isinstance(week, bool) or not isinstance(week, int) or week <= last_week:
-                raise ValueError(
-                    f"{where} weeks: must be increasing integers after week {last_week}, "
-                    f"got {week!r}"
+                raise FieldInvalid(
+                    f"{where}.weeks",
+                    "increasing",
+                    f"must be increasing integers after week {last_week}, got {week!r}",
                 )
             last_week = week
         if not 1 <= block.sessions_per_week <= 3:
-            raise ValueError(f"{where} sessions_per_week: must be 1-3")
+            raise FieldInvalid(f"{where}.sessions_per_week", "out_of_range", "must be 1-3")
         if block.min_gap_days < MIN_GAP_DAYS:
-            raise ValueError(f"{where} min_gap_days: must be at least {MIN_GAP_DAYS}")
+            raise FieldInvalid(
+                f"{where}.min_gap_days", "out_of_range", f"must be at least {MIN_GAP_DAYS}"
+            )
         if block.weekdays is not None:
-            _check_weekdays(f"{where} weekdays", block.weekdays)
+            _check_weekdays(f"{where}.weekdays", block.weekdays)
     PROTOCOLS[code] = protocol
     return protocol
 
@@ -168,25 +178,28 @@ def plan_course(
     """Plan the dated sessions of a course.
 
     The first session is on the first allowed day on or after ``start_date``. Sessions fall only
-    on ``clinic_days`` (0 = Monday) and never on two days in a row. Raises ``ValueError`` for an
-    unknown protocol, empty or invalid ``clinic_days``, or a protocol that cannot fit the clinic
-    days. Sources: each protocol's ``source`` (e.g. Feder 2021 for ``iv_ptsd_6x2w``; SPRAVATO
+    on ``clinic_days`` (0 = Monday) and never on two days in a row. Raises ``FieldInvalid`` (a
+    ``ValueError``) for an unknown protocol (``protocol_code``), empty or invalid
+    ``clinic_days``, or a protocol that cannot fit the clinic days (``clinic_days``). Sources: each protocol's ``source`` (e.g. Feder 2021 for ``iv_ptsd_6x2w``; SPRAVATO
     prescribing information for ``esketamine_trd``).
     """
     if protocol_code not in PROTOCOLS:
         known = ", ".join(sorted(PROTOCOLS))
-        raise ValueError(f"protocol_code: unknown protocol {protocol_code!r}; allowed: {known}")
+        raise FieldInvalid(
+            "protocol_code", "one_of", f"unknown protocol {protocol_code!r}; allowed: {known}"
+        )
     if isinstance(start_date, datetime) or not isinstance(start_date, date):
-        raise ValueError(f"start_date: must be a date, got {start_date!r}")
+        raise FieldInvalid("start_date", "type", f"must be a date, got {start_date!r}")
     days = _check_weekdays("clinic_days", clinic_days)
     protocol = PROTOCOLS[protocol_code]
 
     first_days = _allowed(protocol.blocks[0], days)
     if not first_days:
         needed = _days(protocol.blocks[0].weekdays or ())
-        raise ValueError(
-            f"clinic_days: {protocol_code} needs sessions on {needed}; "
-            f"the clinic is open on {_days(days)}"
+        raise FieldInvalid(
+            "clinic_days",
+            "no_allowed_day",
+            f"{protocol_code} needs sessions on {needed}; the clinic is open on {_days(days)}",
         )
     anchor = next(
         start_date + timedelta(days=k)
@@ -202,10 +215,12 @@ def plan_course(
             week_start = anchor + timedelta(days=7 * (week - 1))
             chosen = _place_week(week_start, block, allowed, previous, pinned=not sessions)
             if chosen is None:
-                raise ValueError(
-                    f"clinic_days: cannot fit {block.sessions_per_week} session(s) in week "
-                    f"{week} of {protocol_code} (needs {block.min_gap_days}+ days between "
-                    f"sessions) with the clinic open on {_days(days)}"
+                raise FieldInvalid(
+                    "clinic_days",
+                    "cannot_fit",
+                    f"cannot fit {block.sessions_per_week} session(s) in week {week} of "
+                    f"{protocol_code} (needs {block.min_gap_days}+ days between sessions) with "
+                    f"the clinic open on {_days(days)}",
                 )
             for day in chosen:
                 sessions.append(PlannedSession(day, block.phase, len(sessions) + 1))

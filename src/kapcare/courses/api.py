@@ -25,7 +25,6 @@ from django.utils import timezone
 from ninja import Router, Schema, Status
 from pydantic import ConfigDict, Field
 
-from kapcare.api.errors import split_field, unprocessable
 from kapcare.api.routing import endpoint
 from kapcare.assessments.models import Assessment
 from kapcare.audit.reads import reads_patient_data
@@ -40,6 +39,7 @@ from kapcare.courses.models import (
     TreatmentCourse,
 )
 from kapcare.dosing.models import State
+from kapcare.errors import FieldInvalid
 from kapcare.patients.models import Patient
 
 router = Router(tags=["courses"])
@@ -50,11 +50,6 @@ PLAN_AHEAD_DAYS = 366
 PLAN_BACK_DAYS = 1
 # Scales whose change since baseline shows a course's progress (kapcare.clinical.instruments).
 PROGRESS_SCALES = ("pcl5", "phq9", "gad7")
-
-
-class ErrorOut(Schema):
-    detail: str
-    errors: list[dict[str, str]]
 
 
 class CourseIn(Schema):
@@ -205,43 +200,37 @@ def _course_out(course: TreatmentCourse) -> CourseOut:
     "POST",
     "/patients/{patient_id}/courses",
     operation_id="plan_course",
-    response={201: CourseOut, 409: ErrorOut, 422: ErrorOut},
+    response={201: CourseOut},
 )
 def plan_course(request: HttpRequest, patient_id: int, payload: CourseIn) -> Status[Any]:
     """Plan a treatment course from a protocol (by code) for a cleared patient: the
     preparation meeting, every dosing session (with its session record) and an integration
     session after each. A patient who is not cleared (no screening, one awaiting review, or one
-    not accepted as eligible) gets 409 with the reason; an unknown or retired protocol, or a
-    start date in the past or more than a year ahead, gets 422 naming the field."""
+    not accepted as eligible) gets 409 (``patient_id``, ``not_eligible``) with the reason; a
+    chair or staff member fully booked 409 naming it; an unknown or retired protocol
+    (``protocol``: ``not_found``, ``retired``), or a start date in the past or more than a year
+    ahead (``start_date``: ``in_past``, ``too_far_ahead``), gets 422 naming the field. The
+    refusals (kapcare.errors) are mapped to HTTP by kapcare.api.main."""
     patient = get_object_or_404(Patient, pk=patient_id)
     protocol = Protocol.objects.filter(code=payload.protocol).first()
     if protocol is None or not protocol.active:
         known = ", ".join(Protocol.objects.filter(active=True).values_list("code", flat=True))
-        state = "is retired" if protocol is not None else "is not a protocol"
-        raise unprocessable("protocol", f"{payload.protocol!r} {state}; known: {known}")
+        raise FieldInvalid(
+            "protocol",
+            "retired" if protocol is not None else "not_found",
+            f"{payload.protocol!r} {'is retired' if protocol else 'is not a protocol'}; "
+            f"known: {known}",
+        )
     today = timezone.localdate()
     if payload.start_date < today - timedelta(days=PLAN_BACK_DAYS):
-        raise unprocessable("start_date", f"must be today ({today}) or later")
+        raise FieldInvalid("start_date", "in_past", f"must be today ({today}) or later")
     if payload.start_date > today + timedelta(days=PLAN_AHEAD_DAYS):
-        raise unprocessable("start_date", f"must be within {PLAN_AHEAD_DAYS} days from today")
-    try:
-        course = services.plan_course(
-            Actor.from_request(request), patient, protocol, payload.start_date
+        raise FieldInvalid(
+            "start_date", "too_far_ahead", f"must be within {PLAN_AHEAD_DAYS} days from today"
         )
-    except services.NotEligible as error:
-        return Status(
-            409,
-            ErrorOut(
-                detail=f"Not eligible for a treatment course: {error}",
-                errors=[{"field": "patient_id", "rule": "not_eligible", "message": str(error)}],
-            ),
-        )
-    except services.BookingConflict as error:
-        field, rule = split_field(str(error), "start_date")
-        return Status(409, ErrorOut(detail=str(error), errors=[{"field": field, "rule": rule}]))
-    except ValueError as error:
-        field, rule = split_field(str(error), "start_date")
-        raise unprocessable(field, rule) from None
+    course = services.plan_course(
+        Actor.from_request(request), patient, protocol, payload.start_date
+    )
     return Status(201, _course_out(course))
 
 

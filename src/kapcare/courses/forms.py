@@ -1,7 +1,7 @@
 """Forms for protocols, course planning, boosters, resources and rescheduling. They only
 collect and type the input: the rules (a protocol that holds together, capacity, clearance)
-are the services' and the clinical core's, and their "field: message" errors are shown next to
-the field they name (``add_service_error``)."""
+are the services' and the clinical core's, and their refusals are shown next to the field they
+name (``kapcare.web.errors.add_form_errors``)."""
 
 from __future__ import annotations
 
@@ -31,15 +31,6 @@ THRESHOLD_UNITS = {
     "bradypnea": "breaths/min",
     "tachypnea": "breaths/min",
 }
-
-
-def add_service_error(form: forms.BaseForm, message: str) -> None:
-    """Attach a service's "field: message" error to that field, or to the whole form."""
-    field, sep, text = message.partition(":")
-    if sep and field.strip() in form.fields:
-        form.add_error(field.strip(), text.strip())
-    else:
-        form.add_error(None, message)
 
 
 def threshold_names() -> list[str]:

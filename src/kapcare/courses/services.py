@@ -19,6 +19,7 @@ from kapcare.accounts.roles import Role
 from kapcare.audit.models import Action
 from kapcare.audit.services import Actor, record_event
 from kapcare.clinical import schedule
+from kapcare.clinical.dosing import MAX_MG_PER_KG
 from kapcare.clinical.protocol import ProtocolSnapshot
 from kapcare.clinical.vitals import VitalsThresholds
 from kapcare.courses import conf
@@ -34,25 +35,38 @@ from kapcare.courses.models import (
     Route,
     TreatmentCourse,
 )
+from kapcare.errors import Conflict, FieldInvalid, Unmet
 from kapcare.intake.selectors import course_planning_clearance
 from kapcare.patients.models import CareStatus, Patient
 
 
-class NotEligible(Exception):
-    """Planning refused: the patient is not cleared for a course (the reason says why)."""
+class NotEligible(Conflict):
+    """Planning refused: the patient is not cleared for a course (a conflict on
+    ``patient_id``, rule ``not_eligible``; ``reason`` says why)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"Not eligible for a treatment course: {reason}",
+            [Unmet("not_eligible", reason)],
+            field="patient_id",
+        )
+        self.reason = reason
 
 
-class BookingConflict(ValueError):
-    """A chair, room or staff member would be booked beyond its capacity."""
+class BookingConflict(Conflict):
+    """A chair, room or staff member would be booked beyond its capacity (a conflict on
+    ``resource``, rule ``fully_booked``, or on ``staff``, rule ``at_capacity``)."""
 
 
 # --- protocols -------------------------------------------------------------------------------
 
 
 def validate_protocol(protocol: Protocol) -> None:
-    """Raise ValueError naming the field when a protocol's settings do not hold together."""
+    """FieldInvalid naming the field when a protocol's settings do not hold together."""
     if protocol.schedule_code not in schedule.PROTOCOLS:
-        raise ValueError(f"schedule_code: unknown schedule {protocol.schedule_code!r}")
+        raise FieldInvalid(
+            "schedule_code", "one_of", f"unknown schedule {protocol.schedule_code!r}"
+        )
     if protocol.dose_mode == DoseMode.MG_PER_KG:
         low, default, high = (
             protocol.min_mg_per_kg,
@@ -60,32 +74,43 @@ def validate_protocol(protocol: Protocol) -> None:
             protocol.max_mg_per_kg,
         )
         if low is None or default is None or high is None:
-            raise ValueError(
-                "default_mg_per_kg: weight-based protocols need a default, minimum and "
-                "maximum mg/kg"
+            raise FieldInvalid(
+                "default_mg_per_kg",
+                "required",
+                "weight-based protocols need a default, minimum and maximum mg/kg",
             )
-        if not Decimal(0) < low <= default <= high <= Decimal("2.0"):
-            raise ValueError(
-                "default_mg_per_kg: must satisfy 0 < minimum <= default <= maximum <= 2.0 mg/kg"
+        if not Decimal(0) < low <= default <= high <= MAX_MG_PER_KG:
+            raise FieldInvalid(
+                "default_mg_per_kg",
+                "out_of_range",
+                f"must satisfy 0 < minimum <= default <= maximum <= {MAX_MG_PER_KG} mg/kg",
             )
     else:
         low, default, high = protocol.min_dose_mg, protocol.default_dose_mg, protocol.max_dose_mg
         if low is None or default is None or high is None:
-            raise ValueError(
-                "default_dose_mg: fixed-dose protocols need a default, minimum and maximum dose"
+            raise FieldInvalid(
+                "default_dose_mg",
+                "required",
+                "fixed-dose protocols need a default, minimum and maximum dose",
             )
         if not Decimal(0) < low <= default <= high:
-            raise ValueError("default_dose_mg: must satisfy 0 < minimum <= default <= maximum mg")
+            raise FieldInvalid(
+                "default_dose_mg",
+                "out_of_range",
+                "must satisfy 0 < minimum <= default <= maximum mg",
+            )
     if protocol.route == Route.IV and not (
         protocol.infusion_duration_min and protocol.infusion_volume_ml
     ):
-        raise ValueError(
-            "infusion_duration_min: IV protocols need an infusion duration and bag volume"
+        raise FieldInvalid(
+            "infusion_duration_min",
+            "required",
+            "IV protocols need an infusion duration and bag volume",
         )
     try:
         VitalsThresholds(**(protocol.vitals_thresholds or {}))
     except TypeError as error:
-        raise ValueError(f"vitals_thresholds: {error}") from error
+        raise FieldInvalid("vitals_thresholds", "unknown_field", str(error)) from error
 
 
 def save_protocol(actor: Actor, protocol: Protocol) -> Protocol:
@@ -108,9 +133,9 @@ def save_resource(actor: Actor, resource: Resource) -> Resource:
     already booked; the next booking is checked against the new capacity."""
     resource.name = resource.name.strip()
     if not resource.name:
-        raise ValueError("name: required")
+        raise FieldInvalid("name", "required", "required")
     if resource.capacity < 1:
-        raise ValueError("capacity: must be at least 1")
+        raise FieldInvalid("capacity", "out_of_range", "must be at least 1")
     with transaction.atomic():
         created = resource.pk is None
         resource.save()
@@ -145,17 +170,19 @@ def check_capacity(
     """Raise BookingConflict when the resource or a staff member is already at capacity at any
     moment of [starts_at, ends_at). Call inside a transaction that holds the rows' locks."""
     if ends_at <= starts_at:
-        raise ValueError("ends_at: must be after starts_at")
+        raise FieldInvalid("ends_at", "not_after_start", "must be after starts_at")
     overlapping = _overlapping(starts_at, ends_at, exclude_pk)
     if resource is not None:
         Resource.objects.select_for_update().filter(pk=resource.pk).first()
         held = overlapping.filter(resource=resource).count()
         if held >= resource.capacity:
             raise BookingConflict(
-                f"resource: {resource.name} is fully booked at "
+                f"{resource.name} is fully booked at "
                 f"{timezone.localtime(starts_at):%Y-%m-%d %H:%M} "
                 f"({held} of {resource.capacity} place{'s' if resource.capacity != 1 else ''} "
-                "taken)"
+                "taken)",
+                field="resource",
+                rule="fully_booked",
             )
     for member in staff:
         User.objects.select_for_update().filter(pk=member.pk).first()
@@ -163,9 +190,11 @@ def check_capacity(
         capacity = _staff_capacity(member)
         if held >= capacity:
             raise BookingConflict(
-                f"staff: {member.full_name or member.email} already has {held} appointment"
+                f"{member.full_name or member.email} already has {held} appointment"
                 f"{'s' if held != 1 else ''} at {timezone.localtime(starts_at):%Y-%m-%d %H:%M} "
-                f"(capacity {capacity})"
+                f"(capacity {capacity})",
+                field="staff",
+                rule="at_capacity",
             )
 
 
@@ -212,10 +241,12 @@ def book_appointment(
     staff: Sequence[User] = (),
 ) -> Appointment:
     if kind not in AppointmentKind.values:
-        raise ValueError(f"kind: must be one of {', '.join(AppointmentKind.values)}")
+        raise FieldInvalid("kind", "one_of", f"must be one of {', '.join(AppointmentKind.values)}")
     if kind == AppointmentKind.DOSING:
-        raise ValueError(
-            "kind: dosing sessions are booked by planning a course or adding a booster"
+        raise FieldInvalid(
+            "kind",
+            "not_bookable",
+            "dosing sessions are booked by planning a course or adding a booster",
         )
     with transaction.atomic():
         appointment = _book(
@@ -242,14 +273,17 @@ def reschedule(
     reason: str,
 ) -> Appointment:
     """Move an appointment (keeping its length) or change its chair or staff. The old version
-    stays in the appointment's history with the reason."""
+    stays in the appointment's history with the reason. FieldInvalid without a reason;
+    Conflict (``status``, ``not_booked``) for an appointment no longer booked; BookingConflict
+    when the new time is full."""
     reason = reason.strip()
     if not reason:
-        raise ValueError("reason: required when rescheduling")
+        raise FieldInvalid("reason", "required", "required when rescheduling")
     if appointment.status != AppointmentStatus.BOOKED:
-        raise ValueError(
-            f"status: a {appointment.get_status_display().lower()} appointment cannot be "
-            "rescheduled"
+        raise Conflict(
+            f"A {appointment.get_status_display().lower()} appointment cannot be rescheduled.",
+            field="status",
+            rule="not_booked",
         )
     with transaction.atomic():
         length = appointment.ends_at - appointment.starts_at
@@ -272,7 +306,7 @@ def reschedule(
 def cancel_appointment(actor: Actor, appointment: Appointment, *, reason: str) -> Appointment:
     reason = reason.strip()
     if not reason:
-        raise ValueError("reason: required when cancelling")
+        raise FieldInvalid("reason", "required", "required when cancelling")
     with transaction.atomic():
         appointment.status = AppointmentStatus.CANCELLED
         appointment.change_reason = reason[:200]
@@ -365,9 +399,11 @@ def plan_course(
 ) -> TreatmentCourse:
     """Plan a course from a protocol for a cleared patient (an accepted "eligible" screening or
     a prescriber's override): the preparation meeting, each dosing session (with its session
-    record) and an integration session after each. Raises NotEligible with the reason."""
+    record) and an integration session after each. Raises NotEligible (a Conflict) with the
+    reason, FieldInvalid (``protocol``, ``retired``) for a retired protocol and the schedule's
+    FieldInvalid when it cannot be planned."""
     if not protocol.active:
-        raise ValueError(f"protocol: {protocol.code} is retired")
+        raise FieldInvalid("protocol", "retired", f"{protocol.code} is retired")
     clearance = course_planning_clearance(patient)
     if not clearance.allowed:
         raise NotEligible(clearance.reason)
@@ -407,11 +443,15 @@ def plan_course(
 
 
 def add_booster(actor: Actor, course: TreatmentCourse, day: date) -> Appointment:
-    """Add a maintenance dosing session (and its integration session) to a course."""
+    """Add a maintenance dosing session (and its integration session) to a course. Conflict
+    (``course``, ``not_active``) for a course no longer active; FieldInvalid (``day``,
+    ``not_a_clinic_day``); BookingConflict when the day is full."""
     if course.status != CourseStatus.ACTIVE:
-        raise ValueError(f"course: a {course.status} course takes no boosters")
+        raise Conflict(
+            f"A {course.status} course takes no boosters.", field="course", rule="not_active"
+        )
     if day.weekday() not in conf.clinic_days():
-        raise ValueError(f"day: {day:%A} is not a clinic day")
+        raise FieldInvalid("day", "not_a_clinic_day", f"{day:%A} is not a clinic day")
     with transaction.atomic():
         last = course.appointments.filter(kind=AppointmentKind.DOSING).order_by("-number").first()
         number = (last.number or 0) + 1 if last else 1
@@ -438,7 +478,9 @@ def create_calendar_feed(
 ) -> tuple[CalendarFeed, str]:
     """A new secret feed URL token (shown once; only its hash is kept)."""
     if (user is None) == (patient is None):
-        raise ValueError("owner: a feed belongs to one staff member or one patient")
+        raise FieldInvalid(
+            "owner", "exactly_one", "a feed belongs to one staff member or one patient"
+        )
     token = secrets.token_urlsafe(32)
     with transaction.atomic():
         feed = CalendarFeed.objects.create(

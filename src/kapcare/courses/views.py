@@ -30,12 +30,13 @@ from kapcare.courses.forms import (
     ProtocolForm,
     RescheduleForm,
     ResourceForm,
-    add_service_error,
     describe_protocol,
 )
 from kapcare.courses.models import Appointment, CalendarFeed, Protocol, Resource, TreatmentCourse
+from kapcare.errors import Refused
 from kapcare.intake.selectors import course_planning_clearance
 from kapcare.patients.models import Patient
+from kapcare.web.errors import add_form_errors, page_status
 
 # The roles that look after a patient's bookings and may hand out their calendar feed.
 BOOKING_ROLES = CLINICAL | {Role.FRONT_DESK}
@@ -78,12 +79,14 @@ def _protocol_form(request: HttpRequest, protocol: Protocol | None) -> HttpRespo
                 saved = services.save_protocol(
                     Actor.from_request(request), form.instance_for_save()
                 )
-            except ValueError as error:
-                add_service_error(form, str(error))
+            except Refused as error:
+                add_form_errors(form, error)
+                status = page_status(error)
             else:
                 messages.success(request, f"Protocol “{saved.name}” saved.")
                 return redirect("courses:protocol", protocol_id=saved.pk)
-        status = 400
+        else:
+            status = 400
     context = {"form": form, "protocol": protocol}
     return render(request, "courses/protocol_form.html", context, status=status)
 
@@ -108,12 +111,14 @@ def _resource_form(request: HttpRequest, resource: Resource | None) -> HttpRespo
         if form.is_valid():
             try:
                 saved = services.save_resource(Actor.from_request(request), form.save(commit=False))
-            except ValueError as error:
-                add_service_error(form, str(error))
+            except Refused as error:
+                add_form_errors(form, error)
+                status = page_status(error)
             else:
                 messages.success(request, f"{saved.get_kind_display()} “{saved.name}” saved.")
                 return redirect("courses:resources")
-        status = 400
+        else:
+            status = 400
     context = {"form": form, "resource": resource, "resources": list(Resource.objects.all())}
     return render(request, "courses/resources.html", context, status=status)
 
@@ -163,13 +168,11 @@ def plan(request: HttpRequest, patient_id: int) -> HttpResponse:
                 )
                 status = 200
             except services.NotEligible as refused:
-                form.add_error(None, f"Planning refused: {refused}.")
-                status = 409
-            except services.BookingConflict as conflict:
-                add_service_error(form, str(conflict))
-                status = 409
-            except ValueError as error:
-                add_service_error(form, str(error))
+                form.add_error(None, f"Planning refused: {refused.reason}.")
+                status = page_status(refused)
+            except Refused as error:
+                add_form_errors(form, error)
+                status = page_status(error)
     context = {
         "patient": patient,
         "clearance": clearance,
@@ -224,12 +227,9 @@ def add_booster(request: HttpRequest, course_id: int) -> HttpResponse:
         appointment = services.add_booster(
             Actor.from_request(request), treatment, form.cleaned_data["day"]
         )
-    except services.BookingConflict as conflict:
-        add_service_error(form, str(conflict))
-        return _course_page(request, course_id, booster_form=form, status=409)
-    except ValueError as error:
-        add_service_error(form, str(error))
-        return _course_page(request, course_id, booster_form=form, status=400)
+    except Refused as error:
+        add_form_errors(form, error)
+        return _course_page(request, course_id, booster_form=form, status=page_status(error))
     when = timezone.localtime(appointment.starts_at)
     messages.success(
         request, f"Maintenance booster {appointment.number} booked for {when:%Y-%m-%d %H:%M}."
@@ -269,11 +269,9 @@ def reschedule(request: HttpRequest, appointment_id: int) -> HttpResponse:
                     staff=list(data["staff"]),
                     reason=data["reason"],
                 )
-            except services.BookingConflict as conflict:
-                add_service_error(form, str(conflict))
-                status = 409
-            except ValueError as error:
-                add_service_error(form, str(error))
+            except Refused as error:
+                add_form_errors(form, error)
+                status = page_status(error)
             else:
                 when = timezone.localtime(appointment.starts_at)
                 messages.success(request, f"Appointment moved to {when:%Y-%m-%d %H:%M}.")

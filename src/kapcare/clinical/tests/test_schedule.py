@@ -20,6 +20,7 @@ from kapcare.clinical.schedule import (
     plan_course,
     register_protocol,
 )
+from kapcare.errors import FieldInvalid
 
 MONDAY = date(2025, 3, 3)
 WEEKDAYS = (0, 1, 2, 3, 4)
@@ -262,3 +263,18 @@ def test_register_rejects_empty_code() -> None:
 
 def test_min_gap_constant() -> None:
     assert schedule.MIN_GAP_DAYS == 2
+
+
+def test_refusals_name_the_field_and_the_rule() -> None:
+    with pytest.raises(FieldInvalid) as unknown:
+        plan_course("nope", MONDAY)
+    assert (unknown.value.field, unknown.value.rule) == ("protocol_code", "one_of")
+    with pytest.raises(FieldInvalid) as closed:
+        plan_course("iv_ptsd_6x2w", MONDAY, clinic_days=(1,))
+    assert (closed.value.field, closed.value.rule) == ("clinic_days", "no_allowed_day")
+    with pytest.raises(FieldInvalid) as malformed:
+        register_protocol(Protocol("bad", "bad", "iv", (Block("induction", (1,), 4),), "test"))
+    assert (malformed.value.field, malformed.value.rule) == (
+        "blocks[0].sessions_per_week",
+        "out_of_range",
+    )

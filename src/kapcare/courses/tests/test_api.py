@@ -76,8 +76,11 @@ def test_a_patient_without_a_screening_is_not_eligible_409(users, token_for):
     response = _plan(_api(token_for(users["prescriber"])), patient.pk)
     assert response.status_code == 409
     body = response.json()
+    assert body["detail"].startswith("Not eligible for a treatment course: ")
     assert "not been screened" in body["detail"]
-    assert body["errors"][0]["rule"] == "not_eligible"
+    [error] = body["errors"]
+    assert (error["field"], error["rule"]) == ("patient_id", "not_eligible")
+    assert "not been screened" in error["message"]
     assert not TreatmentCourse.objects.filter(patient=patient).exists()
     assert not Appointment.objects.filter(patient=patient).exists()
 
@@ -102,6 +105,20 @@ def test_bad_input_is_422_naming_the_field(cleared_patient, users, token_for, bo
     assert not TreatmentCourse.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("body", "field", "rule"),
+    [
+        ({"protocol": "no-such-protocol"}, "protocol", "not_found"),
+        ({"start_date": "2001-01-01"}, "start_date", "in_past"),
+        ({"start_date": "2099-01-01"}, "start_date", "too_far_ahead"),
+    ],
+)
+def test_a_refused_plan_names_the_rule(cleared_patient, users, token_for, body, field, rule):
+    response = _plan(_api(token_for(users["prescriber"])), cleared_patient.pk, **body)
+    assert response.status_code == 422
+    assert [(e["field"], e["rule"]) for e in response.json()["errors"]] == [(field, rule)]
+
+
 def test_a_retired_protocol_is_422(cleared_patient, users, token_for):
     from kapcare.courses.models import Protocol
 
@@ -109,6 +126,7 @@ def test_a_retired_protocol_is_422(cleared_patient, users, token_for):
     response = _plan(_api(token_for(users["prescriber"])), cleared_patient.pk, protocol="im")
     assert response.status_code == 422
     assert "retired" in response.json()["detail"]
+    assert [(e["field"], e["rule"]) for e in response.json()["errors"]] == [("protocol", "retired")]
 
 
 def test_unknown_patient_is_404(db, users, token_for):

@@ -14,7 +14,13 @@ from kapcare.assessments.models import Source
 from kapcare.assessments.services import record_assessment
 from kapcare.audit.models import AuditEntry
 from kapcare.audit.services import Actor
-from kapcare.courses.models import Appointment, AppointmentKind, Protocol, TreatmentCourse
+from kapcare.courses.models import (
+    Appointment,
+    AppointmentKind,
+    CourseStatus,
+    Protocol,
+    TreatmentCourse,
+)
 from kapcare.dosing.models import State
 from kapcare.patients.services import create_patient
 
@@ -217,6 +223,18 @@ def test_a_booster_on_a_closed_day_is_refused_naming_the_field(client_for, users
     )
     assert response.status_code == 400
     assert "Booster day: Saturday is not a clinic day" in response.content.decode()
+    assert Appointment.objects.count() == before
+
+
+def test_a_booster_for_a_course_no_longer_active_is_a_conflict(client_for, users, course):
+    TreatmentCourse.objects.filter(pk=course.pk).update(status=CourseStatus.COMPLETED)
+    before = Appointment.objects.count()
+    response = client_for(users[Role.PRESCRIBER]).post(
+        reverse("courses:add_booster", kwargs={"course_id": course.pk}),
+        {"day": (_next_monday() + timedelta(days=28)).isoformat()},
+    )
+    assert response.status_code == 409
+    assert "A completed course takes no boosters." in response.content.decode()
     assert Appointment.objects.count() == before
 
 

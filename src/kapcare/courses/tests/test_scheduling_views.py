@@ -21,6 +21,7 @@ from kapcare.courses.models import (
     TreatmentCourse,
 )
 from kapcare.dosing.models import DosingSession
+from kapcare.errors import Conflict, FieldInvalid
 from kapcare.patients.services import create_patient
 
 pytestmark = pytest.mark.django_db
@@ -128,6 +129,43 @@ def test_a_staff_member_beyond_capacity_is_refused(client_for, users, two_bookin
     )
     assert response.status_code == 409
     assert f"Staff: {therapist.full_name} already has 1 appointment" in response.content.decode()
+
+
+def test_the_services_refusals_name_their_field_and_rule(users, two_bookings, chairs) -> None:
+    first, second = two_bookings
+    with pytest.raises(services.BookingConflict) as full:
+        _book(_patient(3), first.starts_at, chairs[0])
+    assert isinstance(full.value, Conflict)
+    assert (full.value.field, full.value.rule) == ("resource", "fully_booked")
+    with pytest.raises(services.BookingConflict) as busy:
+        _book(_patient(4), second.starts_at, chairs[1], staff=[users[Role.THERAPIST]])
+    assert (busy.value.field, busy.value.rule) == ("staff", "at_capacity")
+    with pytest.raises(FieldInvalid) as dosing:
+        _book(_patient(5), _at(_monday(), 8), kind=AppointmentKind.DOSING)
+    assert (dosing.value.field, dosing.value.rule) == ("kind", "not_bookable")
+    with pytest.raises(FieldInvalid) as unknown:
+        _book(_patient(5), _at(_monday(), 8), kind="massage")
+    assert (unknown.value.field, unknown.value.rule) == ("kind", "one_of")
+    with pytest.raises(FieldInvalid) as no_reason:
+        services.cancel_appointment(SYSTEM, first, reason=" ")
+    assert (no_reason.value.field, no_reason.value.rule) == ("reason", "required")
+
+
+def test_a_cancelled_appointment_cannot_be_rescheduled(client_for, users, two_bookings) -> None:
+    _first, second = two_bookings
+    services.cancel_appointment(SYSTEM, second, reason="Patient unwell")
+    response = client_for(users[Role.FRONT_DESK]).post(
+        _reschedule_url(second),
+        {"starts_at": f"{_at(_monday(), 16):%Y-%m-%dT%H:%M}", "reason": "Rebook"},
+    )
+    # A conflict (409), not bad input; the page shows the status and no form to send again.
+    assert response.status_code == 409
+    assert response.context["form"].non_field_errors() == [
+        "A cancelled appointment cannot be rescheduled."
+    ]
+    assert "<dt>Status</dt><dd>Cancelled</dd>" in response.content.decode()
+    second.refresh_from_db()
+    assert timezone.localtime(second.starts_at).hour == 14
 
 
 def test_a_reason_is_required(client_for, users, two_bookings) -> None:
