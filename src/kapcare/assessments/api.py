@@ -9,16 +9,15 @@ from typing import Any, cast
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Schema
-from ninja.errors import HttpError, ValidationError
 from ninja.responses import Status
 from pydantic import Field
 
-from kapcare.api.errors import unprocessable
 from kapcare.api.routing import endpoint
 from kapcare.assessments import selectors, services
-from kapcare.assessments.models import Alert, Assessment, Source
+from kapcare.assessments.models import ACTION_TAKEN_MAX_LENGTH, Alert, Assessment, Source
 from kapcare.audit.reads import reads_patient_data, shown
 from kapcare.audit.services import Actor
+from kapcare.errors import NotFound
 from kapcare.patients.models import Patient
 
 router = Router(tags=["assessments"])
@@ -48,11 +47,6 @@ class AssessmentListQuery(Schema):
     instrument: str | None = Field(None, max_length=40)
 
 
-class ErrorOut(Schema):
-    detail: str
-    errors: list[dict[str, str]]
-
-
 class AlertOut(Schema):
     id: int
     patient_id: int
@@ -70,7 +64,7 @@ class AlertOut(Schema):
 
 
 class AcknowledgeIn(Schema):
-    action_taken: str = Field(..., max_length=4000)
+    action_taken: str = Field(..., max_length=ACTION_TAKEN_MAX_LENGTH)
 
 
 def _alert_out(alert: Alert) -> AlertOut:
@@ -96,30 +90,25 @@ def _alert_out(alert: Alert) -> AlertOut:
     "POST",
     "/patients/{patient_id}/assessments",
     operation_id="record_assessment",
-    response={201: AssessmentOut, 422: ErrorOut},
+    response={201: AssessmentOut},
 )
 def record_assessment(
     request: HttpRequest, patient_id: int, payload: AssessmentIn
 ) -> Status[Assessment]:
     """Score a completed scale with the clinical core and store it with every item response.
     A suicide-risk answer raises an alert for the patient's primary clinician (email too).
-    Invalid responses: 422 with the core's message naming the item; nothing is stored."""
+    An unknown instrument or invalid responses: 422 naming the field (``instrument``,
+    ``responses`` or the item's ``responses[n-1]``) with the core's message; nothing is
+    stored."""
     patient = get_object_or_404(Patient.objects.select_related("primary_clinician"), pk=patient_id)
-    try:
-        services.check_instrument(payload.instrument)
-    except ValueError as error:
-        raise unprocessable("instrument", str(error)) from None
-    try:
-        assessment = services.record_assessment(
-            Actor.from_request(request),
-            patient,
-            payload.instrument,
-            payload.responses,
-            source=Source.API,
-            entered_by=request.user if getattr(request.user, "is_authenticated", False) else None,
-        )
-    except ValueError as error:
-        raise unprocessable("responses", str(error)) from None
+    assessment = services.record_assessment(
+        Actor.from_request(request),
+        patient,
+        payload.instrument,
+        payload.responses,
+        source=Source.API,
+        entered_by=request.user if getattr(request.user, "is_authenticated", False) else None,
+    )
     return Status(201, assessment)
 
 
@@ -136,12 +125,9 @@ def list_assessments(
 ) -> list[Assessment]:
     """A patient's assessments, oldest first; `?instrument=` keeps one scale."""
     if not Patient.objects.filter(pk=patient_id).exists():
-        raise HttpError(404, "patient_id: no such patient")
+        raise NotFound("patient_id", "No such patient.")
     if filters.instrument:
-        try:
-            services.check_instrument(filters.instrument)
-        except ValueError as error:
-            raise ValidationError([{"loc": ["query", "instrument"], "msg": str(error)}]) from None
+        services.check_instrument(filters.instrument)
     assessments = list(selectors.patient_assessments(patient_id, filters.instrument))
     return assessments
 
@@ -160,21 +146,16 @@ def list_alerts(request: HttpRequest) -> list[AlertOut]:
     "POST",
     "/alerts/{alert_id}/acknowledge",
     operation_id="acknowledge_alert",
-    response={200: AlertOut, 409: ErrorOut, 422: ErrorOut},
+    response=AlertOut,
 )
 def acknowledge_alert(request: HttpRequest, alert_id: int, payload: AcknowledgeIn) -> AlertOut:
-    """Close an open alert, documenting the action taken (required, not blank)."""
+    """Close an open alert, documenting the action taken (required, not blank: 422); an
+    alert already acknowledged is a 409 (``status``, ``already_acknowledged``)."""
     alert = selectors.visible_alerts(request.user, status=None).filter(pk=alert_id).first()
     if alert is None:
-        raise HttpError(404, "alert_id: no such alert for you")
-    try:
-        services.acknowledge_alert(
-            Actor.from_request(request), alert, cast(Any, request.user), payload.action_taken
-        )
-    except ValueError as error:
-        message = str(error)
-        if message.startswith("status"):
-            raise HttpError(409, message) from None
-        raise unprocessable("action_taken", message) from None
+        raise NotFound("alert_id", "No such alert for you.")
+    services.acknowledge_alert(
+        Actor.from_request(request), alert, cast(Any, request.user), payload.action_taken
+    )
     alert = selectors.visible_alerts(request.user, status=None).get(pk=alert_id)
     return _alert_out(alert)

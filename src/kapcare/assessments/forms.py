@@ -1,22 +1,20 @@
 """Forms for rating scales (staff tablet and patient phone share one), schedules, home links
 and alert acknowledgement. Scoring and range checks are the clinical core's: the form only
-collects integers and shows the core's message next to the item it names."""
+collects integers and shows the core's refusal next to the item it names."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django import forms
 from django.utils import timezone
 
-from kapcare.assessments.models import Delivery
+from kapcare.assessments.models import ACTION_TAKEN_MAX_LENGTH, EVERY_DAYS_RANGE, Delivery
 from kapcare.assessments.selectors import STAFF_FORM_INSTRUMENTS
 from kapcare.clinical import instruments
 from kapcare.clinical.instruments import INSTRUMENTS, Instrument
 from kapcare.clinical.instruments.cssrs import SKIPPED_WHEN_Q2_NO
-
-_ITEM_IN_MESSAGE = re.compile(r"\bitem (\d+)\b")
+from kapcare.errors import FieldInvalid
 
 # C-SSRS follow-up questions, asked only after a "yes": item -> the item that opens it.
 CSSRS_FOLLOW_UPS = {**dict.fromkeys(SKIPPED_WHEN_Q2_NO, 2), 7: 6}
@@ -93,13 +91,15 @@ class ScaleForm(forms.Form):
             return cleaned
         try:
             self.score = instruments.score(self.instrument.code, values)
-        except ValueError as error:
-            message = str(error)
-            match = _ITEM_IN_MESSAGE.search(message)
-            field = f"item_{match.group(1)}" if match else None
-            if field not in self.fields:
-                field = None
-            self.add_error(field, message)
+        except FieldInvalid as error:
+            # The core names an item's answer responses[n-1]; the form's input is item_n.
+            items = self.instrument.items
+            inputs = {instruments.item_field(i.number): f"item_{i.number}" for i in items}
+            for problem in error.problems:
+                if problem.field in inputs:
+                    self.add_error(inputs[problem.field], problem.message)
+                else:
+                    self.add_error(None, f"{problem.field}: {problem.message}")
             return cleaned
         self.responses = values
         return cleaned
@@ -111,7 +111,12 @@ def scale_choices() -> list[tuple[str, str]]:
 
 class ScheduleForm(forms.Form):
     instrument = forms.ChoiceField(choices=scale_choices)
-    every_days = forms.IntegerField(min_value=1, max_value=366, initial=7, label="Every (days)")
+    every_days = forms.IntegerField(
+        min_value=EVERY_DAYS_RANGE[0],
+        max_value=EVERY_DAYS_RANGE[1],
+        initial=7,
+        label="Every (days)",
+    )
     starts_on = forms.DateField(
         initial=timezone.localdate,
         widget=forms.DateInput(attrs={"type": "date"}),
@@ -138,7 +143,7 @@ class HomeLinkForm(forms.Form):
 class AcknowledgeForm(forms.Form):
     action_taken = forms.CharField(
         label="Action taken",
-        max_length=4000,
+        max_length=ACTION_TAKEN_MAX_LENGTH,
         strip=True,
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="What you did: e.g. called the patient, safety plan reviewed, crisis referral.",

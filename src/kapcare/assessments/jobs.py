@@ -68,7 +68,7 @@ def send_invitation(payload: dict[str, Any]) -> None:
     patient = Patient.objects.get(pk=payload["patient_id"])
     instrument = payload["instrument"]
     if not patient.email:
-        raise ValueError("email: the patient has no email address on file")
+        raise services.no_email_on_file()
     schedule = None
     if payload.get("schedule_id"):
         schedule = AssessmentSchedule.objects.filter(pk=payload["schedule_id"]).first()

@@ -81,6 +81,12 @@ class Delivery(models.TextChoices):
     HOME_LINK = "home_link", "Home link (email)"
 
 
+EVERY_DAYS_RANGE = (1, 366)
+"""How often a schedule may repeat, in days: daily to once a year."""
+ACTION_TAKEN_MAX_LENGTH = 4000
+"""The longest action taken an alert's acknowledgement records."""
+
+
 class AssessmentSchedule(models.Model):
     """A scale repeated every `every_days` days from `starts_on` (until `ends_on`, if set)."""
 

@@ -18,6 +18,7 @@ from kapcare.assessments.models import Assessment, Source
 from kapcare.audit.models import Action
 from kapcare.audit.services import Actor, record_event
 from kapcare.clinical import instruments
+from kapcare.errors import FieldInvalid
 from kapcare.patients.models import Patient
 
 BATCH_PATIENTS = 500
@@ -32,7 +33,7 @@ def seed_assessments(
     """Give every synthetic patient without assessments `per_patient` of them (PCL-5 and
     PHQ-9 alternating, weekly, ending this week). Returns how many rows were inserted."""
     if per_patient < 0:
-        raise ValueError("per_patient: must be 0 or more")
+        raise FieldInvalid("per_patient", "out_of_range", "must be 0 or more")
     rng = random.Random(seed)  # noqa: S311  (synthetic benchmark data, not a secret)
     scored: dict[tuple[str, tuple[int, ...]], instruments.Score] = {}
     now = timezone.now()

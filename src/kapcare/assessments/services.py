@@ -22,6 +22,8 @@ from kapcare.assessments import selectors
 from kapcare.assessments.charts import points_digest, trajectory_svg
 from kapcare.assessments.conf import home_link_hours
 from kapcare.assessments.models import (
+    ACTION_TAKEN_MAX_LENGTH,
+    EVERY_DAYS_RANGE,
     Alert,
     AlertLevel,
     AlertStatus,
@@ -37,6 +39,7 @@ from kapcare.audit.services import Actor, record_event
 from kapcare.clinical import instruments
 from kapcare.clinical.instruments import Score
 from kapcare.clinical.instruments.phq9 import SUICIDE_ITEM
+from kapcare.errors import Conflict, FieldInvalid
 from kapcare.jobs.services import enqueue
 from kapcare.patients.models import Patient
 
@@ -44,6 +47,11 @@ SUICIDE_RISK = "suicide_risk"
 ALERT_EMAIL_JOB = "assessments.alert_email"
 INVITATION_JOB = "assessments.send_invitation"
 CHART_JOB = "assessments.draw_trajectory_chart"
+
+
+def no_email_on_file() -> Conflict:
+    """The refusal of an invitation to a patient with no email address on file."""
+    return Conflict("The patient has no email address on file.", field="email", rule="no_email")
 
 
 class LinkUnavailable(Exception):
@@ -55,12 +63,13 @@ class LinkUnavailable(Exception):
 
 
 def check_instrument(code: str) -> str:
-    """`code` when it names a scale; else ValueError naming the field and the allowed codes."""
-    try:
-        instruments.get_instrument(code)
-    except ValueError:
+    """`code` when it names a scale; else FieldInvalid (``instrument``, ``one_of``) naming the
+    allowed codes."""
+    if code not in instruments.INSTRUMENTS:
         allowed = ", ".join(sorted(instruments.INSTRUMENTS))
-        raise ValueError(f"instrument: unknown instrument {code!r}; allowed: {allowed}") from None
+        raise FieldInvalid(
+            "instrument", "one_of", f"unknown instrument {code!r}; allowed: {allowed}"
+        )
     return code
 
 
@@ -92,9 +101,9 @@ def record_assessment(
 ) -> Assessment:
     """Score and store one completed scale (every item response kept).
 
-    Raises ValueError (the core's message, naming the item) for invalid responses and nothing
-    is stored; LinkUnavailable when `link` is expired or used (checked and spent atomically,
-    so a link can be used once even under a race)."""
+    Raises FieldInvalid for an unknown instrument or invalid responses (the core's, naming the
+    item: ``responses[n-1]``) and nothing is stored; LinkUnavailable when `link` is expired or
+    used (checked and spent atomically, so a link can be used once even under a race)."""
     check_instrument(instrument)
     result = instruments.score(instrument, responses)
     values = [int(v) for v in responses]
@@ -181,13 +190,17 @@ def draw_trajectory_chart(patient_id: int, instrument: str) -> TrajectoryChart |
 def acknowledge_alert(actor: Actor, alert: Alert, user: Any, action_taken: str) -> Alert:
     """Close an open alert with the action taken (required), recording who and when.
 
-    ValueError "action_taken: ..." when the action is blank, "status: ..." when the alert is
-    no longer open."""
+    FieldInvalid (``action_taken``: ``required``, ``too_long``) when the action is blank or too
+    long; Conflict (``status``, ``already_acknowledged``) when the alert is no longer open."""
     action = (action_taken or "").strip()
     if not action:
-        raise ValueError("action_taken: describe the action taken before acknowledging")
-    if len(action) > 4000:
-        raise ValueError("action_taken: at most 4000 characters")
+        raise FieldInvalid(
+            "action_taken", "required", "describe the action taken before acknowledging"
+        )
+    if len(action) > ACTION_TAKEN_MAX_LENGTH:
+        raise FieldInvalid(
+            "action_taken", "too_long", f"at most {ACTION_TAKEN_MAX_LENGTH} characters"
+        )
     now = timezone.now()
     with transaction.atomic():
         updated = Alert.objects.filter(pk=alert.pk, status=AlertStatus.OPEN).update(
@@ -197,7 +210,11 @@ def acknowledge_alert(actor: Actor, alert: Alert, user: Any, action_taken: str) 
             action_taken=action,
         )
         if not updated:
-            raise ValueError("status: this alert has already been acknowledged")
+            raise Conflict(
+                "This alert has already been acknowledged.",
+                field="status",
+                rule="already_acknowledged",
+            )
         alert.refresh_from_db()
         # The queryset update bypasses simple_history; record the version explicitly.
         alert.save(update_fields=["status", "acknowledged_by", "acknowledged_at", "action_taken"])
@@ -253,10 +270,11 @@ def open_home_link(raw: str) -> HomeLink:
 
 def queue_invitation(patient: Patient, instrument: str, *, created_by: Any = None) -> None:
     """Email the patient a fresh link from the background worker (the link is made there, so
-    its raw token is never stored)."""
+    its raw token is never stored). Conflict (``email``, ``no_email``) when the patient has no
+    email address on file."""
     check_instrument(instrument)
     if not patient.email:
-        raise ValueError("email: the patient has no email address on file")
+        raise no_email_on_file()
     enqueue(
         INVITATION_JOB,
         {
@@ -281,13 +299,16 @@ def create_schedule(
     ends_on: date | None = None,
     created_by: Any = None,
 ) -> AssessmentSchedule:
+    """FieldInvalid naming the field: ``instrument``, ``every_days`` (``out_of_range``),
+    ``delivery`` (``one_of``), ``ends_on`` (``before_start``)."""
     check_instrument(instrument)
-    if not 1 <= every_days <= 366:
-        raise ValueError("every_days: must be 1-366")
+    low, high = EVERY_DAYS_RANGE
+    if not low <= every_days <= high:
+        raise FieldInvalid("every_days", "out_of_range", f"must be {low}-{high}")
     if delivery not in Delivery.values:
-        raise ValueError(f"delivery: must be one of {', '.join(Delivery.values)}")
+        raise FieldInvalid("delivery", "one_of", f"must be one of {', '.join(Delivery.values)}")
     if ends_on is not None and ends_on < starts_on:
-        raise ValueError("ends_on: must not be before starts_on")
+        raise FieldInvalid("ends_on", "before_start", "must not be before starts_on")
     with transaction.atomic():
         schedule = AssessmentSchedule.objects.create(
             patient=patient,

@@ -20,7 +20,9 @@ from kapcare.assessments.models import Alert, AlertStatus, Assessment, Assessmen
 from kapcare.audit.reads import reads_patient_data, shown
 from kapcare.audit.services import Actor
 from kapcare.clinical.instruments import INSTRUMENTS
+from kapcare.errors import Refused
 from kapcare.patients.models import Patient
+from kapcare.web.errors import add_form_errors, page_messages, page_status
 
 CRISIS_STATUS = 200
 
@@ -166,8 +168,9 @@ def link_create(request: HttpRequest, patient_id: int) -> HttpResponse:
     if form.cleaned_data["send"] == "email":
         try:
             services.queue_invitation(patient, instrument, created_by=_user(request))
-        except ValueError as error:
-            messages.error(request, str(error))
+        except Refused as error:
+            for message in page_messages(error):
+                messages.error(request, message)
         else:
             messages.success(request, "The link will be emailed to the patient in a moment.")
         return redirect("assessments:patient_assessments", patient_id=patient.pk)
@@ -185,16 +188,20 @@ def schedule_create(request: HttpRequest, patient_id: int) -> HttpResponse:
     if not form.is_valid():
         return _patient_page(request, patient, schedule_form=form, status=400)
     data = form.cleaned_data
-    services.create_schedule(
-        Actor.from_request(request),
-        patient,
-        instrument=data["instrument"],
-        every_days=data["every_days"],
-        starts_on=data["starts_on"],
-        ends_on=data["ends_on"],
-        delivery=data["delivery"],
-        created_by=_user(request),
-    )
+    try:
+        services.create_schedule(
+            Actor.from_request(request),
+            patient,
+            instrument=data["instrument"],
+            every_days=data["every_days"],
+            starts_on=data["starts_on"],
+            ends_on=data["ends_on"],
+            delivery=data["delivery"],
+            created_by=_user(request),
+        )
+    except Refused as error:
+        add_form_errors(form, error)
+        return _patient_page(request, patient, schedule_form=form, status=page_status(error))
     messages.success(request, "Schedule added.")
     return redirect("assessments:patient_assessments", patient_id=patient.pk)
 
@@ -239,12 +246,14 @@ def alert_acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:
         if form.is_valid():
             try:
                 services.acknowledge_alert(actor, alert, user, form.cleaned_data["action_taken"])
-            except ValueError as error:
-                form.add_error(None, str(error))
+            except Refused as error:
+                add_form_errors(form, error)
+                status = page_status(error)
             else:
                 messages.success(request, "Alert acknowledged; the action taken is recorded.")
                 return redirect("assessments:alerts")
-        status = 400
+        else:
+            status = 400
     else:
         form = AcknowledgeForm()
     shown(request, [alert.patient_id])

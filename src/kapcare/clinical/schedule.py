@@ -180,7 +180,8 @@ def plan_course(
     The first session is on the first allowed day on or after ``start_date``. Sessions fall only
     on ``clinic_days`` (0 = Monday) and never on two days in a row. Raises ``FieldInvalid`` (a
     ``ValueError``) for an unknown protocol (``protocol_code``), empty or invalid
-    ``clinic_days``, or a protocol that cannot fit the clinic days (``clinic_days``). Sources: each protocol's ``source`` (e.g. Feder 2021 for ``iv_ptsd_6x2w``; SPRAVATO
+    ``clinic_days``, or a protocol that cannot fit the clinic days (``clinic_days``).
+    Sources: each protocol's ``source`` (e.g. Feder 2021 for ``iv_ptsd_6x2w``; SPRAVATO
     prescribing information for ``esketamine_trd``).
     """
     if protocol_code not in PROTOCOLS:

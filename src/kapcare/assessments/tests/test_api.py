@@ -59,7 +59,7 @@ def test_api_flag_raises_alert(api, patient) -> None:
     ("body", "field", "words"),
     [
         ({"instrument": "phq9", "responses": [0] * 8 + [4]}, "responses", "phq9 item 9"),
-        ({"instrument": "phq9", "responses": [0] * 8}, "responses", "expected 9 responses"),
+        ({"instrument": "phq9", "responses": [0] * 8}, "responses", "expects 9 responses"),
         ({"instrument": "phq9", "responses": [0] * 8 + ["x"]}, "responses", "item 9"),
         ({"instrument": "phq9", "responses": "000000000"}, "responses", ""),
         ({"instrument": "bdi2", "responses": [0] * 9}, "instrument", "unknown instrument"),
@@ -78,9 +78,32 @@ def test_bad_input_is_422_naming_the_field_and_stores_nothing(
     assert not Assessment.objects.exists() and not Alert.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("body", "field", "rule"),
+    [
+        ({"instrument": "phq9", "responses": [0] * 8 + [4]}, "responses[8]", "out_of_range"),
+        ({"instrument": "phq9", "responses": [0] * 8 + ["x"]}, "responses[8]", "type"),
+        ({"instrument": "phq9", "responses": [0] * 8}, "responses", "count"),
+        ({"instrument": "bdi2", "responses": [0] * 9}, "instrument", "one_of"),
+    ],
+)
+def test_a_refused_scale_names_the_item_and_the_rule(api, patient, body, field, rule) -> None:
+    response = _post(api(), patient.pk, body)
+    assert response.status_code == 422
+    assert [(e["field"], e["rule"]) for e in response.json()["errors"]] == [(field, rule)]
+    assert not Assessment.objects.exists()
+
+
 def test_unknown_patient_is_404(api, patient) -> None:
     assert _post(api(), 999999, {"instrument": "phq9", "responses": PHQ9_CALM}).status_code == 404
-    assert api().get("/api/v1/patients/999999/assessments").status_code == 404
+    missing = api().get("/api/v1/patients/999999/assessments")
+    assert missing.status_code == 404
+    assert missing.json()["errors"] == [{"field": "patient_id", "rule": "not_found"}]
+    no_alert = api(Role.PRESCRIBER).post(
+        "/api/v1/alerts/999999/acknowledge", {"action_taken": "x"}, "application/json"
+    )
+    assert no_alert.status_code == 404
+    assert no_alert.json()["errors"] == [{"field": "alert_id", "rule": "not_found"}]
 
 
 def test_list_oldest_first_with_filter_and_access_log(api, patient) -> None:
@@ -94,6 +117,7 @@ def test_list_oldest_first_with_filter_and_access_log(api, patient) -> None:
     assert [a["total"] for a in phq9] == [24, 5]
     bad = client.get(f"/api/v1/patients/{patient.pk}/assessments?instrument=nope")
     assert bad.status_code == 422 and "instrument" in bad.json()["detail"]
+    assert [(e["field"], e["rule"]) for e in bad.json()["errors"]] == [("instrument", "one_of")]
     assert AuditEntry.objects.filter(
         action=Action.READ, patient_id=patient.pk, what="API assessments list"
     ).exists()
@@ -120,6 +144,9 @@ def test_alerts_list_and_acknowledge(api, patient, users) -> None:
     assert done.json()["acknowledged_by"] == users[Role.PRESCRIBER].email
     again = prescriber.post(url, {"action_taken": "x"}, content_type="application/json")
     assert again.status_code == 409
+    assert [(e["field"], e["rule"]) for e in again.json()["errors"]] == [
+        ("status", "already_acknowledged")
+    ]
     assert prescriber.get("/api/v1/alerts").json() == []
     assert (
         prescriber.post(

@@ -21,6 +21,7 @@ from kapcare.assessments.selectors import (
 )
 from kapcare.assessments.tests.conftest import PHQ9_ITEM9_TWO
 from kapcare.audit.services import Actor
+from kapcare.errors import Conflict, FieldInvalid
 from kapcare.jobs.models import Job
 from kapcare.jobs.services import run_pending, work
 from kapcare.patients.services import create_patient
@@ -41,6 +42,43 @@ def _schedule(patient, code="pcl5", every=7, starts=None, delivery=Delivery.IN_C
         starts_on=starts or timezone.localdate(),
         delivery=delivery,
     )
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "rule"),
+    [
+        ({"code": "bdi"}, "instrument", "one_of"),
+        ({"every": 0}, "every_days", "out_of_range"),
+        ({"every": 367}, "every_days", "out_of_range"),
+        ({"delivery": "carrier pigeon"}, "delivery", "one_of"),
+    ],
+)
+def test_a_bad_schedule_is_refused_naming_the_field_and_rule(patient, changes, field, rule):
+    with pytest.raises(FieldInvalid) as refused:
+        _schedule(patient, **changes)
+    assert (refused.value.field, refused.value.rule) == (field, rule)
+    with pytest.raises(FieldInvalid) as ends:
+        services.create_schedule(
+            ACTOR, patient, instrument="pcl5", every_days=7, starts_on=date(2026, 3, 2),
+            ends_on=date(2026, 3, 1), delivery=Delivery.IN_CLINIC,
+        )  # fmt: skip
+    assert (ends.value.field, ends.value.rule) == ("ends_on", "before_start")
+    assert not patient.assessment_schedules.exists()
+
+
+def test_an_invitation_needs_an_email_on_file(client_for, users, patient) -> None:
+    patient.email = ""
+    patient.save()
+    with pytest.raises(Conflict) as refused:
+        services.queue_invitation(patient, "phq9")
+    assert (refused.value.field, refused.value.rule) == ("email", "no_email")
+    response = client_for(users[Role.NURSE]).post(
+        reverse("assessments:link_create", kwargs={"patient_id": patient.pk}),
+        {"instrument": "phq9", "send": "email"},
+        follow=True,
+    )
+    assert "The patient has no email address on file." in response.content.decode()
+    assert not Job.objects.exists()
 
 
 def test_next_due_follows_the_latest_assessment(patient) -> None:

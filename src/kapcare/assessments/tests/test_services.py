@@ -5,10 +5,18 @@ from django.core import mail
 
 from kapcare.accounts.roles import Role
 from kapcare.assessments import services
-from kapcare.assessments.models import Alert, AlertLevel, AlertStatus, Assessment, Source
+from kapcare.assessments.models import (
+    ACTION_TAKEN_MAX_LENGTH,
+    Alert,
+    AlertLevel,
+    AlertStatus,
+    Assessment,
+    Source,
+)
 from kapcare.assessments.tests.conftest import PCL5_HIGH, PHQ9_CALM, PHQ9_ITEM9_TWO
 from kapcare.audit.models import AuditEntry
 from kapcare.audit.services import Actor
+from kapcare.errors import Conflict, FieldInvalid
 from kapcare.jobs.models import Job
 from kapcare.jobs.services import run_pending
 
@@ -84,8 +92,12 @@ def test_acknowledge_needs_an_action_and_records_who(patient, users) -> None:
     services.record_assessment(ACTOR, patient, "phq9", PHQ9_ITEM9_TWO, source=Source.STAFF)
     alert = Alert.objects.get()
     prescriber = users[Role.PRESCRIBER]
-    with pytest.raises(ValueError, match="action_taken"):
+    with pytest.raises(FieldInvalid) as blank:
         services.acknowledge_alert(ACTOR, alert, prescriber, "   ")
+    assert (blank.value.field, blank.value.rule) == ("action_taken", "required")
+    with pytest.raises(FieldInvalid) as long:
+        services.acknowledge_alert(ACTOR, alert, prescriber, "x" * (ACTION_TAKEN_MAX_LENGTH + 1))
+    assert (long.value.field, long.value.rule) == ("action_taken", "too_long")
     assert Alert.objects.get().status == AlertStatus.OPEN
     services.acknowledge_alert(ACTOR, alert, prescriber, "Called patient; safety plan reviewed.")
     alert.refresh_from_db()
@@ -94,8 +106,9 @@ def test_acknowledge_needs_an_action_and_records_who(patient, users) -> None:
     assert alert.action_taken == "Called patient; safety plan reviewed."
     assert alert.history.first().status == AlertStatus.ACKNOWLEDGED
     assert AuditEntry.objects.filter(what="suicide-risk alert acknowledged").exists()
-    with pytest.raises(ValueError, match="status"):
+    with pytest.raises(Conflict) as again:
         services.acknowledge_alert(ACTOR, alert, prescriber, "again")
+    assert (again.value.field, again.value.rule) == ("status", "already_acknowledged")
 
 
 def test_calm_phq9_raises_nothing(patient) -> None:

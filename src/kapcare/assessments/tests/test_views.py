@@ -78,7 +78,7 @@ def test_staff_form_shows_the_core_message_next_to_the_item_and_stores_nothing(
     response = client_for(users[Role.NURSE]).post(_record_url(patient, "phq9"), data)
     assert response.status_code == 400
     page = response.content.decode()
-    assert "phq9 item 4: must be an integer 0-3, got 7" in page
+    assert "phq9 item 4 must be an integer 0-3, got 7" in page
     assert 'id="id_item_4_error"' in page
     missing = _answers([0] * 8)
     response = client_for(users[Role.NURSE]).post(_record_url(patient, "phq9"), missing)

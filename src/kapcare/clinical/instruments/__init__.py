@@ -16,7 +16,9 @@ from collections.abc import Callable, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from types import MappingProxyType
 
-from ._validate import check_total
+from kapcare.errors import FieldInvalid
+
+from ._validate import check_total, item_field
 from .cssrs import CSSRS_SCREEN, score_cssrs_screen
 from .gad7 import GAD7, score_gad7
 from .model import (
@@ -48,6 +50,7 @@ __all__ = [
     "Score",
     "change",
     "get_instrument",
+    "item_field",
     "score",
 ]
 
@@ -67,7 +70,8 @@ _SCORERS: Mapping[str, Callable[[Sequence[int], ScaleSettings], Score]] = Mappin
 
 
 def get_instrument(code: str) -> Instrument:
-    """Return the definition of scale ``code``; ``ValueError`` for an unknown code.
+    """Return the definition of scale ``code``; ``FieldInvalid`` (``code``, ``one_of``; a
+    ``ValueError``) for an unknown code.
 
     Source: the published forms cited in each definition's ``source``.
     """
@@ -75,7 +79,9 @@ def get_instrument(code: str) -> Instrument:
         return INSTRUMENTS[code]
     except (KeyError, TypeError):
         allowed = ", ".join(sorted(INSTRUMENTS))
-        raise ValueError(f"code: unknown instrument {code!r}; allowed: {allowed}") from None
+        raise FieldInvalid(
+            "code", "one_of", f"unknown instrument {code!r}; allowed: {allowed}"
+        ) from None
 
 
 def score(
@@ -85,9 +91,10 @@ def score(
 
     ``responses`` are the item scores in form order (1-based item n is ``responses[n-1]``):
     pcl5 20 x 0-4, phq9 9 x 0-3, gad7 7 x 0-3, cssrs_screen 7 x 0/1 (Q1-Q6, then "Q6 within the
-    past 3 months"). Raises ``ValueError`` naming the item and the allowed values for a wrong
-    count, an out-of-range or non-integer value (bool included), an answered skipped item, or an
-    unknown code.
+    past 3 months"). Raises ``FieldInvalid`` (a ``ValueError``) naming the field (``responses``
+    or the item's ``responses[n-1]``) and the allowed values for a wrong count, an out-of-range
+    or non-integer value (bool included), an answered skipped item, or (``code``) an unknown
+    code.
 
     Sources: PCL-5 NCPTSD/Weathers 2013 and Bovin 2016; PHQ-9 Kroenke 2001; GAD-7 Spitzer 2006;
     C-SSRS screener Posner 2008 and the Columbia triage.
@@ -126,14 +133,18 @@ def change(
       more and the current total is below 33.
     - phq9, gad7: response when the total drops by 50% or more; remission when the baseline is
       10 or more and the current total is below 5.
-    ``cssrs_screen`` has no change rule (it is a triage, not a severity score): ``ValueError``.
+    ``cssrs_screen`` has no change rule (it is a triage, not a severity score): ``FieldInvalid``.
 
     Sources: NCPTSD PCL-5 guidance and Marx et al. 2022; PHQ-9/GAD-7 response and remission
     conventions (docs/clinical-reference.md §1.5).
     """
     instrument = get_instrument(code)
     if code not in _CHANGE_SOURCES:
-        raise ValueError(f"code: change is not defined for {code!r}; allowed: gad7, pcl5, phq9")
+        raise FieldInvalid(
+            "code",
+            "no_change_rule",
+            f"change is not defined for {code!r}; allowed: gad7, pcl5, phq9",
+        )
     baseline = check_total(instrument, "baseline_total", baseline_total)
     current = check_total(instrument, "current_total", current_total)
     delta = current - baseline

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ._validate import check_responses
+from kapcare.errors import FieldInvalid
+
+from ._validate import check_responses, item_field
 from .model import Instrument, Item, ResponseOption, Score
 
 SOURCE = (
@@ -138,14 +140,18 @@ def score_cssrs_screen(responses: Sequence[int]) -> Score:
     if values[1] == 0:
         for number in SKIPPED_WHEN_Q2_NO:
             if values[number - 1] != 0:
-                raise ValueError(
-                    f"cssrs_screen item {number}: must be 0 when item 2 is 0 "
-                    f"(items 3-5 are skipped when Q2 is no), got {values[number - 1]}"
+                raise FieldInvalid(
+                    item_field(number),
+                    "skipped",
+                    f"cssrs_screen item {number} must be 0 when item 2 is 0 "
+                    f"(items 3-5 are skipped when Q2 is no), got {values[number - 1]}",
                 )
     if values[5] == 0 and values[6] != 0:
-        raise ValueError(
-            f"cssrs_screen item 7: must be 0 when item 6 is 0 "
-            f"(the past-3-months follow-up is asked only after a yes to Q6), got {values[6]}"
+        raise FieldInvalid(
+            item_field(7),
+            "skipped",
+            "cssrs_screen item 7 must be 0 when item 6 is 0 "
+            f"(the past-3-months follow-up is asked only after a yes to Q6), got {values[6]}",
         )
     band = triage(values)
     return Score(

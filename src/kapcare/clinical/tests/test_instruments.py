@@ -18,6 +18,7 @@ from kapcare.clinical.instruments import (
     change,
     score,
 )
+from kapcare.errors import FieldInvalid
 
 ITEM_RANGES = {"pcl5": (20, 4), "phq9": (9, 3), "gad7": (7, 3)}
 
@@ -98,8 +99,9 @@ def test_cssrs_licence_has_attribution() -> None:
 
 
 def test_get_instrument_unknown() -> None:
-    with pytest.raises(ValueError, match="unknown instrument 'bdi'"):
+    with pytest.raises(FieldInvalid, match=r"^code: unknown instrument 'bdi'") as e:
         instruments.get_instrument("bdi")
+    assert e.value.rule == "one_of"
 
 
 def test_results_are_frozen() -> None:
@@ -252,12 +254,16 @@ def test_cssrs_triage(answers: list[int], band: str, total: int) -> None:
 def test_cssrs_skipped_items_must_be_zero(item: int) -> None:
     answers = [1, 0, 0, 0, 0, 0, 0]
     answers[item - 1] = 1
-    with pytest.raises(ValueError, match=rf"cssrs_screen item {item}: must be 0 when item 2 is 0"):
+    with pytest.raises(FieldInvalid) as refused:
         score("cssrs_screen", answers)
+    assert (refused.value.field, refused.value.rule) == (f"responses[{item - 1}]", "skipped")
+    assert refused.value.problems[0].message.startswith(
+        f"cssrs_screen item {item} must be 0 when item 2 is 0"
+    )
 
 
 def test_cssrs_recent_requires_q6() -> None:
-    with pytest.raises(ValueError, match=r"cssrs_screen item 7: must be 0 when item 6 is 0"):
+    with pytest.raises(FieldInvalid, match=r"^responses\[6\]: cssrs_screen item 7 must be 0 when"):
         score("cssrs_screen", [0, 0, 0, 0, 0, 0, 1])
 
 
@@ -279,35 +285,44 @@ def test_out_of_range_names_item_and_allowed(
 ) -> None:
     responses = [0] * n
     responses[2] = bad_value
-    with pytest.raises(ValueError, match=rf"^{code} item 3: must be an integer {allowed}, got "):
+    with pytest.raises(FieldInvalid) as refused:
         score(code, responses)
+    assert (refused.value.field, refused.value.rule) == ("responses[2]", "out_of_range")
+    assert refused.value.problems[0].message.startswith(
+        f"{code} item 3 must be an integer {allowed}, got "
+    )
 
 
 def test_error_message_exact() -> None:
     with pytest.raises(ValueError) as info:
         score("pcl5", [0, 0, 7] + [0] * 17)
-    assert str(info.value) == "pcl5 item 3: must be an integer 0-4, got 7"
+    assert str(info.value) == "responses[2]: pcl5 item 3 must be an integer 0-4, got 7"
 
 
 @pytest.mark.parametrize("bad", [True, False, 1.0, "1", None])
 def test_non_integer_rejected(bad: object) -> None:
     responses: list[object] = [0] * 9
     responses[8] = bad
-    with pytest.raises(ValueError, match=r"phq9 item 9: must be an integer 0-3"):
+    with pytest.raises(
+        FieldInvalid, match=r"^responses\[8\]: phq9 item 9 must be an integer 0-3"
+    ) as e:
         score("phq9", responses)  # type: ignore[arg-type]  # wrong input on purpose
+    assert e.value.rule == "type"
 
 
 @pytest.mark.parametrize(("code", "count"), [("pcl5", 19), ("pcl5", 21), ("phq9", 0),
                                              ("gad7", 9), ("cssrs_screen", 6)])  # fmt: skip
 def test_wrong_count(code: str, count: int) -> None:
-    with pytest.raises(ValueError, match=rf"^{code}: expected \d+ responses"):
+    with pytest.raises(FieldInvalid, match=rf"^responses: {code} expects \d+ responses") as e:
         score(code, [0] * count)
+    assert e.value.rule == "count"
 
 
 @pytest.mark.parametrize("bad", ["0000000", 7, None, {0, 1}])
 def test_responses_not_a_sequence(bad: object) -> None:
-    with pytest.raises(ValueError, match="gad7: responses must be a sequence"):
+    with pytest.raises(FieldInvalid, match=r"^responses: gad7 responses must be a sequence") as e:
         score("gad7", bad)  # type: ignore[arg-type]  # wrong input on purpose
+    assert e.value.rule == "type"
 
 
 def test_unknown_code() -> None:
@@ -401,15 +416,16 @@ def test_change_settings_replaceable() -> None:
 )
 def test_change_bad_totals(code: str, baseline: object, current: object, field: str,
                            allowed: str) -> None:  # fmt: skip
-    with pytest.raises(ValueError, match=rf"{code} {field}: must be an integer {allowed}"):
+    with pytest.raises(FieldInvalid, match=rf"^{field}: {code} total must be an integer {allowed}"):
         change(code, baseline, current)  # type: ignore[arg-type]  # wrong input on purpose
 
 
 def test_change_unknown_and_undefined_codes() -> None:
     with pytest.raises(ValueError, match="unknown instrument"):
         change("madrs", 30, 10)
-    with pytest.raises(ValueError, match="change is not defined for 'cssrs_screen'"):
+    with pytest.raises(FieldInvalid, match="change is not defined for 'cssrs_screen'") as e:
         change("cssrs_screen", 3, 0)
+    assert (e.value.field, e.value.rule) == ("code", "no_change_rule")
 
 
 # --- properties ---------------------------------------------------------------------------
