@@ -1,6 +1,6 @@
 """The API's one error shape, ``{"detail": str, "errors": [{"field", "rule", ...}]}``: its
-schema (documented on every operation by `routing.endpoint`), the response that carries it, and
-the errors the API modules raise. `main.py` maps every exception to it."""
+schema (documented on every operation by `routing.endpoint`) and the response that carries it.
+`main.py` maps every exception to it; the modules raise `kapcare.errors` types."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from collections.abc import Mapping, Sequence
 
 from django.http import HttpResponse, JsonResponse
 from ninja import Schema
-from ninja.errors import ValidationError
 
 # The same media type as ninja's own JSON responses.
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
@@ -53,17 +52,3 @@ def error_response(
 def status_field_rule(status: int) -> tuple[str, str]:
     """The (field, rule) a refusal of this status names when it names none itself."""
     return _STATUS_FIELD_RULE.get(status, ("request", "refused"))
-
-
-def unprocessable(field: str, message: str) -> ValidationError:
-    """A 422 naming the body field: ``{"detail", "errors": [{field, rule}]}``."""
-    return ValidationError([{"loc": ["body", field], "msg": message}])
-
-
-def split_field(message: str, default_field: str) -> tuple[str, str]:
-    """The services' ``"field: rule"`` messages as (field, rule); a message without a field
-    name goes on ``default_field``."""
-    field, sep, rule = message.partition(": ")
-    if not sep or " " in field:
-        return default_field, message
-    return field, rule

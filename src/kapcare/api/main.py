@@ -13,7 +13,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from kapcare.accounts.api import router as accounts_router
 from kapcare.accounts.policy import API_NAMESPACE
-from kapcare.api.errors import error_response, split_field, status_field_rule
+from kapcare.api.errors import error_response, status_field_rule
 from kapcare.api.security import DenyUnlisted
 from kapcare.assessments.api import router as assessments_router
 from kapcare.consultations.api import router as consultations_router
@@ -129,11 +129,11 @@ def on_unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpRe
 
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    """ninja's errors and the modules' ``HttpError(status, "field: message")``: the field
-    from the message when it names one, the rule from the status."""
-    default_field, rule = status_field_rule(exc.status_code)
+    """ninja's own errors (a body it cannot parse, ...): the field and the rule from the status
+    (a 404 names the path parameter). The message is not read for a field: a refusal about a
+    field is a `kapcare.errors` type, raised as such."""
+    field, rule = status_field_rule(exc.status_code)
     if exc.status_code == 404:
-        default_field = _path_field(request)
-    field, message = split_field(str(exc.message), default_field)
-    errors = [{"field": field, "rule": rule, "message": message}]
+        field = _path_field(request)
+    errors = [{"field": field, "rule": rule, "message": str(exc.message)}]
     return error_response(exc.status_code, str(exc.message), errors)

@@ -82,16 +82,19 @@ def test_forbidden_is_403_naming_the_actor_and_not_found_is_404_naming_its_field
 @pytest.mark.parametrize(
     ("status", "message", "field", "rule"),
     [
-        (422, "birth_date: must not be in the future", "birth_date", "invalid"),
-        (409, "status: the alert is already closed", "status", "conflict"),
-        (404, "alert_id: no such alert for you", "alert_id", "not_found"),
         (400, "Cannot parse request body", "body", "malformed"),
+        (413, "Request body too large", "body", "too_large"),
+        (404, "Not Found", "path", "not_found"),
+        # A message that looks like "field: message" is not parsed for a field: a refusal about
+        # a field is raised as a kapcare.errors type.
+        (422, "birth_date: must not be in the future", "body", "invalid"),
+        (409, "status: the alert is already closed", "state", "conflict"),
     ],
 )
-def test_an_http_error_names_its_field_and_rule(status, message, field, rule):
+def test_an_http_error_names_the_field_and_rule_of_its_status(status, message, field, rule):
     answered, body = _answer(HttpError(status, message))
     assert answered == status and body["detail"] == message
-    assert [(e["field"], e["rule"]) for e in body["errors"]] == [(field, rule)]
+    assert body["errors"] == [{"field": field, "rule": rule, "message": message}]
 
 
 @pytest.mark.django_db
