@@ -112,6 +112,7 @@ def weight_based_dose(
     sex: str | None = None,
     basis: str = "actual",
     max_dose_mg: float | None = None,
+    dose_source: str = IV_SOURCE,
 ) -> Dose:
     """Dose in mg = mg_per_kg x dosing weight, rounded half-up to 0.1 mg.
 
@@ -120,6 +121,8 @@ def weight_based_dose(
     weight when BMI is 30 or more. Raises ``ValueError`` naming the field for: ``weight_kg``
     outside 30-300; ``mg_per_kg`` not above 0 or above 2.0; "ideal"/"adjusted" without
     ``height_cm`` and ``sex``; a dose above ``max_dose_mg``.
+    ``dose_source`` is where the mg/kg comes from (default: the IV evidence; an IM or other
+    protocol passes its own), cited with the weight formula's source.
     Sources: IV 0.5 mg/kg (Zarate 2006; Feder 2014, 2021; Sanacora 2017); Devine 1974.
     """
     rate = _number("mg_per_kg", mg_per_kg)
@@ -136,7 +139,7 @@ def weight_based_dose(
         )
 
     if basis == "actual":
-        dosing_weight, source = weight, IV_SOURCE
+        dosing_weight, source = weight, dose_source
     else:
         if height_cm is None or sex is None:
             missing = " and ".join(
@@ -145,10 +148,10 @@ def weight_based_dose(
             raise FieldInvalid(missing, "required", f"required when basis is {basis!r}")
         ibw = _ideal(_number("height_cm", height_cm), sex)
         if basis == "ideal":
-            dosing_weight, source = ibw, f"{IV_SOURCE}; {DEVINE_SOURCE}"
+            dosing_weight, source = ibw, f"{dose_source}; {DEVINE_SOURCE}"
         else:
             dosing_weight = ibw + ADJUSTMENT_FACTOR * (weight - ibw)
-            source = f"{IV_SOURCE}; {DEVINE_SOURCE}; {ADJUSTED_SOURCE}"
+            source = f"{dose_source}; {DEVINE_SOURCE}; {ADJUSTED_SOURCE}"
 
     dose = _round(rate * dosing_weight, "0.1")
     if max_dose_mg is not None:

@@ -80,6 +80,15 @@ def vitals_context(
     if ack_form is not None and ack_form[0] in ack_forms:
         ack_forms[ack_form[0]] = ack_form[1]
         ack_errors[ack_form[0]] = errors or []
+    entries = [
+        {
+            "alert": alert,
+            "reading": reading,
+            "form": ack_forms.get(alert.pk),
+            "errors": ack_errors.get(alert.pk, []),
+        }
+        for alert, reading in alerts
+    ]
     administration = getattr(session, "administration", None)
     limits = rules.thresholds(session)
     return {
@@ -89,15 +98,10 @@ def vitals_context(
         "can_record_vitals": session.state in model.OPEN_IN[model.Step.VITALS],
         "readings_newest_first": list(reversed(timeline)),
         "readings_total": record.readings_total,
-        "vital_alerts": [
-            {
-                "alert": alert,
-                "reading": reading,
-                "form": ack_forms.get(alert.pk),
-                "errors": ack_errors.get(alert.pk, []),
-            }
-            for alert, reading in alerts
-        ],
+        # Open critical alerts above the entry row (they demand an action and block the next
+        # step); the others, newest first, below it.
+        "open_alerts": [e for e in entries if e["form"] is not None],
+        "other_alerts": [e for e in entries if e["form"] is None],
         "vitals_chart_svg": charts.vitals_svg(
             timeline,
             dosing_started_at=administration.started_at if administration else None,

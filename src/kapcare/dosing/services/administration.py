@@ -10,7 +10,7 @@ from django.db import transaction
 from kapcare.audit.models import Action
 from kapcare.audit.services import Actor
 from kapcare.clinical.dosing import ESKETAMINE_DEVICE_SPACING_MIN
-from kapcare.clinical.session import Step
+from kapcare.clinical.session import ESKETAMINE, Step
 from kapcare.dosing.models import Administration, DeviceUse, DosingSession, VitalReading
 from kapcare.dosing.services._common import (
     audit,
@@ -34,7 +34,12 @@ def record_administration(
     now: datetime | None = None,
 ) -> Administration:
     """Record the lot, vial and start (before dosing starts), and the stop time (during
-    dosing). Times may be entered after the fact; each version is kept."""
+    dosing). Times may be entered after the fact; each version is kept.
+
+    A correction never moves a stored time by accident: a time sent back as the page shows it
+    (to the minute) keeps the stored seconds, and an esketamine administration's stop is the
+    last device's time, which only recording a device sets. Moving a time re-files readings
+    into their phase, so a silent shift would turn a baseline into a dosing reading."""
     at = now_or_default(now)
     lot_number, vial_id = text(lot_number), text(vial_id)
     if not lot_number:
@@ -52,9 +57,13 @@ def record_administration(
         order = session.orders.filter(superseded_by__isnull=True).order_by("-id").first()
         if order is None:
             raise Conflict("No signed dose order.", field="order", rule="no_order")
-        administration = Administration.objects.filter(session=session).first() or Administration(
-            session=session
-        )
+        stored = Administration.objects.filter(session=session).first()
+        administration = stored or Administration(session=session)
+        if stored is not None:
+            started_at = _as_stored(started_at, stored.started_at) or started_at
+            stopped_at = _as_stored(stopped_at, stored.stopped_at)
+            if session.route == ESKETAMINE:
+                stopped_at = stored.stopped_at
         administration.order = order
         administration.lot_number, administration.vial_id = lot_number, vial_id
         administration.started_at, administration.stopped_at = started_at, stopped_at
@@ -110,6 +119,13 @@ def record_device(
             _rephase(session, administration)
         audit(actor, Action.CREATE, session, f"device {device.number}")
     return device
+
+
+def _as_stored(sent: datetime | None, stored: datetime | None) -> datetime | None:
+    """The stored time when ``sent`` is that time as the page shows it (to the minute)."""
+    if sent is None or stored is None:
+        return sent
+    return stored if sent == stored.replace(second=0, microsecond=0) else sent
 
 
 def _rephase(session: DosingSession, administration: Administration) -> None:

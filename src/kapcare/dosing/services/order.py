@@ -68,6 +68,8 @@ def plan_order(
             height_cm=float(measurement.height_cm) if measurement else None,
             sex=sex if sex in dosing.SEXES else None,
             basis=protocol.weight_basis,
+            # The IV evidence backs an IV order; any other route cites its own protocol.
+            dose_source=dosing.IV_SOURCE if protocol.route == "iv" else protocol.source,
         )
         dose, dosing_weight, source = computed.dose_mg, computed.dosing_weight_kg, computed.source
         planned_rate: Decimal | None = rate

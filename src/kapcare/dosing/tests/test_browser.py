@@ -1,5 +1,5 @@
-"""End to end in Chromium at tablet width: one full IV session (issue 5's acceptance), the
-nurse and the prescriber taking it from check-in to a signed, amended note.
+"""End to end in Chromium at tablet width: one full IV session, the nurse and the prescriber
+taking it from check-in to a signed, amended note; and a critical reading at phone width.
 
 The session is charted as it happened: the nurse enters each time (baseline 90 minutes ago,
 the infusion from 80 to 40 minutes ago, recovery since), which is how a busy chair is
@@ -19,7 +19,7 @@ from playwright.sync_api import expect
 from kapcare.accounts.roles import Role
 from kapcare.conftest import sign_in
 from kapcare.dosing.models import DosingSession, State, VitalAlert
-from kapcare.dosing.tests.conftest import datetime_local
+from kapcare.dosing.tests.conftest import datetime_local, run_to
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -29,7 +29,13 @@ def _local(minutes_ago: int) -> str:
     return datetime_local(timezone.now() - timedelta(minutes=minutes_ago))
 
 
-def _enter_vitals(page: Any, minutes_ago: int, values: tuple[int, int, int, int, int]) -> None:
+def _enter_vitals(
+    page: Any,
+    minutes_ago: int,
+    values: tuple[int, int, int, int, int],
+    *,
+    then_focused: str = "#id_systolic",
+) -> None:
     """Type one row as a nurse would: the time, then each value with Tab, then Enter."""
     rows = page.locator(".vitals-table tbody tr")
     before = rows.count()
@@ -41,8 +47,9 @@ def _enter_vitals(page: Any, minutes_ago: int, values: tuple[int, int, int, int,
         page.keyboard.type(str(value))
     page.keyboard.press("Enter")
     expect(rows).to_have_count(before + 1)
-    # The cursor is back in the first field for the next row.
-    expect(page.locator("#id_systolic")).to_be_focused()
+    # The cursor is back in the first field for the next row (after a critical reading, in the
+    # alert's "Action taken").
+    expect(page.locator(then_focused)).to_be_focused()
 
 
 def _message(page: Any, text: str) -> None:
@@ -138,8 +145,9 @@ def test_full_iv_session(page, users, session, settings) -> None:
 
     page.evaluate("window.kapcareMarker = 'same page'")
     _enter_vitals(page, 70, (132, 84, 78, 98, 14))
-    _enter_vitals(page, 60, (186, 114, 88, 97, 16))  # critical
+    _enter_vitals(page, 60, (186, 114, 88, 97, 16), then_focused=".vital-alert.open textarea")
     alert = page.locator(".vital-alert.open")
+    expect(alert).to_be_in_viewport()
     expect(alert).to_contain_text("CRITICAL")
     expect(alert).to_contain_text("186/114")
     expect(alert).to_have_css("background-color", "rgb(253, 236, 234)")  # shown in red
@@ -218,3 +226,32 @@ def test_full_iv_session(page, users, session, settings) -> None:
     assert done.note.text.startswith("IV ketamine 35 mg") and done.note.amendments.count() == 1
     assert done.vitals.count() == 8
     assert csp_errors == []
+
+
+def test_a_critical_reading_on_a_phone_shows_the_alert_and_asks_for_the_action(
+    browser, live_server, users, session
+) -> None:
+    """On a phone the entry row wraps: the critical alert still comes into view at once, the
+    cursor waits in its "Action taken", and answering it does not jump the page away."""
+    session = run_to(session, users, State.DOSING, minutes_ago=60)
+    context = browser.new_context(viewport={"width": 390, "height": 844}, base_url=live_server.url)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    try:
+        sign_in(page, users[Role.NURSE].email)
+        page.goto(reverse("dosing:session", args=[session.pk]))
+        page.locator("#id_systolic").scroll_into_view_if_needed()
+        _enter_vitals(page, 1, (185, 115, 90, 97, 16), then_focused=".vital-alert.open textarea")
+        alert = page.locator(".vital-alert.open")
+        expect(alert).to_be_in_viewport()
+        alert.get_by_role("button", name="Acknowledge alert").click()  # empty: refused
+        refusal = page.locator(".vital-alert.open .form-errors")
+        expect(refusal).to_be_in_viewport()
+        page.locator(".vital-alert.open textarea").fill(
+            "Rechecked in 5 min: 150/92; prescriber told."
+        )
+        page.locator(".vital-alert.open").get_by_role("button", name="Acknowledge alert").click()
+        expect(page.locator(".vital-alert.open")).to_have_count(0)
+        expect(page.get_by_text("Action taken: Rechecked in 5 min")).to_be_in_viewport()
+    finally:
+        context.close()

@@ -219,3 +219,55 @@ def test_a_second_esketamine_device_sooner_than_5_minutes_is_refused_with_the_wa
     assert session.administration.devices.count() == 1
     services.record_device(nurse, session, used_at=first + timedelta(minutes=5))
     assert session.administration.devices.count() == 2
+
+
+def _to_the_minute(moment):
+    return moment.replace(second=0, microsecond=0)
+
+
+def test_correcting_an_esketamine_lot_keeps_the_devices_stop_and_every_phase(
+    dosing_session_for, users
+):
+    # Both devices used (the scenario's dosing step), still dosing: the lot may be corrected.
+    session = run_to(dosing_session_for("esketamine"), users, State.DOSING)
+    administration = session.administration
+    phases = dict(session.vitals.values_list("id", "phase"))
+    stopped_at = administration.stopped_at
+    assert stopped_at is not None and "pre_dose" in phases.values()
+    # The page sends the times back as it shows them (to the minute); esketamine has no stop
+    # field: the last device set it.
+    services.record_administration(
+        Actor.for_user(users["nurse"]), session, lot_number="LOT-CORRECTED",
+        vial_id=administration.vial_id, started_at=_to_the_minute(administration.started_at),
+        stopped_at=None,
+    )  # fmt: skip
+    administration.refresh_from_db()
+    assert administration.lot_number == "LOT-CORRECTED"
+    assert administration.stopped_at == stopped_at
+    assert dict(session.vitals.values_list("id", "phase")) == phases
+
+
+def test_a_baseline_in_the_start_minute_stays_a_baseline_when_the_stop_is_saved(session, users):
+    session = run_to(session, users, State.DOSE_ORDERED)
+    nurse = Actor.for_user(users["nurse"])
+    started = _to_the_minute(timezone.now() - timedelta(minutes=50)) + timedelta(seconds=40)
+    baseline = started - timedelta(seconds=20)  # the same minute, before the start
+    services.record_vitals(nurse, session, [reading(baseline)])
+    services.record_administration(
+        nurse, session, lot_number="L-1", vial_id="V-1", started_at=started
+    )
+    services.transition(nurse, session, State.DOSING)
+    services.record_administration(
+        nurse, session, lot_number="L-1", vial_id="V-1", started_at=_to_the_minute(started),
+        stopped_at=started + timedelta(minutes=40),
+    )  # fmt: skip
+    session.administration.refresh_from_db()
+    assert session.administration.started_at == started
+    assert session.vitals.get(taken_at=baseline).phase == "pre_dose"
+
+
+def test_an_im_order_cites_the_im_protocol_not_the_iv_evidence(dosing_session_for, users):
+    session = run_to(dosing_session_for("im"), users, State.DOSE_ORDERED)
+    order = session.orders.get()
+    assert order.source == session.course.protocol_record.source
+    assert "IV over 40 min" not in order.source
