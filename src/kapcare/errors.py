@@ -52,7 +52,7 @@ class FieldInvalid(Refused, ValueError):
     def of(cls, problems: Sequence[FieldProblem]) -> FieldInvalid:
         """Several problems at once (for example every field of a form)."""
         if not problems:
-            raise ValueError("problems: at least one is needed")
+            raise ValueError("FieldInvalid.of needs at least one problem")
         error = cls(problems[0].field, problems[0].rule, problems[0].message)
         error.problems = list(problems)
         error.message = "; ".join(f"{p.field}: {p.message}" for p in problems)

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from kapcare.audit.middleware import REQUEST_ID_META
 from kapcare.audit.models import Action, AuditEntry, ChainHead
+from kapcare.errors import Forbidden
 
 GENESIS_HASH = "0" * 64
 
@@ -46,9 +47,10 @@ class Actor:
 
     @property
     def person_id(self) -> int:
-        """The signed-in user's id, for records that name their author."""
+        """The signed-in user's id, for records that name their author; Forbidden (rule
+        ``signed_in``) for an actor who is no person (the system, the public form)."""
         if self.user_id is None:
-            raise ValueError("actor: this record needs a signed-in staff member")
+            raise Forbidden("This record needs a signed-in staff member.", rule="signed_in")
         return self.user_id
 
     @classmethod

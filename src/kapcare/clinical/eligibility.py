@@ -473,7 +473,7 @@ def screen(intake: Intake, settings: EligibilitySettings = DEFAULT_SETTINGS) -> 
     item not recorded.
     """
     if not isinstance(intake, Intake):
-        raise ValueError(f"intake: must be an Intake, got {type(intake).__name__}")
+        raise FieldInvalid("intake", "type", f"must be an Intake, got {type(intake).__name__}")
     reasons = _age_reasons(intake, settings)
     reasons += [
         Reason(rule.code, rule.level, rule.message, rule.source, rule.field)

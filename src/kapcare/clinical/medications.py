@@ -25,6 +25,8 @@ import re
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from kapcare.errors import FieldInvalid
+
 CLASSES = ("maoi", "psychostimulant", "benzodiazepine", "lamotrigine", "cns_depressant")
 """The interaction classes, in the order used when a combination product matches several."""
 
@@ -130,7 +132,7 @@ def classify_all(name: str) -> tuple[str, ...]:
     "oxycodone and naloxone" is matched by its component. Source: see module ``SOURCE``.
     """
     if not isinstance(name, str):
-        raise ValueError(f"generic_name: must be a string, got {name!r}")
+        raise FieldInvalid("generic_name", "type", f"must be a string, got {name!r}")
     text = f" {normalize(name)} "
     found = {cls for known, cls in _NAME_TO_CLASS.items() if f" {known} " in text}
     return tuple(cls for cls in CLASSES if cls in found)

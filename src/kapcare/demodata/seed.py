@@ -12,6 +12,7 @@ from kapcare.audit.models import Action
 from kapcare.audit.services import Actor, record_event
 from kapcare.demodata.clinic import synthetic_birth_date
 from kapcare.demodata.names import FAMILY_NAMES, GIVEN_NAMES
+from kapcare.errors import FieldInvalid
 from kapcare.patients.models import Patient, SexAtBirth
 from kapcare.patients.services import new_mrn
 
@@ -23,7 +24,7 @@ def seed_patients(
 ) -> int:
     """Insert `count` synthetic patients in batches; `progress(n)` is told each batch."""
     if count < 0:
-        raise ValueError("patients: must be 0 or more")
+        raise FieldInvalid("patients", "out_of_range", "must be 0 or more")
     rng = random.Random(seed)
     taken = set(Patient.objects.values_list("mrn", flat=True))
     made = 0

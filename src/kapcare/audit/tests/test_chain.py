@@ -12,6 +12,7 @@ from kapcare.audit.models import AppendOnlyError, AuditEntry
 from kapcare.audit.selectors import verify_chain
 from kapcare.audit.services import Actor, record_access, record_event
 from kapcare.cli import main as kapcare
+from kapcare.errors import Forbidden
 
 NURSE = Actor(user_id=None, email="nurse@test.example", role="nurse", client_address="10.0.0.5")
 
@@ -117,3 +118,10 @@ def test_concurrent_appenders_keep_one_linear_chain() -> None:
     assert errors == []
     report = verify_chain()
     assert report.intact and report.entries_checked == 40
+
+
+def test_a_record_naming_its_author_needs_a_person() -> None:
+    with pytest.raises(Forbidden) as refused:
+        _ = Actor.system("kapcare command").person_id
+    assert refused.value.rule == "signed_in"
+    assert Actor(user_id=7, email="nurse@example.org", role="nurse").person_id == 7

@@ -359,8 +359,9 @@ def test_intake_validation(kwargs: dict[str, object], field: str, rule: str, mes
 
 
 def test_screen_rejects_non_intake() -> None:
-    with pytest.raises(ValueError, match="intake: must be an Intake"):
+    with pytest.raises(FieldInvalid, match="intake: must be an Intake") as refused:
         screen({"age_years": 40})  # type: ignore[arg-type]  # wrong input on purpose
+    assert refused.value.rule == "type"
 
 
 def test_every_reason_has_a_source_and_a_field() -> None:

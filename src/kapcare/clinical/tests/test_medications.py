@@ -11,6 +11,7 @@ from kapcare.clinical.medications import (
     classify,
     classify_all,
 )
+from kapcare.errors import FieldInvalid
 
 
 @pytest.mark.parametrize(
@@ -77,5 +78,6 @@ def test_every_brand_alias_points_to_a_listed_generic() -> None:
 
 
 def test_non_string_rejected() -> None:
-    with pytest.raises(ValueError, match="generic_name: must be a string"):
+    with pytest.raises(FieldInvalid, match="generic_name: must be a string") as refused:
         classify(42)  # type: ignore[arg-type]  # wrong input on purpose
+    assert refused.value.rule == "type"

@@ -12,6 +12,7 @@ from kapcare.audit.selectors import verify_chain
 from kapcare.cli import main as kapcare
 from kapcare.demodata.clinic import DEMO_PASSWORD, DEMO_PATIENTS, load_demo_clinic
 from kapcare.demodata.seed import seed_patients
+from kapcare.errors import FieldInvalid
 from kapcare.patients.models import Patient
 
 pytestmark = pytest.mark.django_db
@@ -52,8 +53,9 @@ def test_seed_inserts_in_bulk_with_history(capsys):
 
 
 def test_seed_refuses_a_negative_count():
-    with pytest.raises(ValueError, match="patients"):
+    with pytest.raises(FieldInvalid) as refused:
         seed_patients(-1)
+    assert (refused.value.field, refused.value.rule) == ("patients", "out_of_range")
 
 
 def test_demo_screenings_cover_every_state():
