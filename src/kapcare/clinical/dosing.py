@@ -97,7 +97,8 @@ def ideal_body_weight_kg(height_cm: float, sex: str) -> float:
 
 def _ideal(height: Decimal, sex: object) -> Decimal:
     if not HEIGHT_RANGE_CM[0] <= height <= HEIGHT_RANGE_CM[1]:
-        raise FieldInvalid("height_cm", "out_of_range", f"must be 120-250, got {height}")
+        low, high = HEIGHT_RANGE_CM
+        raise FieldInvalid("height_cm", "out_of_range", f"must be {low}-{high}, got {height}")
     if sex not in SEXES:
         raise FieldInvalid("sex", "one_of", f"must be 'female' or 'male', got {sex!r}")
     inches = height / CM_PER_INCH
@@ -132,7 +133,8 @@ def weight_based_dose(
         )
     weight = _number("weight_kg", weight_kg)
     if not WEIGHT_RANGE_KG[0] <= weight <= WEIGHT_RANGE_KG[1]:
-        raise FieldInvalid("weight_kg", "out_of_range", f"must be 30-300, got {weight_kg!r}")
+        low, high = WEIGHT_RANGE_KG
+        raise FieldInvalid("weight_kg", "out_of_range", f"must be {low}-{high}, got {weight_kg!r}")
     if basis not in BASES:
         raise FieldInvalid(
             "basis", "one_of", f"must be 'actual', 'ideal' or 'adjusted', got {basis!r}"

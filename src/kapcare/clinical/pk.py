@@ -43,6 +43,8 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
+from kapcare.clinical.dosing import WEIGHT_RANGE_KG
+
 FloatArray = NDArray[np.float64]
 
 __all__ = [
@@ -60,8 +62,9 @@ __all__ = [
 
 DISCLAIMER: Final = "For education and planning — not a dosing calculator"
 
-WEIGHT_MIN_KG: Final = 30.0
-WEIGHT_MAX_KG: Final = 300.0
+# The accepted body weight is the dosing calculator's (one range: kapcare.clinical.dosing).
+WEIGHT_MIN_KG: Final = float(WEIGHT_RANGE_KG[0])
+WEIGHT_MAX_KG: Final = float(WEIGHT_RANGE_KG[1])
 MAX_T_END_MIN: Final = 14 * 24 * 60.0  # two weeks; longer horizons are not meaningful here
 MAX_GRID_POINTS: Final = 2_000_001
 MAX_CV: Final = 2.0

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from django import forms
 
 from kapcare.clinical import pk
+from kapcare.clinical.dosing import WEIGHT_RANGE_KG
 from kapcare.clinical.vitals import DEFAULT_OBSERVATION
 from kapcare.pk_report import curve_svg
 
@@ -50,7 +51,12 @@ class RegimenForm(forms.Form):
 
 
 class ExplorerForm(forms.Form):
-    weight_kg = forms.DecimalField(label="Weight (kg)", min_value=30, max_value=300, initial=70)
+    weight_kg = forms.DecimalField(
+        label="Weight (kg)",
+        min_value=WEIGHT_RANGE_KG[0],
+        max_value=WEIGHT_RANGE_KG[1],
+        initial=70,
+    )
     model = forms.ChoiceField(choices=MODEL_CHOICES, initial="clements")
     hours = forms.IntegerField(label="Hours shown", min_value=1, max_value=24, initial=4)
     population = forms.BooleanField(

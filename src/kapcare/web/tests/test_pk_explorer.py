@@ -6,8 +6,10 @@ import re
 
 import pytest
 
+from kapcare.clinical import pk
+from kapcare.clinical.dosing import WEIGHT_RANGE_KG
 from kapcare.conftest import sign_in
-from kapcare.web.pk_explorer import explore
+from kapcare.web.pk_explorer import ExplorerForm, explore
 
 
 def test_defaults_compare_three_routes_with_the_band_and_observation_marker(users, client_for):
@@ -34,6 +36,12 @@ def test_an_infusion_on_another_route_is_refused_naming_the_field(users, client_
     html = response.content.decode()
     assert "Infusion time (min, IV only): Only an IV dose can be infused over time." in html
     assert "<svg" not in html
+
+
+def test_the_weight_range_is_the_dosing_calculators():
+    form = ExplorerForm({"weight_kg": str(WEIGHT_RANGE_KG[1] + 1), "model": "clements", "hours": 4})
+    assert not form.is_valid() and list(form.errors) == ["weight_kg"]
+    assert tuple(float(w) for w in WEIGHT_RANGE_KG) == (pk.WEIGHT_MIN_KG, pk.WEIGHT_MAX_KG)
 
 
 def test_weight_out_of_range_is_refused(users, client_for):
