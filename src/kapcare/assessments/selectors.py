@@ -1,5 +1,6 @@
-"""Reads of measurement-based care, shared by the pages and the API. Callers log the access
-(`kapcare.audit.services.record_access`); these functions only read."""
+"""Reads of measurement-based care, shared by the pages and the API. These functions only
+read: the view or API operation that shows their patients logs the access, decorated with
+``@reads_patient_data`` and naming the patients with ``shown`` (``kapcare.audit.reads``)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """Reads of protocols, courses and appointments that the pages (and the calendar feed) share.
-Each runs a fixed number of queries whatever the number of appointments. Callers log the
-access (``record_access``) with the patient ids the result carries."""
+Each runs a fixed number of queries whatever the number of appointments. They only read: the
+view that shows the result logs the access, decorated with ``@reads_patient_data`` and handing
+over the patient ids the result carries with ``shown`` (``kapcare.audit.reads``)."""
 
 from __future__ import annotations
 
