@@ -143,9 +143,11 @@ def _of(obj: Any, patient_id: int | None = None) -> Sample:
     return Sample(obj.pk, obj.patient_id if patient_id is None else patient_id)
 
 
-def _admin_pages(model: Any, obj: Model, patient_id: int) -> dict[str, Sample]:
+def _admin_pages(obj: Any, patient_id: int) -> dict[str, Sample]:
     """The samples of one object's admin pages (its change, history and past-version pages)."""
-    version = _first(model.history.filter(pk=obj.pk).order_by("-history_date"))
+    # The object's own versions: on the history model ``pk`` is the version's id, not the
+    # object's (they only match by chance, as on SQLite with a fresh database).
+    version = _first(obj.history.order_by("-history_date"))
     return {
         "object_id": Sample(str(obj.pk), patient_id),
         "id": Sample(str(obj.pk), patient_id),
@@ -200,9 +202,9 @@ def demo(db: None) -> Demo:
     route_samples = {
         "assessments:home_link": {"token": Sample(home_link_token, patient.pk)},
         "courses:feed": {"token": Sample(feed_token, patient.pk)},
-        "admin:patients_patient_": _admin_pages(Patient, patient, patient.pk),
+        "admin:patients_patient_": _admin_pages(patient, patient.pk),
         "admin:consultations_consultationrequest_": _admin_pages(
-            ConsultationRequest, ConsultationRequest.objects.get(patient=converted), converted.pk
+            ConsultationRequest.objects.get(patient=converted), converted.pk
         ),
         "admin:accounts_user_": {"object_id": patient_user, "id": patient_user},
     }
