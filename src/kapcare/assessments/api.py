@@ -1,4 +1,4 @@
-"""The measurement-based care API (fixed contract, issue 4): record and list assessments,
+"""The measurement-based care API (a fixed contract): record and list assessments,
 list and acknowledge suicide-risk alerts."""
 
 from __future__ import annotations

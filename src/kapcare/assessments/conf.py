@@ -2,7 +2,7 @@
 
 Set them in Django settings or the environment:
 - ``KAPCARE_HOME_LINK_HOURS``: how long a home link stays valid. Default 72 hours (the
-  clinic's published promise to patients in issue 4; clinic policy, not a clinical fact).
+  clinic's published promise to patients; clinic policy, not a clinical fact).
 - ``KAPCARE_BASE_URL``: the address patients and staff reach kapcare at, used in emails.
   Default ``http://127.0.0.1:8000`` (the local demo).
 - ``KAPCARE_INVITATION_INTERVAL_SECONDS``: how often the worker looks for due home-link

@@ -1,4 +1,4 @@
-"""Treatment courses API (fixed contract, issue 5): plan a course from a protocol, list a
+"""Treatment courses API (a fixed contract): plan a course from a protocol, list a
 patient's courses with their progress, and list the protocols.
 
 ``POST /patients/{id}/courses`` answers ``{id, protocol, sessions: [...]}``. Each entry of
