@@ -10,6 +10,7 @@ from typing import Any, Literal
 from ninja import Schema
 from pydantic import BaseModel, ConfigDict, Field
 
+from kapcare.clinical.dosing import WEIGHT_RANGE_KG
 from kapcare.dosing.services import MAX_READINGS
 
 
@@ -297,7 +298,9 @@ class ChecklistIn(Schema):
     medication_holds_confirmed: bool | None = None
     medication_holds_note: str | None = Field(None, max_length=300)
     pregnancy_test: Literal["", "not_applicable", "negative", "positive", "not_done"] | None = None
-    weight_kg: Decimal | None = Field(None, description="Today's weight in kg (30-300)")
+    weight_kg: Decimal | None = Field(
+        None, description=f"Today's weight in kg ({WEIGHT_RANGE_KG[0]}-{WEIGHT_RANGE_KG[1]})"
+    )
     intention: str | None = Field(None, max_length=2000)
 
 

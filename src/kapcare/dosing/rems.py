@@ -63,6 +63,7 @@ from kapcare.dosing.models import (
     VitalPhase,
     VitalReading,
 )
+from kapcare.errors import Conflict
 from kapcare.patients.models import MedicationEntry
 
 TITLE = "SPRAVATO (esketamine) REMS - Patient Monitoring Form data"
@@ -263,7 +264,11 @@ def _load(session: DosingSession) -> _Record:
     medications, 8 queries in all."""
     session = _read(session.pk)
     if session.route != model.ESKETAMINE:
-        raise ValueError("session: the REMS record is for esketamine sessions only")
+        raise Conflict(
+            "The REMS record is for esketamine sessions only.",
+            field="session",
+            rule="not_esketamine",
+        )
     current = [o for o in session.orders.all() if o.superseded_by_id is None]
     order = current[-1] if current else None
     administration = getattr(session, "administration", None)
@@ -606,5 +611,6 @@ def build_rems_pdf(session: DosingSession) -> bytes:
         new_y=YPos.NEXT,
     )
     if pdf.page != 1 or pdf.get_y() > pdf.h - 8:
-        raise ValueError("session: the REMS record does not fit on one page")
+        # A layout fault of this module, not a refusal of the caller's input.
+        raise RuntimeError("The REMS record does not fit on one page.")
     return bytes(pdf.output())

@@ -13,6 +13,7 @@ from kapcare.audit.services import Actor
 from kapcare.dosing import rems, services
 from kapcare.dosing.models import DosingSession, State
 from kapcare.dosing.tests.conftest import clock_time, pdf_text, run_to
+from kapcare.errors import Conflict
 from kapcare.patients.services import add_medication
 
 
@@ -116,5 +117,5 @@ def test_rems_records_respiratory_depression_and_severe_events(dosing_session_fo
 
 
 def test_rems_is_for_esketamine_sessions_only(session):
-    with pytest.raises(ValueError, match="esketamine"):
+    with pytest.raises(Conflict, match="esketamine"):
         rems.build_rems_pdf(session)
