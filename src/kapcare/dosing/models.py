@@ -326,12 +326,12 @@ class Intervention(models.Model):
 class SessionScore(models.Model):
     """A dissociation or sedation score during the session; CADSS-6 keeps its six items."""
 
-    session = models.ForeignKey(DosingSession, on_delete=models.PROTECT, related_name="scores")
+    session = _part_of_session("scores")
+    recorded_by = _staff_member()
     scale = models.CharField(max_length=20, choices=ScoreScale.choices)
     value = models.PositiveSmallIntegerField()
     items = models.JSONField(default=list, blank=True)
     scored_at = models.DateTimeField()
-    recorded_by = _staff_member()
 
     class Meta:
         ordering = ["scored_at", "id"]
