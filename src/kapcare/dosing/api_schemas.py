@@ -137,7 +137,11 @@ class ScoreOut(Schema):
 
 class DischargeOut(Schema):
     inputs: dict[str, Any]
-    unmet: list[str] = Field(..., description="Unmet criteria codes at the last assessment")
+    unmet: list[str] = Field(
+        ...,
+        description="Unmet criteria codes at the last assessment; once discharged, every "
+        "requirement the discharge overrode (criteria and, for esketamine, the label's BPs)",
+    )
     escort_name: str
     discharged_at: datetime | None
     ready_without_minimum_at: datetime | None

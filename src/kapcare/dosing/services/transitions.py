@@ -3,6 +3,7 @@ decides whether a move may happen; this records it and its side effects."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from django.db import transaction
@@ -60,7 +61,7 @@ def move(
     what = f"{session.state} -> {to}"
     if decision.overridden:
         what += " (override: " + ", ".join(decision.overridden) + ")"
-    _enter(session, to, now)
+    _enter(session, to, now, overridden=decision.overridden)
     session.state = to
     session.save()
     audit(actor, Action.UPDATE, session, what)
@@ -80,13 +81,14 @@ def check_in(actor: Actor, session: DosingSession, *, now: datetime | None = Non
     return transition(actor, session, State.CHECKED_IN, now=now)
 
 
-def _enter(session: DosingSession, to: str, at: datetime) -> None:
-    """Side effects of entering a state."""
+def _enter(session: DosingSession, to: str, at: datetime, *, overridden: Sequence[str]) -> None:
+    """Side effects of entering a state. A discharge keeps every requirement it overrode (the
+    discharge criteria and, for esketamine, the label's blood pressures) on the session."""
     if to == State.CHECKED_IN:
         session.checked_in_at = at
     elif to == State.DISCHARGED:
         session.discharged_at = at
-        session.discharge_unmet = [r.code for r in rules.discharge_unmet(session, at)]
+        session.discharge_unmet = list(overridden)
         Appointment.objects.filter(pk=session.appointment_id).update(status=AppointmentStatus.DONE)
     elif to == State.CANCELLED:
         Appointment.objects.filter(pk=session.appointment_id).update(

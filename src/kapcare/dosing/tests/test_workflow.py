@@ -271,3 +271,19 @@ def test_an_im_order_cites_the_im_protocol_not_the_iv_evidence(dosing_session_fo
     order = session.orders.get()
     assert order.source == session.course.protocol_record.source
     assert "IV over 40 min" not in order.source
+
+
+def test_a_discharge_keeps_every_requirement_it_overrode(dosing_session_for, users):
+    """An early esketamine discharge overrides the observation time and the label's blood
+    pressures; the session shows all of them, as the transition recorded them."""
+    session = run_to(dosing_session_for("esketamine"), users, State.DOSING, minutes_ago=30)
+    nurse, prescriber = Actor.for_user(users["nurse"]), Actor.for_user(users["prescriber"])
+    services.transition(nurse, session, State.RECOVERY)
+    services.assess_discharge(nurse, session, **DISCHARGE)
+    done = services.transition(
+        prescriber, session, State.DISCHARGED,
+        reason="Escort must leave; patient alert and steady (synthetic).",
+    )  # fmt: skip
+    overridden = done.transitions.get(to_state=State.DISCHARGED).overridden
+    assert {"observation_time", "bp_40_min", "bp_before_discharge"} <= set(overridden)
+    assert done.discharge_unmet == overridden
