@@ -26,6 +26,44 @@ class State(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+class PregnancyTest(models.TextChoices):
+    NOT_APPLICABLE = "not_applicable", "Not applicable"
+    NEGATIVE = "negative", "Negative"
+    POSITIVE = "positive", "Positive"
+    NOT_DONE = "not_done", "Not done"
+
+
+class VitalPhase(models.TextChoices):
+    PRE_DOSE = "pre_dose", "Before dosing"
+    DOSING = "dosing", "Dosing"
+    RECOVERY = "recovery", "Recovery"
+
+
+class SideEffectKind(models.TextChoices):
+    NAUSEA = "nausea", "Nausea"
+    VOMITING = "vomiting", "Vomiting"
+    HEADACHE = "headache", "Headache"
+    DIZZINESS = "dizziness", "Dizziness"
+    ANXIETY = "anxiety", "Anxiety"
+    HYPERTENSION = "hypertension", "Hypertension"
+    DISSOCIATION_DISTRESS = "dissociation_distress", "Distressing dissociation"
+    SEDATION = "sedation", "Excess sedation"
+    RESPIRATORY_DEPRESSION = "respiratory_depression", "Respiratory depression"
+    OTHER = "other", "Other"
+
+
+class Severity(models.TextChoices):
+    MILD = "mild", "Mild"
+    MODERATE = "moderate", "Moderate"
+    SEVERE = "severe", "Severe"
+
+
+class ScoreScale(models.TextChoices):
+    CADSS6 = "cadss6", "CADSS-6 (clinician-rated dissociation, 0-24)"
+    DISSOCIATION_0_10 = "dissociation_0_10", "Patient-rated dissociation (0-10)"
+    MOAAS = "moaas", "MOAA/S sedation (0-5)"
+
+
 class ImmutableError(Exception):
     """Raised when code tries to change a signed record."""
 
@@ -94,13 +132,6 @@ class Transition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_state} -> {self.to_state}"
-
-
-class PregnancyTest(models.TextChoices):
-    NOT_APPLICABLE = "not_applicable", "Not applicable"
-    NEGATIVE = "negative", "Negative"
-    POSITIVE = "positive", "Positive"
-    NOT_DONE = "not_done", "Not done"
 
 
 class Checklist(models.Model):
@@ -211,12 +242,6 @@ class DeviceUse(models.Model):
         return f"Device {self.number}"
 
 
-class VitalPhase(models.TextChoices):
-    PRE_DOSE = "pre_dose", "Before dosing"
-    DOSING = "dosing", "Dosing"
-    RECOVERY = "recovery", "Recovery"
-
-
 class VitalReading(models.Model):
     """One row of vital signs (mmHg, beats/min, %, breaths/min). The phase is set from the
     administration times, so readings entered later land in the right phase."""
@@ -265,31 +290,6 @@ class VitalAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.level} {self.code}"
-
-
-class SideEffectKind(models.TextChoices):
-    NAUSEA = "nausea", "Nausea"
-    VOMITING = "vomiting", "Vomiting"
-    HEADACHE = "headache", "Headache"
-    DIZZINESS = "dizziness", "Dizziness"
-    ANXIETY = "anxiety", "Anxiety"
-    HYPERTENSION = "hypertension", "Hypertension"
-    DISSOCIATION_DISTRESS = "dissociation_distress", "Distressing dissociation"
-    SEDATION = "sedation", "Excess sedation"
-    RESPIRATORY_DEPRESSION = "respiratory_depression", "Respiratory depression"
-    OTHER = "other", "Other"
-
-
-class Severity(models.TextChoices):
-    MILD = "mild", "Mild"
-    MODERATE = "moderate", "Moderate"
-    SEVERE = "severe", "Severe"
-
-
-class ScoreScale(models.TextChoices):
-    CADSS6 = "cadss6", "CADSS-6 (clinician-rated dissociation, 0-24)"
-    DISSOCIATION_0_10 = "dissociation_0_10", "Patient-rated dissociation (0-10)"
-    MOAAS = "moaas", "MOAA/S sedation (0-5)"
 
 
 class SideEffect(models.Model):
