@@ -194,7 +194,9 @@ def _forms(record: selectors.SessionRecord, bound: dict[str, forms.Form]) -> dic
                 "centering_minutes": session.centering_minutes,
             }
         ),
-        "order": order_form(session),
+        # A new order replaces a signed one: it starts empty, so the current dose is never
+        # signed again by a second click on a pre-filled form.
+        "order": order_form(session, initial={} if record.current_order else None),
         "administration": step_forms.AdministrationForm(initial=administration_initial),
         "side_effect": step_forms.SideEffectForm(),
         "intervention": step_forms.InterventionForm(auto_id="int_%s"),

@@ -234,6 +234,9 @@ def test_a_new_order_supersedes_and_the_old_one_is_struck_through(session, users
     assert first.superseded_by == second and second.dose_mg == Decimal("52.5")
     page = client.get(_url("session", session)).content.decode()
     assert 'class="order superseded"' in page and "<del>" in page
+    # The form for yet another order starts empty: a second click never re-signs the dose.
+    assert 'name="mg_per_kg"' in page and 'name="mg_per_kg" value=' not in page
+    assert "Sign the new order (replaces the current one)" in page
 
 
 def test_a_therapist_cannot_sign_an_order(session, users, client_for):
