@@ -43,6 +43,13 @@ def _exec_gunicorn(port: int, workers: int) -> int:
     return 0  # pragma: no cover - execv does not return
 
 
+def set_demo_base_url(port: int) -> None:
+    """Links in the demo's emails point at the port it serves on (the worker it starts reads
+    the same environment), unless KAPCARE_BASE_URL says otherwise."""
+    host = os.environ.get("KAPCARE_HOST", "127.0.0.1")
+    os.environ.setdefault("KAPCARE_BASE_URL", f"http://{host}:{port}")
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     os.environ["KAPCARE_DEMO"] = "1"
     _setup_django()
@@ -56,6 +63,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _migrate()
     created = load_demo_clinic()
     port = _port(args.port)
+    set_demo_base_url(port)
     print("kapcare demo clinic — every person and record in it is synthetic.")
     print("Loaded the demo clinic." if created else "The demo clinic is already loaded.")
     print(f"Open http://127.0.0.1:{port}/ and sign in with password '{DEMO_PASSWORD}' as:")
