@@ -6,8 +6,6 @@ from typing import Any
 
 from django import forms
 
-from kapcare.accounts.models import User
-from kapcare.accounts.roles import CLINICAL
 from kapcare.clinical.dosing import WEIGHT_RANGE_KG
 from kapcare.patients.models import MEASURED_HEIGHT_RANGE_CM, Patient, validate_person_name
 
@@ -61,9 +59,6 @@ class ContactsForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        clinician = self.fields["primary_clinician"]
-        assert isinstance(clinician, forms.ModelChoiceField)
-        clinician.queryset = User.objects.filter(is_active=True, role__in=CLINICAL)
         # Unstripped, so a name of whitespace alone is refused rather than saved as no contact.
         contact_name = self.fields["emergency_contact_name"]
         assert isinstance(contact_name, forms.CharField)

@@ -11,6 +11,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from kapcare.accounts.roles import CLINICAL
 from kapcare.errors import FieldInvalid
 
 # --- the rule for names and birth dates: one place, used by the services, the forms (through
@@ -144,6 +145,8 @@ class Patient(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="primary_patients",
+        # Every form (the contacts page, the admin) offers active clinicians only.
+        limit_choices_to={"role__in": sorted(CLINICAL), "is_active": True},
         help_text="Receives this patient's alerts.",
     )
     care_status = models.CharField(
