@@ -15,12 +15,15 @@ from kapcare.clinical import eligibility
 from kapcare.errors import Conflict, FieldInvalid, Forbidden
 from kapcare.intake.models import ReviewStatus, Screening, Verdict
 from kapcare.patients.models import CareStatus, Patient
+from kapcare.patients.services import add_missing_medications
 
 
 def screen_patient(actor: Actor, patient: Patient, fields: dict[str, Any]) -> Screening:
     """Screen `patient` with the Intake `fields` (age and sex at birth come from the record; a
     field left out is not recorded) and store the result with its inputs and the rule set's
-    version. Bad input raises FieldInvalid naming the field, and nothing is stored."""
+    version. Each medication the intake names that is not already active on the patient's
+    medication list is added to it (``patients.services.add_missing_medications``), in the
+    same transaction. Bad input raises FieldInvalid naming the field, and nothing is stored."""
     for field in eligibility.RECORD_FIELDS:
         if field in fields:
             raise FieldInvalid(field, "from_the_record", "comes from the patient's record")
@@ -43,6 +46,12 @@ def screen_patient(actor: Actor, patient: Patient, fields: dict[str, Any]) -> Sc
             reasons=[dataclasses.asdict(reason) for reason in result.reasons],
             created_by_id=actor.user_id,
         )
+        if intake.medications:
+            # One medication list per patient: what the intake names joins the record's list
+            # (which the dosing checklist and the REMS record read), in this transaction.
+            add_missing_medications(
+                actor, patient, intake.medications, source=f"intake screening #{screening.pk}"
+            )
         if patient.care_status == CareStatus.INQUIRY:
             patient.care_status = CareStatus.INTAKE
             patient.save(update_fields=["care_status"])

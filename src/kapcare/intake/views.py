@@ -14,6 +14,7 @@ from kapcare.intake.forms import IntakeForm, ReviewForm
 from kapcare.intake.models import Screening
 from kapcare.intake.services import review_screening, screen_patient
 from kapcare.patients.models import Patient, PatientHistory
+from kapcare.patients.selectors import active_medications
 from kapcare.patients.services import update_histories
 
 
@@ -54,9 +55,8 @@ def intake_form(request: HttpRequest, patient_id: int) -> HttpResponse:
         }
         form = IntakeForm(initial=initial, sex_at_birth=patient.sex_at_birth)
         status = 200
-    return render(
-        request, "intake/intake_form.html", {"patient": patient, "form": form}, status=status
-    )
+    context = {"patient": patient, "form": form, "medication_list": active_medications(patient)}
+    return render(request, "intake/intake_form.html", context, status=status)
 
 
 @require_POST

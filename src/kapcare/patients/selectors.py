@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
-from kapcare.patients.models import ConsentTemplate, Patient, PatientHistory
+from kapcare.patients.models import ConsentTemplate, MedicationEntry, Patient, PatientHistory
 
 
 def search_patients(query: str = "") -> QuerySet[Patient]:
@@ -38,3 +38,9 @@ def record_context(patient: Patient) -> dict[str, Any]:
         "consents": list(patient.consents.select_related("template")),
         "consent_templates": list(ConsentTemplate.objects.filter(active=True)),
     }
+
+
+def active_medications(patient: Patient) -> list[MedicationEntry]:
+    """The patient's medication list as the record, the intake and the REMS record read it:
+    the active entries, by generic name. One query."""
+    return list(patient.medications.filter(active=True).order_by("generic_name", "id"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 from typing import Protocol
@@ -143,6 +144,49 @@ def add_medication(
         )  # fmt: skip
         record_event(actor, Action.CREATE, f"medication {generic_name[:80]}", patient_id=patient.pk)
     return entry
+
+
+def _medication_key(name: str) -> str:
+    """Two entries name the same medication when their generic names agree, case and spacing
+    aside ("Phenelzine " and "phenelzine")."""
+    return " ".join(name.split()).casefold()
+
+
+def add_missing_medications(
+    actor: Actor, patient: Patient, generic_names: Iterable[str], *, source: str
+) -> list[MedicationEntry]:
+    """Add each of ``generic_names`` that is not already active on the patient's medication
+    list (the same generic name, case-insensitive; blanks and repeats are skipped) and return
+    the entries added, each audited with its ``source`` (e.g. "intake screening #12"). The
+    one list per patient that the chart, the dosing checklist and the REMS record read. Runs
+    in the caller's transaction when there is one; the patient row is locked so two writers
+    cannot both add the same name."""
+    wanted: dict[str, str] = {}
+    for name in generic_names:
+        name = " ".join(name.split())[:200]
+        if name and _medication_key(name) not in wanted:
+            wanted[_medication_key(name)] = name
+    added: list[MedicationEntry] = []
+    with transaction.atomic():
+        Patient.objects.select_for_update().only("id").get(pk=patient.pk)
+        active = {
+            _medication_key(name)
+            for name in MedicationEntry.objects.filter(patient=patient, active=True).values_list(
+                "generic_name", flat=True
+            )
+        }
+        for key, name in wanted.items():
+            if key in active:
+                continue
+            entry = MedicationEntry.objects.create(
+                patient=patient, generic_name=name, drug_class=medications.classify(name) or ""
+            )
+            record_event(
+                actor, Action.CREATE, f"medication {name[:80]} (from {source[:80]})",
+                patient_id=patient.pk,
+            )  # fmt: skip
+            added.append(entry)
+    return added
 
 
 def stop_medication(actor: Actor, patient: Patient, entry_id: int) -> MedicationEntry:
