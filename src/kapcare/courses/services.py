@@ -21,6 +21,7 @@ from kapcare.audit.services import Actor, record_event
 from kapcare.clinical import schedule
 from kapcare.clinical.dosing import MAX_MG_PER_KG
 from kapcare.clinical.protocol import ProtocolSnapshot
+from kapcare.clinical.session import State as SessionState
 from kapcare.clinical.vitals import VitalsThresholds
 from kapcare.courses import conf
 from kapcare.courses.models import (
@@ -273,27 +274,41 @@ def reschedule(
     reason: str,
 ) -> Appointment:
     """Move an appointment (keeping its length) or change its chair or staff. The old version
-    stays in the appointment's history with the reason. FieldInvalid without a reason;
-    Conflict (``status``, ``not_booked``) for an appointment no longer booked; BookingConflict
-    when the new time is full."""
+    stays in the appointment's history with the reason: one history row per reschedule.
+    FieldInvalid without a reason; Conflict (``status``, ``not_booked``) for an appointment no
+    longer booked, and (``session``, ``under_way``) for a dosing appointment whose session has
+    checked in (it would vanish from the day of the staff caring for the patient);
+    BookingConflict when the new time is full."""
     reason = reason.strip()
     if not reason:
         raise FieldInvalid("reason", "required", "required when rescheduling")
-    if appointment.status != AppointmentStatus.BOOKED:
-        raise Conflict(
-            f"A {appointment.get_status_display().lower()} appointment cannot be rescheduled.",
-            field="status",
-            rule="not_booked",
-        )
     with transaction.atomic():
+        appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
+        if appointment.status != AppointmentStatus.BOOKED:
+            raise Conflict(
+                f"A {appointment.get_status_display().lower()} appointment cannot be rescheduled.",
+                field="status",
+                rule="not_booked",
+            )
+        session = getattr(appointment, "dosing_session", None)
+        if session is not None and session.state != SessionState.SCHEDULED:
+            raise Conflict(
+                "The dosing session has started (checked in): it cannot move to another time.",
+                field="session",
+                rule="under_way",
+            )
         length = appointment.ends_at - appointment.starts_at
         check_capacity(starts_at, starts_at + length, resource, staff, exclude_pk=appointment.pk)
         appointment.starts_at = starts_at
         appointment.ends_at = starts_at + length
         appointment.resource = resource
         appointment.change_reason = reason[:200]
-        appointment.save()
+        # The staff first, without a history row of their own; the save then writes the one
+        # row of this change, staff included.
+        appointment.skip_history_when_saving = True  # type: ignore[attr-defined]
         appointment.staff.set(staff)
+        del appointment.skip_history_when_saving  # type: ignore[attr-defined]
+        appointment.save()
         record_event(
             actor,
             Action.UPDATE,

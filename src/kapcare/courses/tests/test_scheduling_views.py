@@ -326,3 +326,34 @@ def test_day_view_queries_do_not_grow_with_appointments(
         response = client.get(_day_url(day))
     assert Appointment.objects.count() == 45
     assert response.content.decode().count("Example3") >= 12
+
+
+def test_a_reschedule_writes_one_history_row(users, two_bookings) -> None:
+    _first, second = two_bookings
+    before = second.history.count()
+    services.reschedule(
+        SYSTEM, second, starts_at=_at(_monday(), 16), resource=second.resource,
+        staff=[users[Role.NURSE]], reason="Nurse swap",
+    )  # fmt: skip
+    assert second.history.count() == before + 1
+    latest = second.history.first()
+    assert latest.change_reason == "Nurse swap"
+    # The row keeps the new staff (the historical through rows name each user).
+    assert [row.user_id for row in latest.staff.all()] == [users[Role.NURSE].pk]
+
+
+def test_a_dosing_session_under_way_cannot_be_moved(cleared_patient, plan_course_for, users):
+    from kapcare.dosing import services as dosing
+
+    course = plan_course_for(cleared_patient)
+    session = course.dosing_sessions.order_by("appointment__starts_at").first()
+    dosing.check_in(Actor.for_user(users[Role.NURSE]), session)
+    appointment = session.appointment
+    with pytest.raises(Conflict) as refused:
+        services.reschedule(
+            SYSTEM, appointment, starts_at=appointment.starts_at + timedelta(days=1),
+            resource=appointment.resource, staff=[], reason="Front desk moved it",
+        )  # fmt: skip
+    assert (refused.value.field, refused.value.rule) == ("session", "under_way")
+    appointment.refresh_from_db()
+    assert appointment.starts_at == session.appointment.starts_at
