@@ -125,7 +125,8 @@ def sign_in(page: Any, email: str, password: str = TEST_PASSWORD) -> None:
 
 @pytest.fixture
 def cleared_patient(users: dict[str, User]) -> Any:
-    """A synthetic adult (70 kg, 175 cm) whose eligible screening a prescriber accepted."""
+    """A synthetic adult (70 kg, 175 cm) whose eligible screening a prescriber accepted, with
+    the treatment consents signed (``dosing.scenario.sign_treatment_consent``)."""
     from datetime import date
     from decimal import Decimal
 
@@ -143,6 +144,12 @@ def cleared_patient(users: dict[str, User]) -> Any:
     nurse, prescriber = users["nurse"], users["prescriber"]
     screening = screen_patient(Actor.for_user(nurse), patient, complete_intake_fields())
     review_screening(Actor.for_user(prescriber), screening.pk, "accept", "")
+    # Signed treatment consents (the current version, for racemic ketamine and esketamine):
+    # no session passes its checklist without the one its route needs.
+    from kapcare.dosing.scenario import sign_treatment_consent
+
+    for route in ("iv", "esketamine"):
+        sign_treatment_consent(nurse, patient, route)
     return patient
 
 

@@ -12,11 +12,13 @@ decides:
 - ``OPEN_IN``, ``step_open(step, facts)``, ``step_refusal(step, facts)``: which entries (the
   checklist, vitals, the note, ...) may be made in the session's state.
 - ``checklist_items(facts)``: each pre-session checklist item, whether it passes, and why not.
+- ``consent_code(route)``: which consent template (by code) a route needs; its current version,
+  signed, is a checklist item and a requirement no override lifts (``ConsentFacts``).
 - ``discharge_unmet(facts, now)``: the discharge criteria still unmet (``vitals.discharge_check``).
 - ``unmet(facts, to, now)``: what the move to ``to`` still needs. A requirement marked
   ``overridable`` may be overridden by a prescriber with a reason (for example, dosing despite a
   checklist item); the others (a signed order, the administration times, acknowledging a
-  critical alert) may not.
+  critical alert, the signed treatment consent) may not.
 - ``decide(facts, to, now, by_prescriber=..., reason=...)``: the whole transition rule, as a
   ``Decision``.
 
@@ -264,6 +266,40 @@ class ChecklistFacts:
     intention: str = ""
 
 
+TREATMENT_CONSENT = "ketamine-treatment"
+"""The consent template (its ``code``) for racemic ketamine: IV, IM, intranasal, any route but
+esketamine."""
+ESKETAMINE_CONSENT = "esketamine-treatment"
+"""The consent template for esketamine (SPRAVATO): an approved product with its own label and
+REMS, so its own consent rather than the racemic ketamine one."""
+
+
+def consent_code(route: str) -> str:
+    """The code of the consent template a session on ``route`` needs: ``ESKETAMINE_CONSENT``
+    for esketamine, ``TREATMENT_CONSENT`` for every other route (all racemic ketamine)."""
+    return ESKETAMINE_CONSENT if route == ESKETAMINE else TREATMENT_CONSENT
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConsentFacts:
+    """The treatment consent the session's route needs (``consent_code(route)``).
+
+    - ``code``: the template's code; ``title`` and ``version``: its current version (the
+      highest version not withdrawn); ``version`` is None when there is no current version.
+    - ``signed_current_version``: the patient signed that version. A signature of an older
+      version does not count once a newer one exists.
+    - ``signed_version``: the newest version of this template the patient signed (None: none).
+    - ``template_id``: the current version's record, for a link to sign it (None: none).
+    """
+
+    code: str
+    title: str = ""
+    version: int | None = None
+    signed_current_version: bool = False
+    signed_version: int | None = None
+    template_id: int | None = None
+
+
 @dataclass(frozen=True, kw_only=True)
 class CssrsFacts:
     """Today's C-SSRS screener: its risk band and whether it flagged suicide risk."""
@@ -326,6 +362,8 @@ class SessionFacts:
       "dosing" or "recovery". Only the esketamine rules use it.
     - ``latest_recovery``: the latest recovery-phase reading.
     - ``open_critical_alerts``: critical vitals alerts not yet acknowledged.
+    - ``consent``: the treatment consent the route needs; None when nothing is known of it,
+      which counts as not signed.
     """
 
     state: State
@@ -345,6 +383,7 @@ class SessionFacts:
     discharge: DischargeInputs | None = None
     note: NoteFacts | None = None
     open_critical_alerts: int = 0
+    consent: ConsentFacts | None = None
 
 
 # --- results ---------------------------------------------------------------------------------
@@ -462,12 +501,49 @@ def _baseline_item(facts: SessionFacts) -> ChecklistItem:
     )
 
 
+CONSENT_LABEL = "Treatment consent"
+
+NOT_OVERRIDABLE_ITEMS: frozenset[str] = frozenset({"consent"})
+"""Checklist items no prescriber's override lifts: dosing without the patient's signed consent
+to the current wording is never a clinical judgement call."""
+
+
+def consent_item(facts: SessionFacts) -> ChecklistItem:
+    """The treatment consent item: the current version of the route's consent template
+    (``consent_code``) signed by the patient."""
+    consent = facts.consent
+    code = consent.code if consent is not None else consent_code(facts.route)
+    if consent is None:
+        return ChecklistItem("consent", CONSENT_LABEL, False, f"not signed: the {code} consent")
+    name = consent.title or code
+    if consent.version is None:
+        return ChecklistItem(
+            "consent",
+            CONSENT_LABEL,
+            False,
+            f"not signed: no current version of the {code} consent exists "
+            "(a clinic administrator must publish one)",
+        )
+    if consent.signed_current_version:
+        return ChecklistItem(
+            "consent", CONSENT_LABEL, True, f"{name} version {consent.version}, signed"
+        )
+    older = (
+        f" (version {consent.signed_version} was signed; a newer version replaced it)"
+        if consent.signed_version is not None
+        else ""
+    )
+    return ChecklistItem(
+        "consent", CONSENT_LABEL, False, f"not signed: {name} version {consent.version}{older}"
+    )
+
+
 def checklist_items(facts: SessionFacts) -> tuple[ChecklistItem, ...]:
-    """Each pre-session checklist item, whether it passes, and why not: fasting, designated
-    driver, medication holds, pregnancy test, today's C-SSRS, baseline vitals, weight and
-    intention."""
+    """Each pre-session checklist item, whether it passes, and why not: the treatment consent,
+    fasting, designated driver, medication holds, pregnancy test, today's C-SSRS, baseline
+    vitals, weight and intention."""
     checklist = facts.checklist
-    items: list[ChecklistItem] = []
+    items: list[ChecklistItem] = [consent_item(facts)]
 
     minimum = facts.policy.fasting_min_hours
     fasting = checklist.fasting_hours if checklist else None
@@ -668,6 +744,10 @@ def esketamine_bp_unmet(facts: SessionFacts, now: datetime) -> tuple[Requirement
 
 def _dosing_unmet(facts: SessionFacts) -> list[Requirement]:
     found: list[Requirement] = []
+    consent = consent_item(facts)
+    if not consent.ok:
+        # Checked again at dosing: the checklist may have passed before a new version.
+        found.append(Requirement("consent", f"{consent.label}: {consent.detail}", False))
     administration = facts.administration
     if administration is None:
         found.append(
@@ -718,7 +798,9 @@ def unmet(facts: SessionFacts, to: State, now: datetime) -> tuple[Requirement, .
                 Requirement("checklist", "Complete the pre-session checklist first", False)
             )
         found.extend(
-            Requirement(item.code, f"{item.label}: {item.detail}", True)
+            Requirement(
+                item.code, f"{item.label}: {item.detail}", item.code not in NOT_OVERRIDABLE_ITEMS
+            )
             for item in checklist_items(facts)
             if not item.ok
         )

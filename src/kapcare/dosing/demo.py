@@ -1,6 +1,8 @@
 """Synthetic treatment courses for the demo clinic: chairs and rooms, planned courses whose
 past sessions are fully documented (one with a critical BP alert and the action taken), today's
-sessions ready to run, and integration notes. Every name and entry is synthetic."""
+sessions ready to run, and integration notes. Each course's patient signs the current version of
+the treatment consent its route needs first (publishing the esketamine one, which the intake demo
+does not). Every name and entry is synthetic."""
 
 from __future__ import annotations
 
@@ -63,6 +65,9 @@ def load_demo() -> bool:
     ):
         start = _last_clinic_day_on_or_before(today - timedelta(days=days_before))
         course = courses.plan_course(planner, patient, Protocol.objects.get(code=code), start)
+        # No session passes its checklist without the current version of the route's
+        # consent signed (the intake demo signs the racemic one for some patients only).
+        scenario.sign_treatment_consent(nurse, patient, course.route)
         dosing = list(course.appointments.filter(kind=AppointmentKind.DOSING).order_by("starts_at"))
         if today_index is not None and today_index < len(dosing):
             moved = dosing[today_index]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, datetime
 
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from kapcare.assessments.models import Assessment
@@ -25,6 +26,7 @@ from kapcare.dosing.models import (
     VitalReading,
 )
 from kapcare.errors import Conflict
+from kapcare.patients.models import ConsentSignature, ConsentTemplate
 
 
 def policy(session: DosingSession) -> model.SessionPolicy:
@@ -87,6 +89,35 @@ def _cssrs_today(session: DosingSession, now: datetime) -> model.CssrsFacts | No
     if cssrs is None:
         return None
     return model.CssrsFacts(band=cssrs.band, suicide_risk="suicide_risk" in (cssrs.flags or []))
+
+
+def consent_facts(patient_id: int, route: str) -> model.ConsentFacts:
+    """The treatment consent a session on ``route`` needs for the patient, in one query:
+    every version of the route's template (``model.consent_code``), each marked whether the
+    patient signed it. The current version is the highest one not withdrawn."""
+    code = model.consent_code(route)
+    versions = list(
+        ConsentTemplate.objects.filter(code=code)
+        .annotate(
+            signed=Exists(
+                ConsentSignature.objects.filter(patient_id=patient_id, template_id=OuterRef("pk"))
+            )
+        )
+        .order_by("-version")
+        .values("pk", "version", "title", "active", "signed")
+    )
+    current = next((v for v in versions if v["active"]), None)
+    signed = next((v["version"] for v in versions if v["signed"]), None)
+    if current is None:
+        return model.ConsentFacts(code=code, signed_version=signed)
+    return model.ConsentFacts(
+        code=code,
+        title=current["title"],
+        version=current["version"],
+        signed_current_version=bool(current["signed"]),
+        signed_version=signed,
+        template_id=current["pk"],
+    )
 
 
 def facts(session: DosingSession, now: datetime) -> model.SessionFacts:
@@ -162,6 +193,7 @@ def facts(session: DosingSession, now: datetime) -> model.SessionFacts:
         open_critical_alerts=VitalAlert.objects.filter(
             session_id=session.pk, level="critical", acknowledged_at__isnull=True
         ).count(),
+        consent=consent_facts(session.patient_id, session.route),
     )
 
 

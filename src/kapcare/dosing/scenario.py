@@ -11,9 +11,12 @@ from typing import Any
 from kapcare.accounts.models import User
 from kapcare.assessments.services import record_assessment
 from kapcare.audit.services import Actor
+from kapcare.clinical import session as model
 from kapcare.clinical.dosing import ESKETAMINE_DEVICE_SPACING_MIN, ESKETAMINE_MG_PER_DEVICE
-from kapcare.dosing import services
+from kapcare.dosing import rules, services
 from kapcare.dosing.models import DosingSession, PregnancyTest, State
+from kapcare.patients.models import ConsentTemplate, Patient
+from kapcare.patients.services import sign_consent
 
 PAUSED = "Paused the infusion for 5 minutes; BP rechecked 150/92; resumed at the same rate."
 ORDER = [
@@ -29,6 +32,47 @@ ORDER = [
 
 def _actor(user: User) -> Actor:
     return Actor(user.pk, user.email, user.role)
+
+
+CONSENT_TEXT = {
+    model.TREATMENT_CONSENT: (
+        "Consent to ketamine treatment (synthetic)",
+        "SYNTHETIC TEXT. Ketamine can cause dissociation, raised blood pressure, nausea and "
+        "drowsiness. I will not drive until the next day, and I will leave with an escort. I may "
+        "stop treatment at any time.",
+    ),
+    model.ESKETAMINE_CONSENT: (
+        "Consent to esketamine (SPRAVATO) treatment (synthetic)",
+        "SYNTHETIC TEXT. Esketamine nasal spray can cause dissociation, sedation and raised blood "
+        "pressure. I will stay at the clinic for at least two hours after each dose, under the "
+        "SPRAVATO REMS, and I will not drive until the next day.",
+    ),
+}
+"""The synthetic wording of a consent template the demo and the tests publish when a clinic
+has none for a route yet."""
+
+
+def current_consent_template(route: str) -> ConsentTemplate:
+    """The current version of the consent template ``route`` needs (``model.consent_code``),
+    publishing version 1 with synthetic text when there is none."""
+    code = model.consent_code(route)
+    current = ConsentTemplate.objects.filter(code=code, active=True).order_by("-version").first()
+    if current is not None:
+        return current
+    title, body = CONSENT_TEXT[code]
+    last = ConsentTemplate.objects.filter(code=code).order_by("-version").first()
+    return ConsentTemplate.objects.create(
+        code=code, version=(last.version + 1) if last else 1, title=title, body=body
+    )
+
+
+def sign_treatment_consent(witness: User, patient: Patient, route: str) -> None:
+    """The patient signs the current version of the consent ``route`` needs, through the
+    patients service (witnessed by ``witness``), unless they already have."""
+    if rules.consent_facts(patient.pk, route).signed_current_version:
+        return
+    template = current_consent_template(route)
+    sign_consent(_actor(witness), patient, template, typed_name=patient.full_name)
 
 
 def run_to(

@@ -18,6 +18,7 @@ from kapcare.clinical.session import (
     OPEN_IN,
     AdministrationFacts,
     ChecklistFacts,
+    ConsentFacts,
     CssrsFacts,
     Decision,
     DischargeInputs,
@@ -28,6 +29,7 @@ from kapcare.clinical.session import (
     Step,
     allowed_next,
     checklist_items,
+    consent_code,
     decide,
     discharge_unmet,
     esketamine_bp_unmet,
@@ -80,6 +82,13 @@ GOOD_DISCHARGE = DischargeInputs(
     nausea_controlled=True,
     ambulating_steadily=True,
 )
+SIGNED = ConsentFacts(
+    code="ketamine-treatment",
+    title="Consent to ketamine treatment",
+    version=2,
+    signed_current_version=True,
+    signed_version=2,
+)
 NORMAL = R(systolic=128, diastolic=80, heart_rate=76, spo2=98, resp_rate=14)
 
 
@@ -110,6 +119,7 @@ def complete(route: str = "iv", state: State = State.SCHEDULED, **changes: Any) 
         latest_recovery=NORMAL,
         discharge=GOOD_DISCHARGE,
         note=NoteFacts(has_text=True, signed=True),
+        consent=SIGNED,
     )
     return dataclasses.replace(facts, **changes)
 
@@ -242,6 +252,7 @@ def test_an_open_critical_alert_blocks_every_other_move(to: State) -> None:
 def test_complete_checklist_passes() -> None:
     items = checklist_items(complete())
     assert [i.code for i in items] == [
+        "consent",
         "fasting",
         "driver",
         "medication_holds",
@@ -253,6 +264,7 @@ def test_complete_checklist_passes() -> None:
     ]
     assert all(i.ok for i in items)
     assert {i.code: i.detail for i in items} == {
+        "consent": "Consent to ketamine treatment version 2, signed",
         "fasting": "6.0 h (at least 4 h, clinic policy)",
         "driver": "Alex Example, 555-0100",
         "medication_holds": "No holds needed",
@@ -310,6 +322,64 @@ def test_no_checklist_cannot_be_overridden() -> None:
     assert not decision.allowed and decision.message.startswith(
         "Pass the checklist needs: Complete the pre-session checklist first."
     )
+
+
+def test_the_consent_template_by_route() -> None:
+    assert consent_code("esketamine") == "esketamine-treatment"
+    assert {consent_code(r) for r in ("iv", "im", "intranasal", "oral")} == {"ketamine-treatment"}
+
+
+def test_the_consent_item_names_the_missing_version() -> None:
+    unsigned = dataclasses.replace(SIGNED, signed_current_version=False, signed_version=None)
+    assert _item(complete(consent=unsigned), "consent") == (
+        False,
+        "not signed: Consent to ketamine treatment version 2",
+    )
+    older = dataclasses.replace(unsigned, signed_version=1)
+    assert _item(complete(consent=older), "consent") == (
+        False,
+        "not signed: Consent to ketamine treatment version 2 "
+        "(version 1 was signed; a newer version replaced it)",
+    )
+    none = ConsentFacts(code="esketamine-treatment")
+    assert _item(complete(route="esketamine", consent=none), "consent") == (
+        False,
+        "not signed: no current version of the esketamine-treatment consent exists "
+        "(a clinic administrator must publish one)",
+    )
+    assert _item(complete(route="esketamine", consent=None), "consent") == (
+        False,
+        "not signed: the esketamine-treatment consent",
+    )
+
+
+def test_no_override_passes_the_checklist_or_starts_dosing_without_the_consent() -> None:
+    unsigned = dataclasses.replace(SIGNED, signed_current_version=False, signed_version=1)
+    for to in (State.CHECKLIST_PASSED, State.DOSING):
+        facts = complete(state=FORWARD_FROM[to], consent=unsigned)
+        refused = prescriber(facts, to, reason="Consented verbally; form to follow")
+        assert not refused.allowed and codes(refused) == ["consent"]
+        assert not refused.unmet[0].overridable
+        assert "Treatment consent: not signed: Consent to ketamine treatment version 2" in (
+            refused.message
+        )
+    # With another item missing too, only the consent blocks the prescriber's override.
+    facts = complete(
+        state=State.CHECKED_IN,
+        consent=unsigned,
+        checklist=dataclasses.replace(GOOD_CHECKLIST, fasting_hours=2.0),
+    )
+    refused = prescriber(facts, State.CHECKLIST_PASSED, reason="Clear fluids only")
+    assert codes(refused) == ["consent", "fasting"] and not refused.allowed
+    assert [r.overridable for r in refused.unmet] == [False, True]
+    assert prescriber(
+        complete(state=State.CHECKED_IN, checklist=facts.checklist),
+        State.CHECKLIST_PASSED,
+        reason="Clear fluids only",
+    ).allowed
+
+
+FORWARD_FROM = {to: state for state, to in FORWARD.items()}
 
 
 def _item(facts: SessionFacts, code: str) -> tuple[bool, str]:
@@ -800,6 +870,29 @@ discharges = st.builds(
 )
 
 
+consents = st.builds(
+    ConsentFacts,
+    code=st.sampled_from(["ketamine-treatment", "esketamine-treatment"]),
+    title=st.sampled_from(["", "Consent"]),
+    version=st.none() | st.integers(1, 3),
+    signed_current_version=st.booleans(),
+    signed_version=st.none() | st.integers(1, 3),
+    template_id=st.none() | st.integers(1, 9),
+)
+signed_consents = st.builds(
+    ConsentFacts,
+    code=st.sampled_from(["ketamine-treatment", "esketamine-treatment"]),
+    title=st.sampled_from(["", "Consent"]),
+    version=st.integers(1, 3),
+    signed_current_version=st.just(True),
+)
+
+
+def consent_signed(consent: ConsentFacts | None) -> bool:
+    """The rule stated from scratch: a current version exists and the patient signed it."""
+    return consent is not None and consent.version is not None and consent.signed_current_version
+
+
 FACT_STRATEGIES: dict[str, st.SearchStrategy[Any]] = {
     "route": st.sampled_from(ROUTES),
     "policy": policies,
@@ -820,6 +913,7 @@ FACT_STRATEGIES: dict[str, st.SearchStrategy[Any]] = {
     "discharge": st.none() | discharges,
     "note": st.none() | st.builds(NoteFacts, has_text=st.booleans(), signed=st.booleans()),
     "open_critical_alerts": st.sampled_from([0, 0, 0, 1, 2]),
+    "consent": st.none() | consents,
 }
 """A strategy for every field of ``SessionFacts`` but the state."""
 
@@ -984,6 +1078,7 @@ def complete_sessions(draw: st.DrawFn) -> tuple[SessionFacts, dict[State, dateti
             )
         ),
         note=NoteFacts(has_text=True, signed=True),
+        consent=draw(signed_consents),
     )
     times = {
         State.CHECKED_IN: check_in,
@@ -1048,3 +1143,28 @@ def test_allowed_moves_never_skip_a_requirement(
         assert facts.state == state
         if check_decision(facts, to, now, by_prescriber, reason).allowed:
             state = to
+
+
+@settings(max_examples=300)
+@given(moves())
+def test_no_sequence_of_moves_reaches_dosing_without_a_signed_current_consent(
+    sequence: list[tuple[SessionFacts, State, datetime, bool, str]],
+) -> None:
+    """Whatever a prescriber overrides, with whatever reason: the checklist passes, and dosing
+    starts, only with the current version of the route's consent signed."""
+    state = State.SCHEDULED
+    for facts, drawn, now, _, reason in sequence:
+        facts = dataclasses.replace(facts, state=state)
+        # The prescriber's moves go further than the drawn ones: keep to legal moves.
+        to = drawn if drawn in allowed_next(state) else (next_step(state) or drawn)
+        decision = decide(facts, to, now, by_prescriber=True, reason=reason or "Clinical judgement")
+        if (
+            to in (State.CHECKLIST_PASSED, State.DOSING)
+            and to in allowed_next(state)
+            and not consent_signed(facts.consent)
+        ):
+            assert not decision.allowed and "consent" in codes(decision)
+            assert not next(r for r in decision.unmet if r.code == "consent").overridable
+        if decision.allowed:
+            state = to
+            assert "consent" not in decision.overridden
