@@ -1,10 +1,11 @@
 """The measurement-based care API (a fixed contract): record and list assessments,
-list and acknowledge suicide-risk alerts."""
+list alerts (suicide-risk answers, and critical vitals of dosing sessions) and acknowledge
+suicide-risk alerts (a vitals alert is acknowledged through the dosing API)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
@@ -17,6 +18,7 @@ from kapcare.assessments import selectors, services
 from kapcare.assessments.models import ACTION_TAKEN_MAX_LENGTH, Alert, Assessment, Source
 from kapcare.audit.reads import reads_patient_data, shown
 from kapcare.audit.services import Actor
+from kapcare.dosing.models import VitalAlert
 from kapcare.errors import NotFound
 from kapcare.patients.models import Patient
 
@@ -48,16 +50,44 @@ class AssessmentListQuery(Schema):
 
 
 class AlertOut(Schema):
-    id: int
+    id: int = Field(
+        ...,
+        description="The alert's id within its kind: a suicide-risk alert and a vitals alert "
+        "may share an id",
+    )
+    kind: Literal["suicide_risk", "vitals"] = Field(
+        ...,
+        description="suicide_risk: a suicide-risk answer to a scale (acknowledge with "
+        "POST /alerts/{id}/acknowledge); vitals: a critical vital sign recorded in a dosing "
+        "session (acknowledge with POST /vital-alerts/{id}/acknowledgement)",
+    )
+    code: str = Field(
+        ...,
+        description="suicide_risk for a suicide-risk alert; the vitals rule's code for a "
+        "vitals alert (e.g. bp_critical)",
+    )
     patient_id: int
     patient_mrn: str
-    assessment_id: int
-    instrument: str
-    level: str
-    reason: str
-    status: str
-    assigned_to: str | None
-    created_at: datetime
+    session_id: int | None = Field(
+        ..., description="The dosing session of a vitals alert; null for a suicide-risk alert"
+    )
+    assessment_id: int | None = Field(
+        ..., description="The assessment of a suicide-risk alert; null for a vitals alert"
+    )
+    instrument: str | None = Field(
+        ..., description="The scale of a suicide-risk alert; null for a vitals alert"
+    )
+    level: str = Field(..., description="suicide_risk: the alert's level; vitals: critical")
+    reason: str = Field(..., description="Why it was raised (a vitals alert: the rule's message)")
+    status: str = Field(..., description="open or acknowledged")
+    assigned_to: str | None = Field(
+        ...,
+        description="suicide_risk: the assigned clinician (null: every prescriber); vitals: "
+        "the prescriber on duty (signer of the current dose order, else the course's planner)",
+    )
+    created_at: datetime = Field(
+        ..., description="When it was raised (a vitals alert: when its reading was stored)"
+    )
     acknowledged_by: str | None
     acknowledged_at: datetime | None
     action_taken: str
@@ -70,8 +100,11 @@ class AcknowledgeIn(Schema):
 def _alert_out(alert: Alert) -> AlertOut:
     return AlertOut(
         id=alert.pk,
+        kind="suicide_risk",
+        code="suicide_risk",
         patient_id=alert.patient_id,
         patient_mrn=alert.patient.mrn,
+        session_id=None,
         assessment_id=alert.assessment_id,
         instrument=alert.assessment.instrument,
         level=alert.level,
@@ -79,6 +112,28 @@ def _alert_out(alert: Alert) -> AlertOut:
         status=alert.status,
         assigned_to=alert.assigned_to.email if alert.assigned_to else None,
         created_at=alert.created_at,
+        acknowledged_by=alert.acknowledged_by.email if alert.acknowledged_by else None,
+        acknowledged_at=alert.acknowledged_at,
+        action_taken=alert.action_taken,
+    )
+
+
+def _vital_alert_out(alert: VitalAlert) -> AlertOut:
+    session = alert.session
+    return AlertOut(
+        id=alert.pk,
+        kind="vitals",
+        code=alert.code,
+        patient_id=session.patient_id,
+        patient_mrn=session.patient.mrn,
+        session_id=session.pk,
+        assessment_id=None,
+        instrument=None,
+        level=alert.level,
+        reason=alert.message,
+        status="acknowledged" if alert.acknowledged_at else "open",
+        assigned_to=selectors.on_duty(session).email,
+        created_at=alert.reading.recorded_at,
         acknowledged_by=alert.acknowledged_by.email if alert.acknowledged_by else None,
         acknowledged_at=alert.acknowledged_at,
         action_taken=alert.action_taken,
@@ -135,10 +190,17 @@ def list_assessments(
 @reads_patient_data
 @endpoint(router, "GET", "/alerts", operation_id="list_alerts", response=list[AlertOut])
 def list_alerts(request: HttpRequest) -> list[AlertOut]:
-    """The open suicide-risk alerts the caller may see, longest waiting first."""
+    """The open alerts the caller may see, longest waiting first: suicide-risk answers
+    (``kind`` suicide_risk) and critical vital signs of dosing sessions not yet acknowledged
+    (``kind`` vitals, with their ``session_id``). A prescriber sees every alert; a nurse or
+    therapist the suicide-risk alerts assigned to them and the vitals alerts of the sessions
+    they are booked on."""
     alerts = list(selectors.visible_alerts(request.user))
-    shown(request, [a.patient_id for a in alerts])
-    return [_alert_out(a) for a in alerts]
+    vital_alerts = selectors.open_vital_alerts(request.user)
+    shown(request, [a.patient_id for a in alerts] + [a.session.patient_id for a in vital_alerts])
+    out = [_alert_out(a) for a in alerts] + [_vital_alert_out(a) for a in vital_alerts]
+    out.sort(key=lambda a: a.created_at)
+    return out
 
 
 @endpoint(

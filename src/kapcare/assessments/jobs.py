@@ -1,5 +1,6 @@
 """Background work of measurement-based care, done by `kapcare worker`:
-alert emails to clinicians, invitation emails to patients, the periodic pass that queues
+alert emails to clinicians (suicide-risk answers, and the critical vitals of a dosing session
+to the prescriber on duty), invitation emails to patients, the periodic pass that queues
 an invitation for each home-link assessment that falls due, and drawing the trajectory chart
 of a scale when a score is stored (so the chart page never draws)."""
 
@@ -17,10 +18,12 @@ from kapcare.accounts.roles import Role
 from kapcare.assessments import services
 from kapcare.assessments.conf import base_url, home_link_hours, invitation_interval_seconds
 from kapcare.assessments.models import Alert, AssessmentSchedule
-from kapcare.assessments.selectors import due_home_links
+from kapcare.assessments.selectors import due_home_links, on_duty
 from kapcare.audit.models import Action
 from kapcare.audit.services import Actor, record_event
 from kapcare.clinical.instruments import INSTRUMENTS
+from kapcare.dosing.models import DosingSession, VitalAlert
+from kapcare.dosing.services.vitals import CRITICAL_VITALS_EMAIL_JOB
 from kapcare.jobs.services import enqueue, handler, register_periodic
 from kapcare.patients.models import Patient
 
@@ -30,9 +33,12 @@ WORKER = Actor.system("kapcare worker")
 def alert_recipients(alert: Alert) -> list[str]:
     """The assigned clinician, or every active prescriber when none is assigned (or the
     assigned one can no longer sign in)."""
-    assigned = alert.assigned_to
-    if assigned is not None and assigned.is_active and assigned.email:
-        return [assigned.email]
+    return _person_or_prescribers(alert.assigned_to)
+
+
+def _person_or_prescribers(person: User | None) -> list[str]:
+    if person is not None and person.is_active and person.email:
+        return [person.email]
     return sorted(
         User.objects.filter(role=Role.PRESCRIBER, is_active=True)
         .exclude(email="")
@@ -61,6 +67,51 @@ def send_alert_email(payload: dict[str, Any]) -> None:
         recipient_list=recipients,
     )
     record_event(WORKER, Action.CREATE, "suicide-risk alert email sent", alert.patient_id)
+
+
+def vitals_alert_recipients(session: DosingSession) -> list[str]:
+    """The prescriber on duty for the session (``selectors.on_duty``: the signer of its current
+    dose order, else the course's planner), or every active prescriber when that one can no
+    longer sign in or has no email."""
+    person = on_duty(session)
+    return _person_or_prescribers(person if person.role == Role.PRESCRIBER else None)
+
+
+@handler(CRITICAL_VITALS_EMAIL_JOB)
+def send_critical_vitals_email(payload: dict[str, Any]) -> None:
+    session = DosingSession.objects.select_related("patient", "course__planned_by").get(
+        pk=payload["session_id"]
+    )
+    alerts = list(
+        VitalAlert.objects.filter(session_id=session.pk, pk__in=payload.get("alert_ids") or [])
+        .select_related("reading")
+        .order_by("id")
+    )
+    still_open = [a for a in alerts if a.acknowledged_at is None]
+    if not still_open:
+        return  # acknowledged before the worker got to it: nobody needs telling any more
+    recipients = vitals_alert_recipients(session)
+    if not recipients:
+        raise RuntimeError("critical vitals email: no active prescriber to send it to")
+    # Minimum necessary: the MRN, the alert codes and a link into kapcare, no name.
+    url = base_url() + reverse("dosing:session", kwargs={"session_id": session.pk}) + "#vitals"
+    lines = "\n".join(
+        f"- {timezone.localtime(a.reading.taken_at):%H:%M} {a.code}: {a.message}"
+        for a in still_open
+    )
+    send_mail(
+        subject=f"[kapcare] Critical vitals in a dosing session ({session.patient.mrn})",
+        message=(
+            f"A critical vital sign was recorded for patient {session.patient.mrn} in dosing "
+            f"session #{session.pk}:\n\n{lines}\n\n"
+            f"You are emailed as the prescriber on duty for this session. Review it and "
+            f"document the action taken:\n{url}\n\n"
+            "The alert stays open in kapcare until someone acknowledges it."
+        ),
+        from_email=None,
+        recipient_list=recipients,
+    )
+    record_event(WORKER, Action.CREATE, "critical vitals alert email sent", session.patient_id)
 
 
 @handler(services.INVITATION_JOB)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
-from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from kapcare.accounts.models import User
@@ -26,6 +26,9 @@ from kapcare.assessments.models import (
 )
 from kapcare.clinical import instruments
 from kapcare.clinical.instruments import INSTRUMENTS, Change
+from kapcare.courses.models import Appointment
+from kapcare.dosing.models import DoseOrder, DosingSession, State, VitalAlert, VitalReading
+from kapcare.dosing.selectors import Reminder, vitals_reminder
 from kapcare.patients.models import Patient
 
 # The order scales appear in on the chart and in the staff menus.
@@ -183,6 +186,140 @@ def visible_alerts(user: Any, *, status: str | None = AlertStatus.OPEN) -> Query
     return alerts.order_by("created_at", "id")
 
 
+# --- vitals alerts from dosing sessions --------------------------------------------------------
+#
+# A critical vitals alert (``dosing.models.VitalAlert``, level critical) stays open until someone
+# records the action taken on the session's page. Who sees it: every prescriber (as for
+# suicide-risk alerts, any of them may cover a colleague), and the staff booked on the session's
+# appointment (its nurse; a therapist booked on it too). The same goes for overdue vitals.
+#
+# The prescriber on duty for a session, who is emailed about its critical alerts: the prescriber
+# who signed the session's current (not superseded) dose order; before any order is signed, the
+# prescriber who planned the course. When that person can no longer sign in or has no email,
+# every active prescriber is emailed (``kapcare.assessments.jobs``).
+
+VITALS_ACTIVE_STATES = (State.DOSING, State.RECOVERY)
+CRITICAL = "critical"
+
+
+def _on_session_staff(user: Any, session_field: str) -> Exists:
+    """The user is booked on the appointment of the session at ``session_field``."""
+    return Exists(
+        Appointment.staff.through.objects.filter(
+            appointment_id=OuterRef(f"{session_field}appointment_id"), user_id=user.pk
+        )
+    )
+
+
+def _visible_to(items: QuerySet[Any], user: Any, session_field: str) -> QuerySet[Any]:
+    role = getattr(user, "role", None)
+    if role == Role.PRESCRIBER:
+        return items
+    if role in (Role.NURSE, Role.THERAPIST):
+        return items.filter(_on_session_staff(user, session_field))
+    return items.none()
+
+
+def _current_orders() -> Prefetch:
+    return Prefetch(
+        "session__orders",
+        queryset=DoseOrder.objects.filter(superseded_by__isnull=True)
+        .select_related("signed_by")
+        .order_by("signed_at", "id"),
+        to_attr="current_orders",
+    )
+
+
+def on_duty(session: DosingSession) -> User:
+    """The prescriber on duty for ``session`` (see above). ``session`` carries its current
+    orders (``current_orders``, as ``visible_vital_alerts`` prefetches them) and its course's
+    planner; without them, two queries."""
+    current = getattr(session, "current_orders", None)
+    if current is None:
+        current = list(
+            session.orders.filter(superseded_by__isnull=True)
+            .select_related("signed_by")
+            .order_by("signed_at", "id")
+        )
+    if current:
+        return current[-1].signed_by
+    return session.course.planned_by
+
+
+def visible_vital_alerts(user: Any, *, open_only: bool = True) -> QuerySet[VitalAlert]:
+    """The critical vitals alerts ``user`` may see, open ones (not acknowledged) by default,
+    the longest waiting first; each with its reading, session, patient and the prescriber on
+    duty joined or prefetched (2 queries whatever their number)."""
+    alerts = (
+        VitalAlert.objects.filter(level=CRITICAL)
+        .select_related(
+            "reading", "session__patient", "session__course__planned_by", "acknowledged_by"
+        )
+        .prefetch_related(_current_orders())
+    )
+    if open_only:
+        alerts = alerts.filter(acknowledged_at__isnull=True)
+    return _visible_to(alerts, user, "session__").order_by("reading__recorded_at", "id")
+
+
+def open_vital_alerts(user: Any) -> list[VitalAlert]:
+    """``visible_vital_alerts`` listed, each with ``on_duty``: the prescriber on duty for its
+    session (as ``to_attr`` of a prefetch sets an attribute)."""
+    alerts = list(visible_vital_alerts(user))
+    for alert in alerts:
+        setattr(alert, "on_duty", on_duty(alert.session))  # noqa: B010  (not a model field)
+    return alerts
+
+
+def acknowledged_vital_alerts(user: Any, limit: int = 20) -> list[VitalAlert]:
+    """The latest acknowledged critical vitals alerts ``user`` may see, newest first."""
+    return list(
+        visible_vital_alerts(user, open_only=False)
+        .filter(acknowledged_at__isnull=False)
+        .order_by("-acknowledged_at", "-id")[:limit]
+    )
+
+
+@dataclass(frozen=True)
+class OverdueVitals:
+    """A session in dosing or recovery whose next reading is overdue under its protocol."""
+
+    session: DosingSession
+    reminder: Reminder
+    last_taken_at: datetime | None
+
+    @property
+    def patient(self) -> Patient:
+        return self.session.patient
+
+
+def overdue_vitals(user: Any, now: datetime | None = None) -> list[OverdueVitals]:
+    """The sessions in dosing or recovery ``user`` may see whose vitals are overdue
+    (``dosing.selectors.vitals_reminder``), the most overdue first. One query whatever the
+    number of sessions (the latest reading is a subquery)."""
+    now = now or timezone.now()
+    latest = (
+        VitalReading.objects.filter(session_id=OuterRef("pk"))
+        .order_by("-taken_at", "-id")
+        .values("taken_at")[:1]
+    )
+    sessions = _visible_to(
+        DosingSession.objects.filter(state__in=VITALS_ACTIVE_STATES)
+        .select_related("patient", "course", "administration")
+        .annotate(last_taken_at=Subquery(latest)),
+        user,
+        "",
+    )
+    items = []
+    for session in sessions:
+        last = getattr(session, "last_taken_at", None)
+        reminder = vitals_reminder(session, now, last)
+        if reminder is not None and reminder.overdue_min > 0:
+            items.append(OverdueVitals(session, reminder, last))
+    items.sort(key=lambda i: (-i.reminder.overdue_min, i.session.pk))
+    return items
+
+
 # --- the chart -------------------------------------------------------------------------------
 
 
@@ -282,17 +419,31 @@ def chart_context(patient: Patient, *, today: date | None = None) -> dict[str, A
 
 
 def today_context(user: Any, today: date | None = None) -> dict[str, Any]:
-    """The "today" page's measurement-based care: the user's open alerts and every scale due
-    or overdue. Keys: ``mbc_show``, ``mbc_alerts``, ``mbc_due``, ``mbc_patient_ids`` (for the
-    caller's access log)."""
+    """The "today" page's measurement-based care: the user's open alerts (suicide-risk, and
+    critical vitals of dosing sessions), sessions whose vitals are overdue, and every scale
+    due or overdue. Keys: ``mbc_show``, ``mbc_alerts``, ``mbc_vital_alerts``,
+    ``mbc_overdue_vitals``, ``mbc_open_count``, ``mbc_due``, ``mbc_due_more``,
+    ``mbc_patient_ids`` (for the caller's access log)."""
     alerts = list(visible_alerts(user))
+    vital_alerts = open_vital_alerts(user)
+    overdue = overdue_vitals(user)
     every_due = due_assessments(today)
     # The most overdue first, a page's worth; the rest are counted, not shown (or logged).
     due = every_due[:TODAY_DUE_SHOWN]
-    ids = list(dict.fromkeys([a.patient_id for a in alerts] + [i.patient.pk for i in due]))
+    ids = list(
+        dict.fromkeys(
+            [a.patient_id for a in alerts]
+            + [a.session.patient_id for a in vital_alerts]
+            + [o.session.patient_id for o in overdue]
+            + [i.patient.pk for i in due]
+        )
+    )
     return {
         "mbc_show": True,
         "mbc_alerts": alerts,
+        "mbc_vital_alerts": vital_alerts,
+        "mbc_overdue_vitals": overdue,
+        "mbc_open_count": len(alerts) + len(vital_alerts),
         "mbc_due": due,
         "mbc_due_more": len(every_due) - len(due),
         "mbc_patient_ids": ids,

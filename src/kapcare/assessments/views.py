@@ -224,11 +224,25 @@ def alerts(request: HttpRequest) -> HttpResponse:
             "-acknowledged_at", "-id"
         )[:20]
     )
-    shown(request, [a.patient_id for a in open_alerts + recent])
+    vital_alerts = selectors.open_vital_alerts(user)
+    overdue = selectors.overdue_vitals(user)
+    recent_vitals = selectors.acknowledged_vital_alerts(user)
+    shown(
+        request,
+        [a.patient_id for a in open_alerts + recent]
+        + [a.session.patient_id for a in vital_alerts + recent_vitals]
+        + [o.session.patient_id for o in overdue],
+    )
     return render(
         request,
         "assessments/alerts.html",
-        {"open_alerts": open_alerts, "recent_alerts": recent},
+        {
+            "open_alerts": open_alerts,
+            "recent_alerts": recent,
+            "vital_alerts": vital_alerts,
+            "overdue_vitals": overdue,
+            "recent_vital_alerts": recent_vitals,
+        },
     )
 
 

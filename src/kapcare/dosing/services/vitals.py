@@ -19,10 +19,14 @@ from kapcare.dosing import conf, ingest_sql
 from kapcare.dosing.models import Administration, DosingSession, VitalAlert, VitalPhase
 from kapcare.dosing.services._common import audit, now_or_default, require_open, text
 from kapcare.errors import Conflict, FieldInvalid, FieldProblem, NotFound
+from kapcare.jobs.services import enqueue
 
 VITAL_FIELDS = ("systolic", "diastolic", "heart_rate", "spo2", "resp_rate")
 MAX_READINGS = 1000
 """Readings per batch (a bedside monitor's backlog fits; a runaway client does not)."""
+CRITICAL_VITALS_EMAIL_JOB = "dosing.critical_vitals_email"
+"""The job that emails the prescriber on duty about a batch's critical alerts (its handler is
+``kapcare.assessments.jobs.send_critical_vitals_email``)."""
 
 
 def phase_of(taken_at: datetime, administration: Administration | None) -> str:
@@ -157,6 +161,11 @@ def record_vitals(
                 alerts.append((index, alert))
         if alerts:
             VitalAlert.objects.bulk_create([alert for _, alert in alerts])
+            critical = [a.pk for _, a in alerts if a.level == "critical"]
+            if critical:
+                enqueue(
+                    CRITICAL_VITALS_EMAIL_JOB, {"session_id": session.pk, "alert_ids": critical}
+                )
         audit(actor, Action.CREATE, session, f"{len(ids)} vitals readings")
     return VitalsResult(ids, alerts)
 
