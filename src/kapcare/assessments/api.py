@@ -28,7 +28,15 @@ router = Router(tags=["assessments"])
 class AssessmentIn(Schema):
     instrument: str = Field(..., description="pcl5, phq9, gad7 or cssrs_screen", max_length=40)
     responses: list[Any] = Field(
-        ..., description="Every item's score in form order (item n is responses[n-1])"
+        ...,
+        description=(
+            "Every item's score in form order (item n is responses[n-1]). cssrs_screen: 7 "
+            "values, Q1-Q6 then 'Q6 within the past 3 months', each 0 or 1, and null for a "
+            "question its skip logic did not ask: items 3-5 (responses[2..4]) when item 2 is 0, "
+            "item 7 (responses[6]) when item 6 is 0. A 0 there is also accepted (the encoding "
+            "before issue 14) and stored as null; a 1 there, or a null for a question that "
+            "was asked, is a 422 naming the item (rules not_asked, required)."
+        ),
     )
 
 
@@ -41,7 +49,14 @@ class AssessmentOut(Schema):
     subscales: dict[str, int]
     provisional_diagnosis: bool | None
     administered_at: datetime
-    responses: list[int]
+    responses: list[int | None] = Field(
+        ...,
+        description=(
+            "Every item's score in form order (item n is responses[n-1]); null for a "
+            "cssrs_screen question its skip logic did not ask (items 3-5 when item 2 is 0, "
+            "item 7 when item 6 is 0), never 0"
+        ),
+    )
     source: str
 
 

@@ -13,15 +13,30 @@ from kapcare.assessments.models import ACTION_TAKEN_MAX_LENGTH, EVERY_DAYS_RANGE
 from kapcare.assessments.selectors import STAFF_FORM_INSTRUMENTS
 from kapcare.clinical import instruments
 from kapcare.clinical.instruments import INSTRUMENTS, Instrument
-from kapcare.clinical.instruments.cssrs import SKIPPED_WHEN_Q2_NO
-from kapcare.errors import FieldInvalid
+from kapcare.clinical.instruments.cssrs import FOLLOW_UPS
+from kapcare.errors import FieldInvalid, FieldProblem
 
 # C-SSRS follow-up questions, asked only after a "yes": item -> the item that opens it.
-CSSRS_FOLLOW_UPS = {**dict.fromkeys(SKIPPED_WHEN_Q2_NO, 2), 7: 6}
+CSSRS_FOLLOW_UPS = FOLLOW_UPS
 
 
 def _optional(instrument: Instrument, number: int) -> bool:
     return instrument.code == "cssrs_screen" and number in CSSRS_FOLLOW_UPS
+
+
+def _item_message(problem: FieldProblem, numbers: dict[str, int]) -> str:
+    """The core's refusal of one item, in the words of the form (a C-SSRS skip-logic refusal
+    says what to do with the question on the page)."""
+    number = numbers[problem.field]
+    opener = CSSRS_FOLLOW_UPS.get(number)
+    if problem.rule == "not_asked":
+        return (
+            f"item {number}: leave this question blank: it is asked only after “Yes” to "
+            f"question {opener}"
+        )
+    if problem.rule == "required" and opener:
+        return f"item {number}: answer this question because item {opener} is yes"
+    return problem.message
 
 
 class ScaleForm(forms.Form):
@@ -31,7 +46,8 @@ class ScaleForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.instrument = instrument
         self.score: instruments.Score | None = None
-        self.responses: list[int] = []
+        # Item n is responses[n-1]; None for a C-SSRS question its skip logic did not ask.
+        self.responses: list[int | None] = []
         for item in instrument.items:
             self.fields[f"item_{item.number}"] = forms.IntegerField(
                 label=f"{item.number}. {item.text}",
@@ -74,30 +90,23 @@ class ScaleForm(forms.Form):
         cleaned = super().clean() or {}
         if self.errors:
             return cleaned
-        values: list[int] = []
+        # A C-SSRS follow-up left blank is "not asked" (None), never a "no": the core refuses
+        # an answer (even "No") to a question its skip logic did not ask, and a blank one that
+        # was asked, naming the item either way.
+        values: list[int | None] = []
         for item in self.instrument.items:
             value = cleaned.get(f"item_{item.number}")
-            if value is None and _optional(self.instrument, item.number):
-                opener = CSSRS_FOLLOW_UPS[item.number]
-                if cleaned.get(f"item_{opener}") == 1:
-                    self.add_error(
-                        f"item_{item.number}",
-                        f"item {item.number}: answer this question because item {opener} is yes",
-                    )
-                    continue
-                value = 0  # a skipped follow-up counts as "no", as the form instructs
-            values.append(int(value) if value is not None else 0)
-        if self.errors:
-            return cleaned
+            values.append(None if value is None else int(value))
         try:
             self.score = instruments.score(self.instrument.code, values)
         except FieldInvalid as error:
             # The core names an item's answer responses[n-1]; the form's input is item_n.
             items = self.instrument.items
             inputs = {instruments.item_field(i.number): f"item_{i.number}" for i in items}
+            numbers = {instruments.item_field(i.number): i.number for i in items}
             for problem in error.problems:
                 if problem.field in inputs:
-                    self.add_error(inputs[problem.field], problem.message)
+                    self.add_error(inputs[problem.field], _item_message(problem, numbers))
                 else:
                     self.add_error(None, f"{problem.field}: {problem.message}")
             return cleaned

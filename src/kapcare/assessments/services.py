@@ -38,6 +38,7 @@ from kapcare.audit.models import Action
 from kapcare.audit.services import Actor, record_event
 from kapcare.clinical import instruments
 from kapcare.clinical.instruments import Score
+from kapcare.clinical.instruments.cssrs import from_zero_skips
 from kapcare.clinical.instruments.phq9 import SUICIDE_ITEM
 from kapcare.errors import Conflict, FieldInvalid
 from kapcare.jobs.services import enqueue
@@ -73,7 +74,7 @@ def check_instrument(code: str) -> str:
     return code
 
 
-def _alert_details(code: str, responses: Sequence[int], result: Score) -> tuple[str, str]:
+def _alert_details(code: str, responses: Sequence[int | None], result: Score) -> tuple[str, str]:
     if code == "phq9":
         value = responses[SUICIDE_ITEM - 1]
         label = next(o.label for o in instruments.PHQ9.options if o.value == value)
@@ -92,21 +93,29 @@ def record_assessment(
     actor: Actor,
     patient: Patient,
     instrument: str,
-    responses: Sequence[int],
+    responses: Sequence[int | None],
     *,
     source: str,
     entered_by: Any = None,
     link: HomeLink | None = None,
     administered_at: datetime | None = None,
 ) -> Assessment:
-    """Score and store one completed scale (every item response kept).
+    """Score and store one completed scale (every item response kept; a C-SSRS question its skip
+    logic did not ask is stored as None, never as 0).
+
+    C-SSRS responses may give a question not asked as None or, as the API's contract and older
+    callers did before issue 14, as 0 (`cssrs.from_zero_skips`): either is stored as None. A "yes"
+    to a question not asked, or a None for one that was asked, is refused by the core.
 
     Raises FieldInvalid for an unknown instrument or invalid responses (the core's, naming the
     item: ``responses[n-1]``) and nothing is stored; LinkUnavailable when `link` is expired or
     used (checked and spent atomically, so a link can be used once even under a race)."""
     check_instrument(instrument)
-    result = instruments.score(instrument, responses)
-    values = [int(v) for v in responses]
+    given: Sequence[Any] = responses
+    if instrument == "cssrs_screen":
+        given = from_zero_skips(responses)
+    result = instruments.score(instrument, given)
+    values = [None if v is None else int(v) for v in given]
     now = timezone.now()
     with transaction.atomic():
         if link is not None:

@@ -93,7 +93,7 @@ def test_cssrs_skip_logic_on_the_form(client_for, users, patient) -> None:
         _record_url(patient, "cssrs_screen"), {"item_1": "1", "item_2": "0", "item_6": "0"}
     )
     assert response.status_code == 302
-    assert Assessment.objects.get().responses == [1, 0, 0, 0, 0, 0, 0]
+    assert Assessment.objects.get().responses == [1, 0, None, None, None, 0, None]
     # Q2 yes but Q3 unanswered: asked to answer it.
     response = client.post(
         _record_url(patient, "cssrs_screen"), {"item_1": "1", "item_2": "1", "item_6": "0"}

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from types import MappingProxyType
+from typing import cast
 
 from kapcare.errors import FieldInvalid
 
@@ -59,11 +60,13 @@ INSTRUMENTS: Mapping[str, Instrument] = MappingProxyType(
 )
 """Every scale definition by code."""
 
-_SCORERS: Mapping[str, Callable[[Sequence[int], ScaleSettings], Score]] = MappingProxyType(
+# Only the C-SSRS screener has questions that may be not asked (None); the other scales refuse
+# a None with their type check, so the cast only narrows what they are given to check.
+_SCORERS: Mapping[str, Callable[[Sequence[int | None], ScaleSettings], Score]] = MappingProxyType(
     {
-        "pcl5": score_pcl5,
-        "phq9": lambda values, _settings: score_phq9(values),
-        "gad7": lambda values, _settings: score_gad7(values),
+        "pcl5": lambda values, settings: score_pcl5(cast(Sequence[int], values), settings),
+        "phq9": lambda values, _settings: score_phq9(cast(Sequence[int], values)),
+        "gad7": lambda values, _settings: score_gad7(cast(Sequence[int], values)),
         "cssrs_screen": lambda values, _settings: score_cssrs_screen(values),
     }
 )
@@ -85,16 +88,20 @@ def get_instrument(code: str) -> Instrument:
 
 
 def score(
-    code: str, responses: Sequence[int], settings: ScaleSettings = DEFAULT_SCALE_SETTINGS
+    code: str,
+    responses: Sequence[int | None],
+    settings: ScaleSettings = DEFAULT_SCALE_SETTINGS,
 ) -> Score:
     """Score one completed scale.
 
     ``responses`` are the item scores in form order (1-based item n is ``responses[n-1]``):
     pcl5 20 x 0-4, phq9 9 x 0-3, gad7 7 x 0-3, cssrs_screen 7 x 0/1 (Q1-Q6, then "Q6 within the
-    past 3 months"). Raises ``FieldInvalid`` (a ``ValueError``) naming the field (``responses``
-    or the item's ``responses[n-1]``) and the allowed values for a wrong count, an out-of-range
-    or non-integer value (bool included), an answered skipped item, or (``code``) an unknown
-    code.
+    past 3 months") with ``None`` for each question its skip logic did not ask (Q3-Q5 when Q2 is
+    0, the last when Q6 is 0). Raises ``FieldInvalid`` (a ``ValueError``) naming the field
+    (``responses`` or the item's ``responses[n-1]``) and the allowed values for a wrong count, an
+    out-of-range or non-integer value (bool included), an answer to a question not asked
+    (``not_asked``, even a 0), a question asked but unanswered (``required``), or (``code``) an
+    unknown code.
 
     Sources: PCL-5 NCPTSD/Weathers 2013 and Bovin 2016; PHQ-9 Kroenke 2001; GAD-7 Spitzer 2006;
     C-SSRS screener Posner 2008 and the Columbia triage.

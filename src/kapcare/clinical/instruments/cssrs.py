@@ -4,14 +4,19 @@ Question wording from the Columbia screen version (The Columbia Lighthouse Proje
 clinical use with attribution; see ``CSSRS_SCREEN.licence``. Triage: Columbia screener triage
 (high risk checked) and the widely used colour-coded triage for moderate and low.
 
-Input to ``score("cssrs_screen", ...)`` is 7 integers, each 0 (no) or 1 (yes):
-Q1..Q6 and then "Q6 was within the past 3 months". Q3-Q5 are asked only when Q2 is yes, so they
-must be 0 when Q2 is 0; the last value must be 0 when Q6 is 0.
+Input to ``score("cssrs_screen", ...)`` is 7 values: Q1..Q6 and then "Q6 was within the past 3
+months", each 0 (no) or 1 (yes), or ``None`` for a question the form's skip logic did not ask.
+Q3-Q5 are asked only when Q2 is yes, so they must be ``None`` when Q2 is 0 (and answered when Q2
+is 1); the last value must be ``None`` when Q6 is 0 (and answered when Q6 is 1). An answer, even
+"no", to a question that was not asked is refused naming it: a skipped question is never a "no".
+The triage treats a question not asked as no answer, which gives the same band as the zeros the
+pre-issue-14 encoding stored (``from_zero_skips`` converts that encoding).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, TypeAlias
 
 from kapcare.errors import FieldInvalid
 
@@ -26,6 +31,13 @@ SOURCE = (
 
 SKIPPED_WHEN_Q2_NO = (3, 4, 5)
 """Q3-Q5 are asked only when Q2 ("actual thoughts of killing yourself") is yes."""
+
+FOLLOW_UPS: dict[int, int] = {**dict.fromkeys(SKIPPED_WHEN_Q2_NO, 2), 7: 6}
+"""Each follow-up question and the question whose "yes" opens it (item 7 is "Q6 within the past
+3 months")."""
+
+Answer: TypeAlias = "int | None"
+"""One C-SSRS answer: 0 (no), 1 (yes) or ``None`` (not asked)."""
 
 LEVELS = ("none", "low", "moderate", "high")
 """Triage levels from least to most urgent."""
@@ -90,7 +102,7 @@ CSSRS_SCREEN = Instrument(
         Item(
             7,
             "If YES to question 6: Was this within the past 3 months?",
-            note="Follow-up to Q6; must be 0 when Q6 is 0.",
+            note="Follow-up to Q6; asked only if Q6 is yes.",
         ),
     ),
     options=(ResponseOption(0, "No"), ResponseOption(1, "Yes")),
@@ -114,8 +126,59 @@ CSSRS_SCREEN = Instrument(
 )
 
 
+def not_asked(responses: Sequence[object]) -> tuple[int, ...]:
+    """The item numbers the skip logic leaves out, given the answers to Q2 and Q6: items 3-5
+    when Q2 is not yes, item 7 when Q6 is not yes (a missing or unanswered opener asks nothing
+    after it). Source: the screen version's skip instructions (docs/clinical-reference.md §1.4).
+    """
+    opened = {number: len(responses) >= number and responses[number - 1] == 1 for number in (2, 6)}
+    return tuple(item for item, opener in FOLLOW_UPS.items() if not opened[opener])
+
+
+def from_zero_skips(responses: Sequence[Any]) -> list[Any]:
+    """The pre-issue-14 encoding (a question not asked given as 0) in today's: each 0 at a
+    question the skip logic did not ask becomes ``None``. Anything else is left as given, for
+    ``score`` to check (a 1 there is still refused). Stored assessments were converted by
+    migration ``assessments.0003``; the API and older callers still send zeros.
+    """
+    values = list(responses)
+    for number in not_asked(values):
+        if len(values) >= number and type(values[number - 1]) is int and values[number - 1] == 0:
+            values[number - 1] = None
+    return values
+
+
+def _check_asked(responses: Sequence[Answer]) -> tuple[int, ...]:
+    """Check count, type, range and the skip logic; return the answers with each question not
+    asked as 0 (for the triage). FieldInvalid naming the item: ``type``/``out_of_range`` as for
+    every scale, ``not_asked`` for an answer to a question that was not asked, ``required`` for
+    a question asked but left unanswered."""
+    if isinstance(responses, str | bytes) or not isinstance(responses, Sequence):
+        return check_responses(CSSRS_SCREEN, responses)  # refuses the type
+    values = check_responses(CSSRS_SCREEN, [0 if v is None else v for v in responses])
+    skipped = not_asked(responses)
+    for number, value in enumerate(responses, start=1):
+        opener = FOLLOW_UPS.get(number)
+        if number in skipped and value is not None:
+            raise FieldInvalid(
+                item_field(number),
+                "not_asked",
+                f"cssrs_screen item {number} is not asked unless item {opener} is yes (1): leave "
+                f"it unanswered (null), got {value!r}",
+            )
+        if number not in skipped and value is None:
+            why = f" because item {opener} is 1 (yes)" if opener else ""
+            raise FieldInvalid(
+                item_field(number),
+                "required",
+                f"cssrs_screen item {number} must be answered 0 or 1{why}, got None",
+            )
+    return values
+
+
 def triage(values: Sequence[int]) -> str:
-    """Return the triage level ("none", "low", "moderate", "high") of validated answers.
+    """Return the triage level ("none", "low", "moderate", "high") of validated answers (a
+    question not asked given as 0).
 
     Source: Columbia Lighthouse Project screener triage (high risk); the colour-coded triage in
     wide use for moderate and low (docs/clinical-reference.md §1.4).
@@ -130,29 +193,15 @@ def triage(values: Sequence[int]) -> str:
     return "none"
 
 
-def score_cssrs_screen(responses: Sequence[int]) -> Score:
+def score_cssrs_screen(responses: Sequence[Answer]) -> Score:
     """Score a C-SSRS screener: yes-count total, triage band and the suicide-risk flag.
 
-    The ``"suicide_risk"`` flag is raised at moderate or high. Source: Columbia Lighthouse Project
-    screener triage; skip logic from the screen version form.
+    ``responses`` holds ``None`` for each question the skip logic did not ask (see the module
+    docstring); an answer to one of them is refused (``not_asked``), as is a question asked and
+    left unanswered (``required``). The ``"suicide_risk"`` flag is raised at moderate or high.
+    Source: Columbia Lighthouse Project screener triage; skip logic from the screen version form.
     """
-    values = check_responses(CSSRS_SCREEN, responses)
-    if values[1] == 0:
-        for number in SKIPPED_WHEN_Q2_NO:
-            if values[number - 1] != 0:
-                raise FieldInvalid(
-                    item_field(number),
-                    "skipped",
-                    f"cssrs_screen item {number} must be 0 when item 2 is 0 "
-                    f"(items 3-5 are skipped when Q2 is no), got {values[number - 1]}",
-                )
-    if values[5] == 0 and values[6] != 0:
-        raise FieldInvalid(
-            item_field(7),
-            "skipped",
-            "cssrs_screen item 7 must be 0 when item 6 is 0 "
-            f"(the past-3-months follow-up is asked only after a yes to Q6), got {values[6]}",
-        )
+    values = _check_asked(responses)
     band = triage(values)
     return Score(
         code="cssrs_screen",

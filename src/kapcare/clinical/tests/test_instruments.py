@@ -229,19 +229,19 @@ def test_pcl5_high_total_without_pattern_is_not_diagnosis() -> None:
 @pytest.mark.parametrize(
     ("answers", "band", "total"),
     [
-        ([0, 0, 0, 0, 0, 0, 0], "none", 0),
-        ([1, 0, 0, 0, 0, 0, 0], "low", 1),
-        ([0, 1, 0, 0, 0, 0, 0], "low", 1),
-        ([1, 1, 0, 0, 0, 0, 0], "low", 2),
-        ([1, 1, 1, 0, 0, 0, 0], "moderate", 3),
-        ([0, 0, 0, 0, 0, 1, 0], "moderate", 1),
-        ([1, 1, 0, 1, 0, 0, 0], "high", 3),
-        ([1, 1, 0, 0, 1, 0, 0], "high", 3),
-        ([0, 0, 0, 0, 0, 1, 1], "high", 1),
+        ([0, 0, None, None, None, 0, None], "none", 0),
+        ([1, 0, None, None, None, 0, None], "low", 1),
+        ([0, 1, 0, 0, 0, 0, None], "low", 1),
+        ([1, 1, 0, 0, 0, 0, None], "low", 2),
+        ([1, 1, 1, 0, 0, 0, None], "moderate", 3),
+        ([0, 0, None, None, None, 1, 0], "moderate", 1),
+        ([1, 1, 0, 1, 0, 0, None], "high", 3),
+        ([1, 1, 0, 0, 1, 0, None], "high", 3),
+        ([0, 0, None, None, None, 1, 1], "high", 1),
         ([1, 1, 1, 1, 1, 1, 1], "high", 6),
     ],
 )
-def test_cssrs_triage(answers: list[int], band: str, total: int) -> None:
+def test_cssrs_triage(answers: list[int | None], band: str, total: int) -> None:
     result = score("cssrs_screen", answers)
     assert result.band == band
     assert result.total == total
@@ -250,21 +250,25 @@ def test_cssrs_triage(answers: list[int], band: str, total: int) -> None:
     assert result.provisional_diagnosis is None
 
 
+@pytest.mark.parametrize("value", [0, 1])
 @pytest.mark.parametrize("item", [3, 4, 5])
-def test_cssrs_skipped_items_must_be_zero(item: int) -> None:
-    answers = [1, 0, 0, 0, 0, 0, 0]
-    answers[item - 1] = 1
+def test_cssrs_an_answer_to_a_skipped_item_is_refused(item: int, value: int) -> None:
+    answers: list[int | None] = [1, 0, None, None, None, 0, None]
+    answers[item - 1] = value
     with pytest.raises(FieldInvalid) as refused:
         score("cssrs_screen", answers)
-    assert (refused.value.field, refused.value.rule) == (f"responses[{item - 1}]", "skipped")
+    assert (refused.value.field, refused.value.rule) == (f"responses[{item - 1}]", "not_asked")
     assert refused.value.problems[0].message.startswith(
-        f"cssrs_screen item {item} must be 0 when item 2 is 0"
+        f"cssrs_screen item {item} is not asked unless item 2 is yes (1)"
     )
 
 
-def test_cssrs_recent_requires_q6() -> None:
-    with pytest.raises(FieldInvalid, match=r"^responses\[6\]: cssrs_screen item 7 must be 0 when"):
-        score("cssrs_screen", [0, 0, 0, 0, 0, 0, 1])
+@pytest.mark.parametrize("value", [0, 1])
+def test_cssrs_recent_requires_q6(value: int) -> None:
+    with pytest.raises(
+        FieldInvalid, match=r"^responses\[6\]: cssrs_screen item 7 is not asked unless item 6"
+    ):
+        score("cssrs_screen", [0, 0, None, None, None, 0, value])
 
 
 # --- bad input ----------------------------------------------------------------------------
@@ -453,12 +457,12 @@ def test_total_equals_item_sum(case: tuple[str, list[int]]) -> None:
 
 @settings(max_examples=100)
 @given(st.lists(st.integers(0, 1), min_size=7, max_size=7))
-def test_cssrs_total_counts_yes_q1_to_q6(answers: list[int]) -> None:
+def test_cssrs_total_counts_yes_q1_to_q6(answers: list[int | None]) -> None:
     if answers[1] == 0:
-        answers[2:5] = [0, 0, 0]
+        answers[2:5] = [None, None, None]
     if answers[5] == 0:
-        answers[6] = 0
-    assert score("cssrs_screen", answers).total == sum(answers[:6])
+        answers[6] = None
+    assert score("cssrs_screen", answers).total == sum(v or 0 for v in answers[:6])
 
 
 BAND_ORDER = {
