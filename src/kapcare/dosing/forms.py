@@ -175,7 +175,17 @@ class InterventionForm(forms.Form):
     reason = forms.CharField(label="Reason", max_length=200, required=False)
 
 
-CADSS6_LABELS = ("item 1", "item 2", "item 6", "item 7", "item 15", "item 22")
+CADSS6_ITEMS = (
+    (1, "Things seem to be moving in slow motion"),
+    (2, "Things seem unreal, as if in a dream"),
+    (6, "Feels disconnected from own body"),
+    (7, "Sense of own body changed (e.g. feels unusually large or small)"),
+    (15, "Spaces out or otherwise loses track of what is going on"),
+    (22, "Feels there are different parts of self that do not fit together"),
+)
+"""The CADSS-6 items in form order: (number in the 23-item CADSS, its question paraphrased for
+the clinician). Bremner et al. 1998; Rodrigues et al. 2021 (docs/clinical-reference.md §6.3)."""
+CADSS6_LABELS = tuple(f"{number}. {text}" for number, text in CADSS6_ITEMS)
 MOAAS_CHOICES = [
     ("", "—"),
     ("5", "5 — responds readily to name in a normal tone"),
