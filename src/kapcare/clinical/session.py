@@ -508,11 +508,11 @@ NOT_OVERRIDABLE_ITEMS: frozenset[str] = frozenset({"consent"})
 to the current wording is never a clinical judgement call."""
 
 
-def consent_item(facts: SessionFacts) -> ChecklistItem:
-    """The treatment consent item: the current version of the route's consent template
-    (``consent_code``) signed by the patient."""
-    consent = facts.consent
-    code = consent.code if consent is not None else consent_code(facts.route)
+def consent_check(route: str, consent: ConsentFacts | None) -> ChecklistItem:
+    """The treatment consent item for a session on ``route``: the current version of the
+    route's consent template (``consent_code``), signed by the patient. The course page shows
+    the same item."""
+    code = consent.code if consent is not None else consent_code(route)
     if consent is None:
         return ChecklistItem("consent", CONSENT_LABEL, False, f"not signed: the {code} consent")
     name = consent.title or code
@@ -536,6 +536,11 @@ def consent_item(facts: SessionFacts) -> ChecklistItem:
     return ChecklistItem(
         "consent", CONSENT_LABEL, False, f"not signed: {name} version {consent.version}{older}"
     )
+
+
+def consent_item(facts: SessionFacts) -> ChecklistItem:
+    """The treatment consent item of the session (``consent_check``)."""
+    return consent_check(facts.route, facts.consent)
 
 
 def checklist_items(facts: SessionFacts) -> tuple[ChecklistItem, ...]:

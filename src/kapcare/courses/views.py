@@ -23,6 +23,7 @@ from kapcare.accounts.roles import CLINICAL, Role
 from kapcare.audit.reads import reads_patient_data, shown
 from kapcare.audit.services import Actor
 from kapcare.clinical import schedule
+from kapcare.clinical import session as session_model
 from kapcare.courses import calendar, conf, selectors, services
 from kapcare.courses.forms import (
     BoosterForm,
@@ -33,6 +34,7 @@ from kapcare.courses.forms import (
     describe_protocol,
 )
 from kapcare.courses.models import Appointment, CalendarFeed, Protocol, Resource, TreatmentCourse
+from kapcare.dosing import rules as dosing_rules
 from kapcare.errors import Refused
 from kapcare.intake.selectors import course_planning_clearance
 from kapcare.patients.models import Patient
@@ -185,6 +187,24 @@ def plan(request: HttpRequest, patient_id: int) -> HttpResponse:
     return render(request, "courses/plan.html", context, status=status)
 
 
+def _consent_context(request: HttpRequest, course: TreatmentCourse) -> dict[str, Any]:
+    """The treatment consent the course's route needs, as the session checklist judges it
+    (one query), and where to sign it when it is missing and the user may take a signature."""
+    consent = dosing_rules.consent_facts(course.patient_id, course.route)
+    item = session_model.consent_check(course.route, consent)
+    sign_url = None
+    if (
+        not item.ok
+        and consent.template_id is not None
+        and role_may_view("patients:consent_sign", _user(request).role)
+    ):
+        sign_url = reverse(
+            "patients:consent_sign",
+            kwargs={"patient_id": course.patient_id, "template_id": consent.template_id},
+        )
+    return {"consent": item, "consent_sign_url": sign_url}
+
+
 def _course_page(
     request: HttpRequest,
     course_id: int,
@@ -198,6 +218,7 @@ def _course_page(
         raise Http404("No such course.") from missing
     shown(request, [view.course.patient_id])
     context = {
+        **_consent_context(request, view.course),
         "view": view,
         "course": view.course,
         "patient": view.course.patient,

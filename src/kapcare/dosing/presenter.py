@@ -284,6 +284,8 @@ def page_context(
         "checklist_items": record.checklist_items
         if checklist is not None or state == State.CHECKED_IN
         else [],
+        # A missing treatment consent is signed on the chart (its "Sign ..." links).
+        "consent_url": reverse("patients:chart", kwargs={"patient_id": session.patient_id}),
         "cssrs_url": reverse(
             "assessments:record",
             kwargs={"patient_id": session.patient_id, "instrument": "cssrs_screen"},
