@@ -1,0 +1,23 @@
+"""The demo clinic's dosed patients signed the current version of the treatment consent their
+course's route needs (issue 14: they were dosed with the chart showing "None signed")."""
+
+from __future__ import annotations
+
+import pytest
+
+from kapcare.demodata.clinic import load_demo_clinic
+from kapcare.dosing import rules
+from kapcare.dosing.models import DosingSession, State
+
+pytestmark = pytest.mark.django_db
+
+
+def test_every_dosed_demo_patient_signed_the_current_consent_of_the_route():
+    load_demo_clinic()
+    dosed = DosingSession.objects.exclude(state__in=[State.SCHEDULED, State.CANCELLED])
+    assert dosed.exists()
+    pairs = {(s.patient_id, s.course.route) for s in dosed.select_related("course")}
+    assert {route for _, route in pairs} >= {"iv", "esketamine"}
+    for patient_id, route in pairs:
+        consent = rules.consent_facts(patient_id, route)
+        assert consent.signed_current_version, (patient_id, route, consent)
