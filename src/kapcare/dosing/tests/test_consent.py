@@ -25,7 +25,7 @@ def _unsign(patient, code: str = model.TREATMENT_CONSENT) -> None:
 
 
 def _new_version(code: str = model.TREATMENT_CONSENT) -> ConsentTemplate:
-    last = ConsentTemplate.objects.filter(code=code).order_by("-version").first()
+    last = ConsentTemplate.objects.filter(code=code).order_by("-version")[0]
     return ConsentTemplate.objects.create(
         code=code, version=last.version + 1, title=last.title, body=last.body + " (reworded)"
     )
