@@ -24,9 +24,10 @@ from kapcare.assessments.models import (
     Delivery,
     TrajectoryChart,
 )
-from kapcare.clinical import instruments
 from kapcare.clinical.instruments import INSTRUMENTS, Change
+from kapcare.clinical.instruments import baseline as baseline_rules
 from kapcare.courses.models import Appointment
+from kapcare.courses.selectors import current_course_start
 from kapcare.dosing.models import DoseOrder, DosingSession, State, VitalAlert, VitalReading
 from kapcare.dosing.selectors import Reminder, vitals_reminder
 from kapcare.patients.models import Patient
@@ -331,6 +332,8 @@ class ScaleSummary:
     baseline: ScoreRow
     latest: ScoreRow
     change: Change | None
+    # The baseline as the page names it, with its date (docs/clinical-reference.md §1.5).
+    baseline_label: str
     # The stored chart when it is up to date; "" when it is missing or stale: the page then
     # shows a placeholder that loads the chart (drawn on demand) from the trajectory fragment.
     svg: str
@@ -341,11 +344,13 @@ class ScaleSummary:
 
 
 def chart_context(patient: Patient, *, today: date | None = None) -> dict[str, Any]:
-    """Everything the chart's measurement-based care section shows, in 4 queries whatever
-    the number of assessments (5 when open alerts have assignees): the latest score per
-    scale with its band and change from baseline, the stored trajectory SVG per scale when it
-    is up to date (never drawn here), open alerts, and the patient's upcoming scheduled
-    assessments. Render with ``assessments/_chart_section.html``. The caller logs the access.
+    """Everything the chart's measurement-based care section shows, in 5 queries whatever
+    the number of assessments (6 when open alerts have assignees): the
+    latest score per scale with its band and change from the one baseline
+    (``kapcare.clinical.instruments.baseline``, from the current course's start), the stored
+    trajectory SVG per scale when it is up to date (never drawn here), open alerts, and the
+    patient's upcoming scheduled assessments. Render with ``assessments/_chart_section.html``.
+    The caller logs the access.
 
     Keys: ``mbc_patient``, ``mbc_scales`` (list of ScaleSummary), ``mbc_open_alerts`` (list of
     Alert), ``mbc_upcoming`` (list of DueItem, soonest first), ``mbc_instruments`` (the scales
@@ -362,7 +367,9 @@ def chart_context(patient: Patient, *, today: date | None = None) -> dict[str, A
         score = ScoreRow._make(row)
         by_scale[score.instrument].append(score)
     stored: dict[str, TrajectoryChart] = {}
+    course_began = None
     if by_scale:
+        course_began = current_course_start(patient.pk)
         stored = {
             chart.instrument: chart
             for chart in TrajectoryChart.objects.filter(patient_id=patient.pk).only(
@@ -374,10 +381,9 @@ def chart_context(patient: Patient, *, today: date | None = None) -> dict[str, A
         done = by_scale.get(code)
         if not done:
             continue
-        baseline, latest = done[0], done[-1]
-        change = None
-        if code != "cssrs_screen" and len(done) > 1:
-            change = instruments.change(code, baseline.total, latest.total)
+        found = baseline_rules.progress(code, done, course_began)
+        assert found is not None  # done is not empty
+        baseline, latest, change = found.baseline, found.current, found.change
         chart = stored.get(code)
         svg = ""
         if chart is not None and chart.digest == points_digest(code, _points(done)):
@@ -390,6 +396,7 @@ def chart_context(patient: Patient, *, today: date | None = None) -> dict[str, A
                 baseline=baseline,
                 latest=latest,
                 change=change,
+                baseline_label=found.label(timezone.localdate(baseline.administered_at)),
                 svg=svg,
             )
         )

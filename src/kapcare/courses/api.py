@@ -29,8 +29,7 @@ from kapcare.api.routing import endpoint
 from kapcare.assessments.models import Assessment
 from kapcare.audit.reads import reads_patient_data
 from kapcare.audit.services import Actor
-from kapcare.clinical import instruments
-from kapcare.courses import services
+from kapcare.courses import selectors, services
 from kapcare.courses.models import (
     Appointment,
     AppointmentKind,
@@ -95,6 +94,12 @@ class ScoreChangeOut(Schema):
     instrument: str
     baseline_total: int
     baseline_at: datetime
+    baseline_rule: str = Field(
+        ...,
+        description="before_course: the last score at or before the course's first dose; "
+        "first_score: none was taken before it (docs/clinical-reference.md §1.5)",
+    )
+    baseline_label: str = Field(..., description="The baseline as the pages name it")
     current_total: int
     current_at: datetime
     delta: int
@@ -234,29 +239,27 @@ def plan_course(request: HttpRequest, patient_id: int, payload: CourseIn) -> Sta
     return Status(201, _course_out(course))
 
 
-def _score_changes(
-    assessments: list[Assessment], baseline_before: datetime
-) -> list[ScoreChangeOut]:
-    """Per scale: the baseline is the last total taken before the course's first dose (or the
-    first total, if none was); the current total is the latest one after the baseline."""
+def _score_changes(assessments: list[Assessment], course_began: datetime) -> list[ScoreChangeOut]:
+    """Per scale, the latest total against the one baseline (docs/clinical-reference.md §1.5,
+    ``kapcare.clinical.instruments.baseline``): the last total taken at or before the course
+    began, else the first total. A scale with no score since its baseline is left out."""
     changes = []
     for code in PROGRESS_SCALES:
-        taken = [a for a in assessments if a.instrument == code]
-        if len(taken) < 2:
+        found = selectors.progress_of(
+            code, [a for a in assessments if a.instrument == code], course_began
+        )
+        if found is None or found.change is None:
             continue
-        before = [a for a in taken if a.administered_at <= baseline_before]
-        baseline = before[-1] if before else taken[0]
-        current = taken[-1]
-        if current.pk == baseline.pk:
-            continue
-        change = instruments.change(code, baseline.total, current.total)
+        change = found.change
         changes.append(
             ScoreChangeOut(
                 instrument=code,
-                baseline_total=baseline.total,
-                baseline_at=baseline.administered_at,
-                current_total=current.total,
-                current_at=current.administered_at,
+                baseline_total=found.baseline.total,
+                baseline_at=found.baseline.administered_at,
+                baseline_rule=found.rule,
+                baseline_label=found.label,
+                current_total=found.latest.total,
+                current_at=found.latest.administered_at,
                 delta=change.delta,
                 percent_change=change.percent_change,
                 response=change.response,
@@ -280,12 +283,6 @@ def _progress(
         for a, s in zip(dosing, states, strict=True)
         if s is not None and s.state not in done_states | {State.CANCELLED} and a.ends_at >= now
     ]
-    # The baseline is anchored at the course's first dose: its scheduled time, or an earlier
-    # check-in (a session may start before its booked time).
-    anchors = [a.starts_at for a in dosing[:1]] + [
-        s.checked_in_at for s in states if s is not None and s.checked_in_at is not None
-    ]
-    first = min(anchors) if anchors else now
     return ProgressOut(
         dosing_total=len(dosing),
         dosing_done=sum(1 for s in states if s is not None and s.state in done_states),
@@ -294,7 +291,7 @@ def _progress(
         integration_done=sum(1 for a in integration if a.status == AppointmentStatus.DONE),
         next_session_id=upcoming[0].dosing_session.pk if upcoming else None,
         next_session_at=upcoming[0].starts_at if upcoming else None,
-        scores=_score_changes(assessments, first),
+        scores=_score_changes(assessments, selectors.course_start(course, appointments)),
     )
 
 

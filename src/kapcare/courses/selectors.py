@@ -6,12 +6,12 @@ over the patient ids the result carries with ``shown`` (``kapcare.audit.reads``)
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Min, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from kapcare.accounts.models import User
@@ -19,11 +19,13 @@ from kapcare.accounts.roles import Role
 from kapcare.assessments.models import Assessment
 from kapcare.clinical import instruments
 from kapcare.clinical.instruments import INSTRUMENTS
+from kapcare.clinical.instruments import baseline as baseline_rules
 from kapcare.courses.models import (
     Appointment,
     AppointmentKind,
     AppointmentStatus,
     CalendarFeed,
+    CourseStatus,
     Protocol,
     Resource,
     TreatmentCourse,
@@ -99,11 +101,16 @@ def protocol_history(protocol: Protocol) -> list[Version]:
 
 @dataclass(frozen=True)
 class ScoreProgress:
+    """A scale's baseline (kapcare.clinical.instruments.baseline), its latest score and the
+    change between them; ``label`` names the baseline with its date."""
+
     code: str
     name: str
     baseline: Assessment
     latest: Assessment
     change: instruments.Change | None
+    rule: baseline_rules.BaselineRule
+    label: str
 
 
 @dataclass(frozen=True)
@@ -144,28 +151,83 @@ def _current_orders() -> Prefetch:
     )
 
 
-def score_progress(patient_id: int, since: date) -> list[ScoreProgress]:
-    """PCL-5 and PHQ-9 now against the baseline: the last score on or before ``since`` (the
-    course start), or the first score when none was taken before. One query."""
+def course_start(course: TreatmentCourse, appointments: Iterable[Appointment]) -> datetime:
+    """When ``course`` started, for its scores' baseline (docs/clinical-reference.md §1.5): its
+    first dose, the earliest booked start or check-in of its dosing sessions not cancelled or
+    missed; the end of its start date when it has none. ``appointments`` are the course's,
+    with their dosing sessions selected (no query here)."""
+    starts = []
+    for appointment in appointments:
+        if appointment.kind != AppointmentKind.DOSING or appointment.status in (
+            AppointmentStatus.CANCELLED,
+            AppointmentStatus.NO_SHOW,
+        ):
+            continue
+        session = getattr(appointment, "dosing_session", None)
+        if session is not None and session.state == State.CANCELLED:
+            continue
+        starts.append(appointment.starts_at)
+        if session is not None and session.checked_in_at is not None:
+            starts.append(session.checked_in_at)
+    return baseline_rules.course_start(starts, day_bounds(course.start_date)[1])
+
+
+def current_course_start(patient_id: int) -> datetime | None:
+    """The start (as ``course_start`` defines it) of the patient's current course, the newest
+    one not cancelled; ``None`` without one. One query: the first dose is aggregated in SQL
+    with the same exclusions as ``course_start``."""
+    dose = (
+        Q(appointments__kind=AppointmentKind.DOSING)
+        & ~Q(appointments__status__in=[AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW])
+        & ~Q(appointments__dosing_session__state=State.CANCELLED)
+    )
+    course = (
+        TreatmentCourse.objects.filter(patient_id=patient_id)
+        .exclude(status=CourseStatus.CANCELLED)
+        .annotate(
+            first_booked=Min("appointments__starts_at", filter=dose),
+            first_check_in=Min("appointments__dosing_session__checked_in_at", filter=dose),
+        )
+        .only("id", "start_date")
+        .order_by("-start_date", "-id")
+        .first()
+    )
+    if course is None:
+        return None
+    starts = [t for t in (course.first_booked, course.first_check_in) if t is not None]  # type: ignore[attr-defined]
+    return baseline_rules.course_start(starts, day_bounds(course.start_date)[1])
+
+
+def progress_of(
+    code: str, scores: list[Assessment], start: datetime | None
+) -> ScoreProgress | None:
+    """One scale's ScoreProgress from its scores (oldest first) and the course's start."""
+    found = baseline_rules.progress(code, scores, start)
+    if found is None:
+        return None
+    label = found.label(timezone.localdate(found.baseline.administered_at))
+    return ScoreProgress(
+        code, INSTRUMENTS[code].name, found.baseline, found.current, found.change, found.rule,
+        label,
+    )  # fmt: skip
+
+
+def score_progress(
+    patient_id: int, start: datetime | None, scales: Sequence[str] = PROGRESS_SCALES
+) -> list[ScoreProgress]:
+    """Each of ``scales`` now against its baseline (``kapcare.clinical.instruments.baseline``:
+    the last score at or before ``start``, the course's start, else the first score). One
+    query."""
     done: dict[str, list[Assessment]] = defaultdict(list)
     for assessment in Assessment.objects.filter(
-        patient_id=patient_id, instrument__in=PROGRESS_SCALES
+        patient_id=patient_id, instrument__in=scales
     ).order_by("administered_at", "id"):
         done[assessment.instrument].append(assessment)
     out = []
-    for code in PROGRESS_SCALES:
-        scores = done.get(code)
-        if not scores:
-            continue
-        before = [a for a in scores if timezone.localdate(a.administered_at) <= since]
-        baseline = before[-1] if before else scores[0]
-        latest = scores[-1]
-        change = (
-            instruments.change(code, baseline.total, latest.total)
-            if latest.pk != baseline.pk
-            else None
-        )
-        out.append(ScoreProgress(code, INSTRUMENTS[code].name, baseline, latest, change))
+    for code in scales:
+        found = progress_of(code, done.get(code, []), start)
+        if found is not None:
+            out.append(found)
     return out
 
 
@@ -192,7 +254,7 @@ def course_view(course_id: int) -> CourseView:
         dosing_planned=len(dosing),
         integration_done=sum(1 for a in integration if _has_note(a)),
         integration_planned=len(integration),
-        scores=score_progress(course.patient_id, course.start_date),
+        scores=score_progress(course.patient_id, course_start(course, appointments)),
     )
 
 
