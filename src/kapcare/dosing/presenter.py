@@ -300,6 +300,14 @@ def page_context(
         "side_effects": record.side_effects,
         "interventions": record.interventions,
         "scores": record.scores,
+        # Each score with its CADSS-6 items by CADSS number and question ("item 15: 2").
+        "score_rows": [
+            (
+                score,
+                list(zip(step_forms.CADSS6_ITEMS, score.items, strict=True)) if score.items else [],
+            )
+            for score in record.scores
+        ],
         "dissociation_scale": conf.dissociation_scale(),
         "discharge_inputs": inputs,
         "minutes_observed": record.minutes_observed,

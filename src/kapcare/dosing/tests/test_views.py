@@ -419,6 +419,12 @@ def test_side_effect_intervention_and_scores(session, users, client_for):
     assert scores["moaas"].value == 4
     page = client.get(_url("session", session)).content.decode()
     assert "Nausea (moderate)" in page and "Ondansetron 4 mg IV" in page
+    # CADSS items by their CADSS number, the question on hover.
+    assert (
+        '<abbr title="Spaces out or otherwise loses track of what is going on">item 15</abbr>: 1'
+        in page
+    )
+    assert "item 22</abbr>: 2" in page
 
 
 def test_patient_rated_dissociation_when_the_clinic_chooses_it(
