@@ -10,6 +10,13 @@ Set them in Django settings or the environment:
 - ``KAPCARE_NURSE_CONCURRENT_PATIENTS``: how many appointments one nurse may hold at once.
   Default 2 (one nurse watching two recovering patients; clinic policy). Every other staff
   member holds one appointment at a time.
+- ``KAPCARE_DEFAULT_NURSE_EMAIL``: the email of the nurse a planned course's dosing sessions
+  are booked with. Default none: the dosing sessions stay unassigned.
+- ``KAPCARE_DEFAULT_THERAPIST_EMAIL``: the email of the therapist a planned course's
+  preparation and integration sessions are booked with. Default none: they stay unassigned.
+  For both: when the member is not an active user, or is already at capacity at that time,
+  planning books that appointment unassigned instead of refusing the plan; the course page
+  shows "Unassigned" and the front desk assigns someone by rescheduling.
 - Appointment lengths in minutes: ``KAPCARE_PREPARATION_MINUTES`` (60),
   ``KAPCARE_INTEGRATION_MINUTES`` (60), and a dosing session is check-in (30) + the infusion or
   administration + the protocol's minimum observation + 15 for discharge.
@@ -49,6 +56,17 @@ def integration_days_after() -> int:
 
 def nurse_concurrent_patients() -> int:
     return int(_setting("KAPCARE_NURSE_CONCURRENT_PATIENTS", "2"))
+
+
+def default_nurse_email() -> str:
+    """The default nurse's email, or "" (none: dosing appointments stay unassigned)."""
+    return _setting("KAPCARE_DEFAULT_NURSE_EMAIL", "").strip()
+
+
+def default_therapist_email() -> str:
+    """The default therapist's email, or "" (none: preparation and integration appointments
+    stay unassigned)."""
+    return _setting("KAPCARE_DEFAULT_THERAPIST_EMAIL", "").strip()
 
 
 def preparation_minutes() -> int:

@@ -378,7 +378,53 @@ class _Dose:
     number: int
 
 
-def _book_dosing(actor: Actor, course: TreatmentCourse, dose: _Dose) -> Appointment:
+def _default_staff(email: str | None, starts_at: datetime, minutes: int) -> tuple[User, ...]:
+    """The clinic's default staff member for a planned appointment (conf.default_nurse_email /
+    default_therapist_email), or nobody: no setting, no active user with that email, or that
+    member already at capacity at that time. Planning then leaves the appointment unassigned
+    (the course page says so) rather than refusing the whole plan."""
+    if not email:
+        return ()
+    member = User.objects.filter(email__iexact=email, is_active=True).first()
+    if member is None:
+        return ()
+    try:
+        check_capacity(starts_at, starts_at + timedelta(minutes=minutes), None, [member])
+    except BookingConflict:
+        return ()
+    return (member,)
+
+
+def _integration_start(
+    course: TreatmentCourse, follows: Appointment, later_doses: Sequence[tuple[datetime, datetime]]
+) -> datetime:
+    """When the integration session after ``follows`` starts: ``integration_days_after`` days
+    after the dose (moved on to a clinic day, never before the dose's day), at day start + 8 h,
+    and never before the dose has ended nor, on the day of another of the course's doses,
+    before that dose has ended."""
+    dose_day = timezone.localdate(follows.starts_at)
+    day = _shift_to_clinic_day(dose_day + timedelta(days=conf.integration_days_after()), 1)
+    day = max(day, dose_day)
+    starts_at = max(_at(day, 8 * 60), follows.ends_at)
+    booked = course.appointments.filter(
+        kind=AppointmentKind.DOSING, status=AppointmentStatus.BOOKED
+    ).exclude(pk=follows.pk)
+    others = [(a.starts_at, a.ends_at) for a in booked] + list(later_doses)
+    for other_start, other_end in others:
+        if timezone.localdate(other_start) == day:
+            starts_at = max(starts_at, other_end)
+    return starts_at
+
+
+def _book_dosing(
+    actor: Actor,
+    course: TreatmentCourse,
+    dose: _Dose,
+    later_doses: Sequence[tuple[datetime, datetime]] = (),
+) -> Appointment:
+    """Book one dosing session (default nurse) and its integration session (default
+    therapist). ``later_doses``: the (start, end) of the course's doses not booked yet, so
+    an integration landing on such a day comes after that dose."""
     from kapcare.dosing.services import create_session
 
     minutes = dosing_minutes(course.protocol_record)
@@ -392,19 +438,23 @@ def _book_dosing(actor: Actor, course: TreatmentCourse, dose: _Dose) -> Appointm
         phase=dose.phase,
         number=dose.number,
         resource=_free_chair(starts_at, minutes),
+        staff=_default_staff(conf.default_nurse_email(), starts_at, minutes),
     )
     create_session(actor, appointment)
     if course.protocol_record.integration_after_each_dose:
-        day = _shift_to_clinic_day(dose.day + timedelta(days=conf.integration_days_after()), 1)
+        integration_at = _integration_start(course, appointment, later_doses)
         _book(
             patient=course.patient,
             kind=AppointmentKind.INTEGRATION,
-            starts_at=_at(day, 8 * 60),
+            starts_at=integration_at,
             minutes=conf.integration_minutes(),
             course=course,
             phase=dose.phase,
             number=dose.number,
             follows=appointment,
+            staff=_default_staff(
+                conf.default_therapist_email(), integration_at, conf.integration_minutes()
+            ),
         )
     return appointment
 
@@ -444,9 +494,19 @@ def plan_course(
                 starts_at=_at(day, 7 * 60),
                 minutes=conf.preparation_minutes(),
                 course=course,
+                staff=_default_staff(
+                    conf.default_therapist_email(), _at(day, 7 * 60), conf.preparation_minutes()
+                ),
             )
-        for session in planned:
-            _book_dosing(actor, course, _Dose(session.date, session.phase, session.number))
+        minutes = dosing_minutes(course.protocol_record)
+        doses = [(_at(s.date), _at(s.date, minutes)) for s in planned]
+        for index, session in enumerate(planned):
+            _book_dosing(
+                actor,
+                course,
+                _Dose(session.date, session.phase, session.number),
+                later_doses=doses[index + 1 :],
+            )
         Patient.objects.filter(pk=patient.pk).update(care_status=CareStatus.IN_COURSE)
         record_event(
             actor,
