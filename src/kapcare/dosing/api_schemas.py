@@ -336,7 +336,9 @@ class AdministrationIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     lot_number: str = Field(..., max_length=40)
-    vial_id: str = Field(..., max_length=40)
+    vial_id: str = Field(
+        "", max_length=40, description="The vial's identifier; none for esketamine nasal devices"
+    )
     started_at: datetime
     stopped_at: datetime | None = None
 

@@ -316,6 +316,11 @@ def page_context(
         "amendments": record.amendments,
         "transitions": record.transitions,
         "rems": session.route == "esketamine" and record.protocol.rems_required,
+        # Esketamine has no vial (sealed nasal devices) and no stop field (the last device is
+        # the stop).
+        "administration_without": ["vial_id", "stopped_at"]
+        if session.route == model.ESKETAMINE
+        else [],
     }
     context.update(next_step_context(record, prescriber=prescriber))
     context.update(vitals_context(record))

@@ -28,7 +28,7 @@ def record_administration(
     session: DosingSession,
     *,
     lot_number: str,
-    vial_id: str,
+    vial_id: str = "",
     started_at: datetime,
     stopped_at: datetime | None = None,
     now: datetime | None = None,
@@ -44,8 +44,6 @@ def record_administration(
     lot_number, vial_id = text(lot_number), text(vial_id)
     if not lot_number:
         raise FieldInvalid("lot_number", "required", "the lot number on the vial's label")
-    if not vial_id:
-        raise FieldInvalid("vial_id", "required", "the vial's identifier")
     not_in_future("started_at", started_at, at)
     if stopped_at is not None:
         if stopped_at <= started_at:
@@ -54,6 +52,12 @@ def record_administration(
     with transaction.atomic():
         session = locked(session.pk)
         require_open(Step.ADMINISTRATION, session)
+        # A vial has its own identifier; esketamine comes in sealed nasal devices, each device
+        # recorded on its own (the lot is on the package).
+        if session.route == ESKETAMINE:
+            vial_id = ""
+        elif not vial_id:
+            raise FieldInvalid("vial_id", "required", "the vial's identifier")
         order = session.orders.filter(superseded_by__isnull=True).order_by("-id").first()
         if order is None:
             raise Conflict("No signed dose order.", field="order", rule="no_order")

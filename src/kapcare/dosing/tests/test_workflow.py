@@ -287,3 +287,17 @@ def test_a_discharge_keeps_every_requirement_it_overrode(dosing_session_for, use
     overridden = done.transitions.get(to_state=State.DISCHARGED).overridden
     assert {"observation_time", "bp_40_min", "bp_before_discharge"} <= set(overridden)
     assert done.discharge_unmet == overridden
+
+
+def test_an_esketamine_administration_asks_no_vial_and_an_iv_one_does(dosing_session_for, users):
+    nurse = Actor.for_user(users["nurse"])
+    started = timezone.now() - timedelta(minutes=5)
+    esketamine = run_to(dosing_session_for("esketamine"), users, State.DOSE_ORDERED)
+    done = services.record_administration(
+        nurse, esketamine, lot_number="SPR-LOT-9", started_at=started
+    )
+    assert done.vial_id == "" and done.lot_number == "SPR-LOT-9"
+    iv = run_to(dosing_session_for(), users, State.DOSE_ORDERED)
+    with pytest.raises(FieldInvalid) as refused:
+        services.record_administration(nurse, iv, lot_number="KET-1", started_at=started)
+    assert (refused.value.field, refused.value.rule) == ("vial_id", "required")
