@@ -34,6 +34,7 @@ PATIENT_ONLY: Final = frozenset({Role.PATIENT})
 # Keyed by Django view name ("namespace:name"); "namespace:*" covers a whole namespace.
 HTML_ROUTES: Final[dict[str, Rule]] = {
     "web:login": PUBLIC,
+    "web:favicon": PUBLIC,
     "web:logout": ALL_ROLES,
     "web:home": ALL_ROLES,
     "web:today": STAFF,
@@ -133,6 +134,9 @@ HTML_ROUTES: Final[dict[str, Rule]] = {
     "integration:chart_timeline": CLINICAL,
     "integration:note_create": CLINICAL,
     "integration:note": CLINICAL,
+    "integration:note_edit": CLINICAL,
+    "integration:note_sign": CLINICAL,
+    "integration:note_amend": CLINICAL,
     "integration:journal_create": CLINICAL,
     "integration:journal_entry": CLINICAL,
     # Django's admin is the clinic admin's tool for staff and settings.
@@ -240,6 +244,10 @@ PATIENT_READS: Final[dict[str, str]] = {
     "integration:chart_timeline": "patient chart timeline",
     "integration:note_create": "integration note form",
     "integration:note": "integration note",
+    # Editing a signed note is refused with the note's page; amending answers a refusal with
+    # the note's page too.
+    "integration:note_edit": "integration note form",
+    "integration:note_amend": "integration note",
     "integration:journal_create": "journal entry form",
     "integration:journal_entry": "journal entry",
     # Django's admin pages of patients, of converted consultation requests and of patients'
@@ -261,6 +269,7 @@ NO_PATIENT_READS: Final[frozenset[str]] = frozenset(
     {
         # No patient data.
         "web:login",
+        "web:favicon",
         "web:logout",
         "web:home",
         "web:profile",
@@ -294,6 +303,7 @@ NO_PATIENT_READS: Final[frozenset[str]] = frozenset(
         "intake:review",
         "assessments:schedule_end",
         "courses:feed_revoke",
+        "integration:note_sign",
         # API writes: they answer with the record as written, and the write's own audit entry
         # (create or update, with the patient) logs it.
         "create_patient",

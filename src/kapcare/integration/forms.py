@@ -58,3 +58,8 @@ class JournalEntryForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("initial", {}).setdefault("written_on", timezone.localdate())
         super().__init__(*args, **kwargs)
+
+
+class AmendmentForm(forms.Form):
+    text = forms.CharField(label="Amendment", widget=forms.Textarea(attrs={"rows": 4}))
+    reason = forms.CharField(label="Reason for the amendment", max_length=300)

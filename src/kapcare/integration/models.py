@@ -3,9 +3,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
+
+from kapcare.dosing.models import ImmutableError
 
 
 class Practice(models.TextChoices):
@@ -43,6 +47,10 @@ class IntegrationNote(models.Model):
     homework = models.TextField(blank=True)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    signed_at = models.DateTimeField(null=True, blank=True)
     history = HistoricalRecords()
 
     class Meta:
@@ -50,6 +58,41 @@ class IntegrationNote(models.Model):
 
     def __str__(self) -> str:
         return f"Integration note {self.held_on}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """A draft changes freely; a signed note never does (amendments say what changed)."""
+        if self.pk is not None:
+            stored = (
+                type(self).objects.filter(pk=self.pk).values_list("signed_at", flat=True).first()
+            )
+            if stored is not None:
+                raise ImmutableError("A signed note cannot change; add an amendment instead.")
+        super().save(*args, **kwargs)
+
+    @property
+    def is_signed(self) -> bool:
+        return self.signed_at is not None
+
+
+class IntegrationNoteAmendment(models.Model):
+    """What was added to a signed integration note, by whom, when and why. Never changed."""
+
+    note = models.ForeignKey(IntegrationNote, on_delete=models.PROTECT, related_name="amendments")
+    text = models.TextField()
+    reason = models.CharField(max_length=300)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"Amendment #{self.pk} of integration note #{self.note_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise ImmutableError("An amendment cannot change; add another amendment.")
+        super().save(*args, **kwargs)
 
 
 class JournalEntry(models.Model):

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Prefetch
+from django.db.models import Count, Prefetch
 from django.utils import timezone
 
 from kapcare.assessments.models import Assessment
@@ -71,6 +71,7 @@ def patient_timeline(patient_id: int, *, limit: int | None = None) -> list[Timel
     notes = (
         IntegrationNote.objects.filter(patient_id=patient_id)
         .select_related("author", "dosing_session__appointment")
+        .annotate(amendment_count=Count("amendments"))
         .order_by("-held_on", "-id")
     )
     journal = (

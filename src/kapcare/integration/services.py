@@ -4,7 +4,7 @@ Bad input raises FieldInvalid naming the field and the rule before anything is w
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 
 from django.db import transaction
 from django.utils import timezone
@@ -14,8 +14,13 @@ from kapcare.audit.models import Action
 from kapcare.audit.services import Actor, record_event
 from kapcare.courses.models import Appointment, AppointmentKind
 from kapcare.dosing.models import DosingSession, State
-from kapcare.errors import FieldInvalid
-from kapcare.integration.models import IntegrationNote, JournalEntry, Practice
+from kapcare.errors import Conflict, FieldInvalid
+from kapcare.integration.models import (
+    IntegrationNote,
+    IntegrationNoteAmendment,
+    JournalEntry,
+    Practice,
+)
 from kapcare.patients.models import Patient
 
 
@@ -49,20 +54,24 @@ def _integration_appointment(session: DosingSession) -> Appointment | None:
     )
 
 
-def write_note(
-    actor: Actor,
-    patient: Patient,
-    *,
-    author: User,
-    dosing_session: DosingSession,
-    held_on: date,
-    insights: str,
-    practices: Iterable[str] = (),
-    homework: str = "",
-) -> IntegrationNote:
-    """A therapist's integration note on the dosing session it follows. It is linked to the
-    integration appointment booked after that session, when there is one still without a
-    note."""
+SIGNED = "The integration note is signed; add an amendment instead."
+
+
+def _appointment_has_happened(appointment: Appointment | None) -> None:
+    """A note records a session held, so it never attaches to one still to come."""
+    if appointment is not None and appointment.starts_at > timezone.now():
+        when = timezone.localtime(appointment.starts_at)
+        raise FieldInvalid(
+            "appointment",
+            "in_future",
+            f"the integration appointment on {when:%Y-%m-%d %H:%M} has not happened yet",
+        )
+
+
+def _checked(
+    patient: Patient, dosing_session: DosingSession, held_on: date, insights: str,
+    practices: Iterable[str],
+) -> tuple[str, list[str]]:  # fmt: skip
     insights = insights.strip()
     if not insights:
         raise FieldInvalid("insights", "required", "required")
@@ -79,10 +88,35 @@ def write_note(
             "before_session",
             f"before the dosing session it follows ({dosed_on:%Y-%m-%d})",
         )
+    return insights, chosen
+
+
+def _locked(note: IntegrationNote) -> IntegrationNote:
+    return IntegrationNote.objects.select_for_update().get(pk=note.pk)
+
+
+def write_note(
+    actor: Actor,
+    patient: Patient,
+    *,
+    author: User,
+    dosing_session: DosingSession,
+    held_on: date,
+    insights: str,
+    practices: Iterable[str] = (),
+    homework: str = "",
+) -> IntegrationNote:
+    """A therapist's integration note on the dosing session it follows. It is linked to the
+    integration appointment booked after that session, when there is one still without a
+    note; one that has not happened yet refuses the note (``appointment``). The note is a
+    draft until signed."""
+    insights, chosen = _checked(patient, dosing_session, held_on, insights, practices)
+    appointment = _integration_appointment(dosing_session)
+    _appointment_has_happened(appointment)
     with transaction.atomic():
         note = IntegrationNote.objects.create(
             patient=patient,
-            appointment=_integration_appointment(dosing_session),
+            appointment=appointment,
             dosing_session=dosing_session,
             held_on=held_on,
             insights=insights,
@@ -97,6 +131,94 @@ def write_note(
             patient_id=patient.pk,
         )
     return note
+
+
+def edit_note(
+    actor: Actor,
+    note: IntegrationNote,
+    *,
+    dosing_session: DosingSession,
+    held_on: date,
+    insights: str,
+    practices: Iterable[str] = (),
+    homework: str = "",
+) -> IntegrationNote:
+    """Rewrite a draft note. A signed one is refused (Conflict ``note_signed``): amend it."""
+    patient = note.patient
+    insights, chosen = _checked(patient, dosing_session, held_on, insights, practices)
+    with transaction.atomic():
+        note = _locked(note)
+        if note.signed_at is not None:
+            raise Conflict(SIGNED, field="insights", rule="note_signed")
+        if dosing_session.pk != note.dosing_session_id:
+            note.appointment = _integration_appointment(dosing_session)
+        _appointment_has_happened(note.appointment)
+        note.dosing_session = dosing_session
+        note.held_on = held_on
+        note.insights = insights
+        note.practices = chosen
+        note.homework = homework.strip()
+        note.save()
+        record_event(
+            actor, Action.UPDATE, f"integration note {note.pk} draft", patient_id=patient.pk
+        )
+    return note
+
+
+def sign_note(
+    actor: Actor, note: IntegrationNote, *, signer: User, now: datetime | None = None
+) -> IntegrationNote:
+    """Sign and lock the note (the therapist or any clinician; the access policy decides who
+    reaches this). One transaction: the signature and its audit entry, or neither."""
+    at = now or timezone.now()
+    with transaction.atomic():
+        note = _locked(note)
+        if note.signed_at is not None:
+            raise Conflict("The integration note is already signed.", field="note", rule="signed")
+        if not note.insights.strip():
+            raise FieldInvalid("insights", "required", "write the note before signing")
+        _appointment_has_happened(note.appointment)
+        note.signed_by = signer
+        note.signed_at = at
+        note.save()
+        record_event(
+            actor, Action.UPDATE, f"integration note {note.pk} signed", patient_id=note.patient_id
+        )
+    return note
+
+
+def amend_note(
+    actor: Actor,
+    note: IntegrationNote,
+    *,
+    author: User,
+    text: str,
+    reason: str,
+    now: datetime | None = None,
+) -> IntegrationNoteAmendment:
+    """Add to a signed note, saying why; the note itself stays as signed."""
+    text, reason = text.strip(), reason.strip()
+    if not text:
+        raise FieldInvalid("text", "required", "the amendment is empty")
+    if not reason:
+        raise FieldInvalid("reason", "required", "say why the note is amended")
+    if len(reason) > 300:
+        raise FieldInvalid("reason", "max_length", "at most 300 characters")
+    with transaction.atomic():
+        note = _locked(note)
+        if note.signed_at is None:
+            raise Conflict(
+                "Only a signed note is amended; edit the draft instead.",
+                field="note",
+                rule="not_signed",
+            )
+        amendment = IntegrationNoteAmendment.objects.create(
+            note=note, text=text, reason=reason, author=author, at=now or timezone.now()
+        )
+        record_event(
+            actor, Action.UPDATE, f"integration note {note.pk} amended", patient_id=note.patient_id
+        )
+    return amendment
 
 
 def add_journal_entry(
