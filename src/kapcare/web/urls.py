@@ -1,5 +1,7 @@
 from django.contrib.auth import views as auth_views
+from django.templatetags.static import static
 from django.urls import path
+from django.views.generic import RedirectView
 
 from kapcare.web import views
 
@@ -7,6 +9,12 @@ app_name = "web"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    # Browsers ask for /favicon.ico on every page: send them to the static icon.
+    path(
+        "favicon.ico",
+        RedirectView.as_view(url=static("kapcare/favicon.svg"), permanent=True),
+        name="favicon",
+    ),
     path("login/", views.SignInView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("today/", views.today, name="today"),
