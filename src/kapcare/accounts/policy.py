@@ -270,7 +270,6 @@ NO_PATIENT_READS: Final[frozenset[str]] = frozenset(
         # No patient data.
         "web:login",
         "web:favicon",
-        "web:favicon",
         "web:logout",
         "web:home",
         "web:profile",
