@@ -1,7 +1,5 @@
 from django.contrib.auth import views as auth_views
-from django.templatetags.static import static
 from django.urls import path
-from django.views.generic import RedirectView
 
 from kapcare.web import views
 
@@ -12,7 +10,7 @@ urlpatterns = [
     # Browsers ask for /favicon.ico on every page: send them to the static icon.
     path(
         "favicon.ico",
-        RedirectView.as_view(url=static("kapcare/favicon.svg"), permanent=True),
+        views.Favicon.as_view(),
         name="favicon",
     ),
     path("login/", views.SignInView.as_view(), name="login"),

@@ -14,10 +14,12 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.views.decorators.http import require_GET, require_POST
+from django.views.generic import RedirectView
 
 from kapcare.accounts.models import User
 from kapcare.accounts.policy import role_may_view
@@ -226,3 +228,13 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
         raise Http404(missing.message) from missing
     messages.success(request, f"Token “{token.name}” revoked.")
     return redirect("web:profile")
+
+
+class Favicon(RedirectView):
+    """/favicon.ico, asked for by browsers on every page: the static icon. Its address is found
+    per request, since the hashed name exists only once the static files are collected."""
+
+    permanent = True
+
+    def get_redirect_url(self, *args: Any, **kwargs: Any) -> str:
+        return static("kapcare/favicon.svg")
