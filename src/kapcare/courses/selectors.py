@@ -194,6 +194,7 @@ def current_course_start(patient_id: int) -> datetime | None:
     )
     if course is None:
         return None
+    # Annotations of the query above, which the model's type does not know.
     starts = [t for t in (course.first_booked, course.first_check_in) if t is not None]  # type: ignore[attr-defined]
     return baseline_rules.course_start(starts, day_bounds(course.start_date)[1])
 

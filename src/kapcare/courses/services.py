@@ -305,9 +305,10 @@ def reschedule(
         appointment.change_reason = reason[:200]
         # The staff first, without a history row of their own; the save then writes the one
         # row of this change, staff included.
+        # simple_history's documented switch, an attribute set on the instance for one save.
         appointment.skip_history_when_saving = True  # type: ignore[attr-defined]
         appointment.staff.set(staff)
-        del appointment.skip_history_when_saving  # type: ignore[attr-defined]
+        del appointment.skip_history_when_saving  # type: ignore[attr-defined]  # as above
         appointment.save()
         record_event(
             actor,

@@ -13,6 +13,8 @@ from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from kapcare.records import AppendOnly, ImmutableError, LockedOnceSigned
+
 
 class State(models.TextChoices):
     SCHEDULED = "scheduled", "Scheduled"
@@ -62,10 +64,6 @@ class ScoreScale(models.TextChoices):
     CADSS6 = "cadss6", "CADSS-6 (clinician-rated dissociation, 0-24)"
     DISSOCIATION_0_10 = "dissociation_0_10", "Patient-rated dissociation (0-10)"
     MOAAS = "moaas", "MOAA/S sedation (0-5)"
-
-
-class ImmutableError(Exception):
-    """Raised when code tries to change a signed record."""
 
 
 def _staff_member() -> Any:
@@ -340,7 +338,7 @@ class SessionScore(models.Model):
         return f"{self.scale} {self.value}"
 
 
-class SessionNote(models.Model):
+class SessionNote(LockedOnceSigned, models.Model):
     """The clinician's session note. Signing locks it; later changes are amendments."""
 
     session = models.OneToOneField(DosingSession, on_delete=models.PROTECT, related_name="note")
@@ -355,20 +353,8 @@ class SessionNote(models.Model):
     def __str__(self) -> str:
         return f"Note of session #{self.session_id}"
 
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None:
-            stored = (
-                type(self).objects.filter(pk=self.pk).values_list("signed_at", flat=True).first()
-            )
-            if stored is not None:
-                raise ImmutableError("A signed note cannot change; add an amendment instead.")
-        super().save(*args, **kwargs)
 
-    def delete(self, *args: Any, **kwargs: Any) -> Any:
-        raise ImmutableError("A session note cannot be deleted.")
-
-
-class NoteAmendment(models.Model):
+class NoteAmendment(AppendOnly, models.Model):
     note = models.ForeignKey(SessionNote, on_delete=models.PROTECT, related_name="amendments")
     text = models.TextField()
     reason = models.CharField(max_length=300)
@@ -380,8 +366,3 @@ class NoteAmendment(models.Model):
 
     def __str__(self) -> str:
         return f"Amendment #{self.pk}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None:
-            raise ImmutableError("An amendment cannot change; add another amendment.")
-        super().save(*args, **kwargs)

@@ -3,13 +3,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
 
-from kapcare.dosing.models import ImmutableError
+from kapcare.records import AppendOnly, LockedOnceSigned
 
 
 class Practice(models.TextChoices):
@@ -21,7 +19,7 @@ class Practice(models.TextChoices):
     JOURNALING = "journaling", "Journaling"
 
 
-class IntegrationNote(models.Model):
+class IntegrationNote(LockedOnceSigned, models.Model):
     """A therapist's note on an integration session, linked to the dosing session it follows."""
 
     patient = models.ForeignKey(
@@ -59,22 +57,12 @@ class IntegrationNote(models.Model):
     def __str__(self) -> str:
         return f"Integration note {self.held_on}"
 
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        """A draft changes freely; a signed note never does (amendments say what changed)."""
-        if self.pk is not None:
-            stored = (
-                type(self).objects.filter(pk=self.pk).values_list("signed_at", flat=True).first()
-            )
-            if stored is not None:
-                raise ImmutableError("A signed note cannot change; add an amendment instead.")
-        super().save(*args, **kwargs)
-
     @property
     def is_signed(self) -> bool:
         return self.signed_at is not None
 
 
-class IntegrationNoteAmendment(models.Model):
+class IntegrationNoteAmendment(AppendOnly, models.Model):
     """What was added to a signed integration note, by whom, when and why. Never changed."""
 
     note = models.ForeignKey(IntegrationNote, on_delete=models.PROTECT, related_name="amendments")
@@ -88,11 +76,6 @@ class IntegrationNoteAmendment(models.Model):
 
     def __str__(self) -> str:
         return f"Amendment #{self.pk} of integration note #{self.note_id}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None:
-            raise ImmutableError("An amendment cannot change; add another amendment.")
-        super().save(*args, **kwargs)
 
 
 class JournalEntry(models.Model):

@@ -117,7 +117,8 @@ def test_labels_name_the_rule_used() -> None:
 
 
 def test_one_score_or_a_triage_has_no_change() -> None:
-    assert progress("phq9", [Score(1, 12, T0)], course_start=None).change is None  # type: ignore[union-attr]
+    one = progress("phq9", [Score(1, 12, T0)], course_start=None)
+    assert one is not None and one.change is None
     cssrs = progress("cssrs_screen", [Score(1, 0, T0), Score(2, 2, _at(1))], course_start=None)
     assert cssrs is not None and cssrs.change is None
     assert progress("phq9", [], course_start=None) is None

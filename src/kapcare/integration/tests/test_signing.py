@@ -5,7 +5,6 @@ integration appointment still to come."""
 from __future__ import annotations
 
 from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 from django.urls import reverse
@@ -15,31 +14,12 @@ from kapcare.accounts.roles import Role
 from kapcare.audit.models import AuditEntry
 from kapcare.audit.services import Actor
 from kapcare.courses.models import Appointment, AppointmentKind
-from kapcare.dosing.models import DoseOrder, ImmutableError, State
 from kapcare.errors import Conflict, FieldInvalid
 from kapcare.integration import services
 from kapcare.integration.models import IntegrationNote
+from kapcare.records import ImmutableError
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def course(cleared_patient, plan_course_for):
-    today = timezone.localdate()
-    return plan_course_for(cleared_patient, start=today - timedelta(days=today.weekday() + 7))
-
-
-@pytest.fixture
-def first_session(course, users):
-    session = course.dosing_sessions.order_by("appointment__starts_at").first()
-    session.state = State.NOTE_SIGNED
-    session.save()
-    DoseOrder.objects.create(
-        session=session, route="iv", weight_kg=Decimal("70.0"), mg_per_kg=Decimal("0.50"),
-        dose_mg=Decimal("35.0"), source="test", signed_by=users[Role.PRESCRIBER],
-        signed_at=session.appointment.starts_at,
-    )  # fmt: skip
-    return session
 
 
 def _held_on(session):
