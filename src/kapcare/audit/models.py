@@ -30,6 +30,10 @@ class Action(models.TextChoices):
     SIGN_IN_FAILED = "sign_in_failed", "Sign-in failed"
     SIGN_OUT = "sign_out", "Signed out"
     TOKEN = "token", "API token"
+    # A 401 or 403 on a page or the API (HIPAA 164.312(b): attempts are events too).
+    REFUSED = "refused", "Refused"
+    MFA = "mfa", "Second factor"
+    PASSWORD = "password", "Password"
 
 
 class AuditEntry(models.Model):
