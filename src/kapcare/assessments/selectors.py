@@ -212,7 +212,9 @@ def _on_session_staff(user: Any, session_field: str) -> Exists:
     )
 
 
-def _visible_to(items: QuerySet[Any], user: Any, session_field: str) -> QuerySet[Any]:
+def for_user(items: QuerySet[Any], user: Any, session_field: str) -> QuerySet[Any]:
+    """``items`` (rows of or linked to dosing sessions at ``session_field``) that ``user`` may
+    see: a prescriber all, a nurse or therapist those of sessions they are booked on."""
     role = getattr(user, "role", None)
     if role == Role.PRESCRIBER:
         return items
@@ -260,7 +262,7 @@ def visible_vital_alerts(user: Any, *, open_only: bool = True) -> QuerySet[Vital
     )
     if open_only:
         alerts = alerts.filter(acknowledged_at__isnull=True)
-    return _visible_to(alerts, user, "session__").order_by("reading__recorded_at", "id")
+    return for_user(alerts, user, "session__").order_by("reading__recorded_at", "id")
 
 
 def open_vital_alerts(user: Any) -> list[VitalAlert]:
@@ -282,31 +284,46 @@ def acknowledged_vital_alerts(user: Any, limit: int = 20) -> list[VitalAlert]:
 
 
 @dataclass(frozen=True)
-class OverdueVitals:
-    """A session in dosing or recovery whose next reading is overdue under its protocol."""
+class SessionInProgress:
+    """A dosing session between check-in and discharge, with when its next vitals reading is
+    due (``reminder``; None before dosing starts, when the protocol sets no interval yet)."""
 
     session: DosingSession
-    reminder: Reminder
+    reminder: Reminder | None
     last_taken_at: datetime | None
 
     @property
     def patient(self) -> Patient:
         return self.session.patient
 
+    @property
+    def overdue(self) -> bool:
+        return self.reminder is not None and self.reminder.overdue_min > 0
 
-def overdue_vitals(user: Any, now: datetime | None = None) -> list[OverdueVitals]:
-    """The sessions in dosing or recovery ``user`` may see whose vitals are overdue
-    (``dosing.selectors.vitals_reminder``), the most overdue first. One query whatever the
-    number of sessions (the latest reading is a subquery)."""
+
+IN_PROGRESS_STATES = (
+    State.CHECKED_IN,
+    State.CHECKLIST_PASSED,
+    State.DOSE_ORDERED,
+    State.DOSING,
+    State.RECOVERY,
+)
+
+
+def sessions_in_progress(user: Any, now: datetime | None = None) -> list[SessionInProgress]:
+    """The sessions between check-in and discharge ``user`` may see (a nurse or therapist:
+    those they are booked on; a prescriber: all), the most overdue vitals first, then by the
+    appointment's start. One query whatever the number of sessions (the latest reading is a
+    subquery)."""
     now = now or timezone.now()
     latest = (
         VitalReading.objects.filter(session_id=OuterRef("pk"))
         .order_by("-taken_at", "-id")
         .values("taken_at")[:1]
     )
-    sessions = _visible_to(
-        DosingSession.objects.filter(state__in=VITALS_ACTIVE_STATES)
-        .select_related("patient", "course", "administration")
+    sessions = for_user(
+        DosingSession.objects.filter(state__in=IN_PROGRESS_STATES)
+        .select_related("patient", "course", "administration", "appointment__resource")
         .annotate(last_taken_at=Subquery(latest)),
         user,
         "",
@@ -314,11 +331,21 @@ def overdue_vitals(user: Any, now: datetime | None = None) -> list[OverdueVitals
     items = []
     for session in sessions:
         last = getattr(session, "last_taken_at", None)
-        reminder = vitals_reminder(session, now, last)
-        if reminder is not None and reminder.overdue_min > 0:
-            items.append(OverdueVitals(session, reminder, last))
-    items.sort(key=lambda i: (-i.reminder.overdue_min, i.session.pk))
+        items.append(SessionInProgress(session, vitals_reminder(session, now, last), last))
+    items.sort(
+        key=lambda i: (
+            -(i.reminder.overdue_min if i.reminder else -1),
+            i.session.appointment.starts_at,
+            i.session.pk,
+        )
+    )
     return items
+
+
+def overdue_vitals(user: Any, now: datetime | None = None) -> list[SessionInProgress]:
+    """The sessions in dosing or recovery ``user`` may see whose vitals are overdue
+    (``dosing.selectors.vitals_reminder``), the most overdue first."""
+    return [item for item in sessions_in_progress(user, now) if item.overdue]
 
 
 # --- the chart -------------------------------------------------------------------------------

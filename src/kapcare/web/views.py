@@ -35,6 +35,7 @@ from kapcare.pk_report import DISCLAIMER
 from kapcare.web.errors import page_messages, page_status
 from kapcare.web.pk_explorer import explore
 from kapcare.web.sections import is_htmx
+from kapcare.web.worklist import worklist
 
 PATIENTS_PER_PAGE = 25
 # A search counts at most this many matches: counting every match of a short search reads the
@@ -123,10 +124,12 @@ def today(request: HttpRequest) -> HttpResponse:
 
     context: dict[str, object] = {"today": timezone.localdate()}
     if _user(request).role in CLINICAL:
-        # Due and overdue scales and open alerts are clinical: not for the front desk.
+        # Due and overdue scales, open alerts and the work list are clinical: not for the
+        # front desk.
         mbc = today_context(_user(request))
-        context.update(mbc)
-        shown(request, mbc["mbc_patient_ids"])
+        work = worklist(_user(request))
+        context.update(mbc, worklist=work)
+        shown(request, [*mbc["mbc_patient_ids"], *work.patient_ids])
     # The day's schedule as the user's role sees it (it hands over its patients itself).
     context.update(day_context(request, timezone.localdate()))
     return render(request, "web/today.html", context)
