@@ -161,6 +161,13 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ledger(args: argparse.Namespace) -> int:
+    _setup_django()
+    from kapcare.ledger.commands import verify
+
+    return verify()
+
+
 def cmd_manage(args: argparse.Namespace) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kapcare.config.settings")
     from django.core.management import execute_from_command_line
@@ -209,6 +216,12 @@ def build_parser() -> argparse.ArgumentParser:
     audit = sub.add_parser("audit", help="the audit trail")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     audit_sub.add_parser("verify", help="check the hash chain").set_defaults(func=cmd_audit)
+
+    ledger = sub.add_parser("ledger", help="the controlled-substance ledger")
+    ledger_sub = ledger.add_subparsers(dest="ledger_command", required=True)
+    ledger_sub.add_parser(
+        "verify", help="check the ledger's hash chain and balances"
+    ).set_defaults(func=cmd_ledger)
 
     # Listed for --help; main() hands their arguments on before this parser runs.
     sub.add_parser("pk", help="pharmacokinetic simulator (education and planning)")

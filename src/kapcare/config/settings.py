@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "kapcare.jobs",
     "kapcare.courses",
     "kapcare.dosing",
+    "kapcare.ledger",
     "kapcare.integration",
     "kapcare.api",
     "kapcare.web",

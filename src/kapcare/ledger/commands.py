@@ -1,0 +1,34 @@
+"""`kapcare ledger verify`: walk the ledger's hash chain and compare the stored balances with
+the entries. Exit 1 naming the first altered, deleted or inserted entry (or the first balance
+that disagrees)."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from kapcare.ledger import chain, selectors
+
+
+def verify(out: TextIO | None = None, err: TextIO | None = None) -> int:
+    out, err = out or sys.stdout, err or sys.stderr
+    report = chain.verify()
+    if not report.intact:
+        print(
+            f"ledger chain BROKEN at entry {report.first_broken_id}: {report.problem} "
+            f"({report.entries_checked} entries before it verified)",
+            file=err,
+        )
+        return 1
+    mismatches = selectors.check_balances()
+    if mismatches:
+        first = mismatches[0]
+        print(
+            f"ledger balances DISAGREE ({len(mismatches)}): {first.what} stores "
+            f"{first.stored_ml} mL / {first.stored_mg} mg, its entries sum to "
+            f"{first.entries_ml} mL / {first.entries_mg} mg",
+            file=err,
+        )
+        return 1
+    print(f"ledger intact: {report.entries_checked} entries verified, balances agree", file=out)
+    return 0

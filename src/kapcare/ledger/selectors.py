@@ -1,0 +1,231 @@
+"""Every read of the ledger that a page, a report, the API or a check shows. Each is a fixed
+number of queries whatever the number of rows."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.db.models import Count as Counted
+from django.db.models import QuerySet, Sum
+from django.utils import timezone
+
+from kapcare.ledger import conf
+from kapcare.ledger.models import (
+    Balance,
+    Container,
+    Discrepancy,
+    Entry,
+    Inventory,
+    Kind,
+    LossReport,
+    Product,
+    Registration,
+    StorageLocation,
+)
+
+
+def products() -> QuerySet[Product]:
+    return Product.objects.order_by("name")
+
+
+def containers(*, product_ndc: str = "", lot: str = "") -> QuerySet[Container]:
+    found = Container.objects.select_related("product", "location").order_by("id")
+    if product_ndc:
+        found = found.filter(product__ndc=product_ndc)
+    if lot:
+        found = found.filter(lot=lot)
+    return found
+
+
+def entries(*, container_id: int | None = None, since: datetime | None = None) -> QuerySet[Entry]:
+    found = Entry.objects.select_related("container", "product").order_by("id")
+    if container_id is not None:
+        found = found.filter(container_id=container_id)
+    if since is not None:
+        found = found.filter(occurred_at__gte=since)
+    return found
+
+
+def _with_people(found: QuerySet[Entry]) -> QuerySet[Entry]:
+    return found.select_related(
+        "container", "product", "location", "patient", "by", "witness", "second_witness"
+    )
+
+
+# --- the ledger home ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Home:
+    registrations: list[Registration]
+    balances: list[Balance]  # per product, lot and location
+    on_hand: list[Container]
+    expiring: list[Container]
+    discrepancies: list[Discrepancy]
+    unfiled_losses: list[LossReport]
+    locations: list[StorageLocation]
+
+
+def unfiled_losses() -> list[LossReport]:
+    return list(
+        LossReport.objects.filter(filed_at__isnull=True)
+        .select_related("entry__container", "entry__product")
+        .order_by("discovered_at")
+    )
+
+
+def open_discrepancies() -> list[Discrepancy]:
+    return list(
+        Discrepancy.objects.filter(resolved_at__isnull=True)
+        .select_related("line__container__product", "line__count__location")
+        .order_by("id")
+    )
+
+
+def home(today: date | None = None) -> Home:
+    today = today or timezone.localdate()
+    on_hand = list(
+        Container.objects.filter(balance_mg__gt=0)
+        .select_related("product", "location")
+        .order_by("product__name", "expires_on", "lot", "label")
+    )
+    soon = today + timedelta(days=conf.expiring_days())
+    return Home(
+        registrations=list(Registration.objects.order_by("name")),
+        balances=list(
+            Balance.objects.select_related("product", "location")
+            .exclude(balance_mg=0)
+            .order_by("product__name", "scope", "lot", "location__name")
+        ),
+        on_hand=on_hand,
+        expiring=[c for c in on_hand if c.expires_on <= soon],
+        discrepancies=open_discrepancies(),
+        unfiled_losses=unfiled_losses(),
+        locations=list(StorageLocation.objects.order_by("name")),
+    )
+
+
+# --- the balance check --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    what: str  # "container R1-001", or a balance key
+    stored_mg: Decimal
+    entries_mg: Decimal
+    stored_ml: Decimal
+    entries_ml: Decimal
+
+
+def check_balances() -> list[Mismatch]:
+    """Compare every stored balance (each container's, and each per product, lot and
+    location) with the sum of the entries; an empty list when they all agree."""
+    rows = (
+        Entry.objects.values("container_id", "product_id", "lot", "location_id")
+        .annotate(mg=Sum("delta_mg"), ml=Sum("delta_ml"))
+        .order_by()
+    )
+    totals: dict[str, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
+    for row in rows:
+        product, lot, location = row["product_id"], row["lot"], row["location_id"]
+        for key in (
+            f"container:{row['container_id']}",
+            f"product:{product}",
+            f"lot:{product}:{lot}",
+            f"location:{product}:{location}",
+        ):
+            totals[key][0] += row["mg"]
+            totals[key][1] += row["ml"]
+    sums = {key: (mg, ml) for key, (mg, ml) in totals.items()}
+    stored = {
+        f"container:{pk}": (label, mg, ml)
+        for pk, label, mg, ml in Container.objects.values_list(
+            "pk", "label", "balance_mg", "balance_ml"
+        )
+    }
+    stored |= {
+        key: (key, mg, ml)
+        for key, mg, ml in Balance.objects.values_list("key", "balance_mg", "balance_ml")
+    }
+    zero = (Decimal(0), Decimal(0))
+    found = []
+    for key in sorted(stored.keys() | sums.keys()):
+        name, mg, ml = stored.get(key, (key, Decimal(0), Decimal(0)))
+        entries_mg, entries_ml = sums.get(key, zero)
+        if (mg, ml) != (entries_mg, entries_ml):
+            what = f"container {name}" if key.startswith("container:") else key
+            found.append(Mismatch(what, mg, entries_mg, ml, entries_ml))
+    return found
+
+
+# --- reports ------------------------------------------------------------------------------
+
+
+def dispensing_log(product_id: int, start: date, end: date) -> QuerySet[Entry]:
+    """Withdrawals of one product in a period (and their reversals), with the patient, who
+    drew and who witnessed."""
+    return _with_people(
+        Entry.objects.filter(
+            product_id=product_id,
+            kind__in=[Kind.WITHDRAWAL, Kind.REVERSAL],
+            patient__isnull=False,
+            occurred_at__date__gte=start,
+            occurred_at__date__lte=end,
+        ).order_by("occurred_at", "id")
+    )
+
+
+def container_history(container_id: int) -> QuerySet[Entry]:
+    return _with_people(Entry.objects.filter(container_id=container_id).order_by("id"))
+
+
+def lot_history(product_id: int, lot: str) -> QuerySet[Entry]:
+    return _with_people(Entry.objects.filter(product_id=product_id, lot=lot).order_by("id"))
+
+
+def patient_administrations(patient_id: int) -> QuerySet[Entry]:
+    return _with_people(Entry.objects.filter(patient_id=patient_id).order_by("occurred_at", "id"))
+
+
+@dataclass(frozen=True)
+class LedgerLine:
+    entry: Entry
+    product_balance_mg: Decimal
+    product_balance_ml: Decimal
+
+
+def running_ledger(product_id: int, start: date, end: date) -> list[LedgerLine]:
+    """Every entry of one product in a period with the product's balance after it: the
+    balance before the period (one sum) and the entries in order."""
+    period = Entry.objects.filter(
+        product_id=product_id, occurred_at__date__gte=start, occurred_at__date__lte=end
+    )
+    before = Entry.objects.filter(product_id=product_id, occurred_at__date__lt=start).aggregate(
+        mg=Sum("delta_mg"), ml=Sum("delta_ml")
+    )
+    mg, ml = before["mg"] or Decimal(0), before["ml"] or Decimal(0)
+    lines = []
+    for entry in _with_people(period.order_by("occurred_at", "id")):
+        mg, ml = mg + entry.delta_mg, ml + entry.delta_ml
+        lines.append(LedgerLine(entry, mg, ml))
+    return lines
+
+
+def inventory(inventory_id: int) -> Inventory | None:
+    return (
+        Inventory.objects.select_related("registration", "signed_by")
+        .prefetch_related("lines__container__product", "lines__container__location")
+        .filter(pk=inventory_id)
+        .first()
+    )
+
+
+def inventories() -> list[Inventory]:
+    return list(
+        Inventory.objects.select_related("signed_by")
+        .annotate(containers=Counted("lines"))
+        .order_by("-taken_on", "-id")
+    )
