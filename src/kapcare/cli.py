@@ -151,13 +151,39 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
     report = verify_chain()
     if not report.intact:
-        print(
-            f"audit chain BROKEN at entry {report.first_broken_id}: {report.problem} "
-            f"({report.entries_checked} entries before it verified)",
-            file=sys.stderr,
-        )
+        print(f"audit chain {report.describe()}", file=sys.stderr)
         return 1
-    print(f"audit chain intact: {report.entries_checked} entries verified")
+    print(f"audit chain {report.describe()}")
+    return 0
+
+
+def cmd_audit_checkpoint(args: argparse.Namespace) -> int:
+    _setup_django()
+    from kapcare.audit import chain
+    from kapcare.audit.services import AUDIT_CHAIN
+
+    try:
+        checkpoint = chain.write_checkpoint(AUDIT_CHAIN)
+    except chain.ChainBroken as broken:
+        print(f"not checkpointed: audit chain {broken.report.describe()}", file=sys.stderr)
+        return 1
+    print(
+        f"checkpoint: {checkpoint.entries} entries up to entry {checkpoint.last_id}, "
+        f"key {checkpoint.key_id}, appended to {chain.checkpoint_file()}"
+    )
+    return 0
+
+
+def cmd_audit_rotate_key(args: argparse.Namespace) -> int:
+    _setup_django()
+    from kapcare.audit.chain import KeyRotationRefused, rotate_key
+
+    try:
+        new_id, where = rotate_key()
+    except KeyRotationRefused as refused:
+        print(str(refused), file=sys.stderr)
+        return 1
+    print(f"new audit key {new_id} added to {where}; restart kapcare (server and worker)")
     return 0
 
 
@@ -215,7 +241,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit = sub.add_parser("audit", help="the audit trail")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
-    audit_sub.add_parser("verify", help="check the hash chain").set_defaults(func=cmd_audit)
+    audit_sub.add_parser(
+        "verify", help="check the chain against the key, the head and the checkpoints"
+    ).set_defaults(func=cmd_audit)
+    audit_sub.add_parser(
+        "checkpoint", help="append the signed chain head to the checkpoint file"
+    ).set_defaults(func=cmd_audit_checkpoint)
+    audit_sub.add_parser(
+        "rotate-key", help="add a new audit key to the key file (older keys stay)"
+    ).set_defaults(func=cmd_audit_rotate_key)
 
     ledger = sub.add_parser("ledger", help="the controlled-substance ledger")
     ledger_sub = ledger.add_subparsers(dest="ledger_command", required=True)

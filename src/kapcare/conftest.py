@@ -183,3 +183,12 @@ def plan_course_for(users: dict[str, User], seeded_protocols: None) -> Callable[
         )
 
     return plan
+
+
+@pytest.fixture(autouse=True)
+def audit_checkpoint_file(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Each test anchors the audit chain in its own checkpoint file: a checkpoint the worker
+    wrote in one test would otherwise describe another test's database."""
+    path = tmp_path_factory.mktemp("checkpoints") / "audit_checkpoints.jsonl"
+    settings.KAPCARE_AUDIT_CHECKPOINT_FILE = path
+    return path

@@ -1,4 +1,4 @@
-"""The audit trail: an append-only, hash-chained log of every read of patient data and every
+"""The audit trail: an append-only, keyed hash-chained log of every read of patient data and every
 audited write. Record versions (who changed which field when) are kept separately by
 django-simple-history on each clinical model."""
 
@@ -50,6 +50,8 @@ class AuditEntry(models.Model):
     what = models.CharField(max_length=200)
     client_address = models.CharField(max_length=45, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
+    # The id of the key that sealed the entry (kapcare.audit.chain), never the key itself.
+    key_id = models.CharField(max_length=40)
     previous_hash = models.CharField(max_length=64)
     entry_hash = models.CharField(max_length=64, unique=True)
 

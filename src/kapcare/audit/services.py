@@ -3,11 +3,8 @@ appends them with `record_access`."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC
 from functools import cache
 from typing import Any
 
@@ -15,11 +12,10 @@ from django.db import connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from kapcare.audit import chain
 from kapcare.audit.middleware import REQUEST_ID_META
 from kapcare.audit.models import Action, AuditEntry, ChainHead
 from kapcare.errors import Forbidden
-
-GENESIS_HASH = "0" * 64
 
 
 @dataclass(frozen=True)
@@ -62,9 +58,8 @@ class Actor:
         return cls(user_id=None, email=what, role="system")
 
 
-# What an entry's hash covers, in order: its content and the previous entry's hash.
+# What an entry's hash covers, in order, besides its key id and the previous entry's hash.
 HASHED_FIELDS = (
-    "previous_hash",
     "occurred_at",
     "action",
     "user_id",
@@ -76,16 +71,9 @@ HASHED_FIELDS = (
     "request_id",
 )
 
-
-def _digest(content: Mapping[str, Any]) -> str:
-    hashed = [content[name] for name in HASHED_FIELDS]
-    hashed[1] = hashed[1].astimezone(UTC).isoformat(timespec="microseconds")
-    return hashlib.sha256(json.dumps(hashed, separators=(",", ":")).encode()).hexdigest()
-
-
-def entry_digest(entry: AuditEntry) -> str:
-    """The SHA-256 over an entry's content and the previous entry's hash."""
-    return _digest({name: getattr(entry, name) for name in HASHED_FIELDS})
+AUDIT_CHAIN = chain.ChainedTable(
+    name="audit", model=AuditEntry, fields=HASHED_FIELDS, head_model=ChainHead
+)
 
 
 @dataclass(frozen=True)
@@ -142,18 +130,24 @@ def _append(actor: Actor, action: str, what: str, patient_ids: Sequence[int | No
         if row is None:
             # First entry ever: create the head; a concurrent creator makes get_or_create
             # fall back to reading the row the other one made.
-            ChainHead.objects.get_or_create(pk=1, defaults={"last_hash": GENESIS_HASH})
+            ChainHead.objects.get_or_create(pk=1, defaults={"last_hash": chain.GENESIS_HASH})
             cursor.execute(sql.take_head, [len(patient_ids)])
             row = cursor.fetchone()
         previous = row[0]
+        ring = chain.keyring()
         stored = {**content, "occurred_at": connection.ops.adapt_datetimefield_value(now)}
         rows = []
         for patient_id in patient_ids:
-            content.update(patient_id=patient_id, previous_hash=previous)
-            entry_hash = _digest(content)
-            stored.update(patient_id=patient_id, previous_hash=previous, entry_hash=entry_hash)
+            content["patient_id"] = patient_id
+            sealed = chain.seal(ring, previous, [content[name] for name in HASHED_FIELDS])
+            stored.update(
+                patient_id=patient_id,
+                key_id=sealed.key_id,
+                previous_hash=previous,
+                entry_hash=sealed.hash,
+            )
             rows.append([stored[name] for name in sql.columns])
-            previous = entry_hash
+            previous = sealed.hash
         cursor.executemany(sql.insert_entry, rows)
         cursor.execute(sql.set_head, [previous])
 

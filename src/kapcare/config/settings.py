@@ -30,19 +30,54 @@ DEMO = _env_bool("KAPCARE_DEMO")
 DEBUG = DEMO and _env_bool("KAPCARE_DEBUG", default=True)
 
 
+def _key_file(path: Path, token_bytes: int) -> str:
+    """A key generated once per installation into a file only its owner reads (mode 0600).
+    Linked into place, so two processes starting at once cannot each write a different key."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f".{path.name}.{os.getpid()}")
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_urlsafe(token_bytes) + "\n")
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass  # another process made it first: use theirs
+        finally:
+            draft.unlink()
+    return path.read_text().strip()
+
+
 def _secret_key() -> str:
-    from_env = os.environ.get("KAPCARE_SECRET_KEY")
-    if from_env:
-        return from_env
     # Generated once per installation into var/, which git ignores.
-    key_file = VAR_DIR / "secret_key"
-    if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(64))
-        key_file.chmod(0o600)
-    return key_file.read_text().strip()
+    return os.environ.get("KAPCARE_SECRET_KEY") or _key_file(VAR_DIR / "secret_key", 64)
 
 
 SECRET_KEY = _secret_key()
+
+
+# The keys of the audit chain (and the ledger's), oldest first: the last seals new entries, the
+# others verify older ones. Never in the database or a backup (docs/security.md). From the
+# environment, or else a file of one key a line (`kapcare audit rotate-key` appends one).
+KAPCARE_AUDIT_KEY_FILE: Path | None = None
+if os.environ.get("KAPCARE_AUDIT_KEY"):
+    KAPCARE_AUDIT_KEYS = [
+        *_env_list("KAPCARE_AUDIT_RETIRED_KEYS", ""),
+        os.environ["KAPCARE_AUDIT_KEY"],
+    ]
+else:
+    KAPCARE_AUDIT_KEY_FILE = Path(os.environ.get("KAPCARE_AUDIT_KEY_FILE", VAR_DIR / "audit_keys"))
+    KAPCARE_AUDIT_KEYS = _key_file(KAPCARE_AUDIT_KEY_FILE, 32).split()
+# The signed chain heads, appended outside the database; best on another disk or host, or made
+# append-only by the system (chattr +a).
+KAPCARE_AUDIT_CHECKPOINT_FILE = Path(
+    os.environ.get("KAPCARE_AUDIT_CHECKPOINT_FILE", VAR_DIR / "audit_checkpoints.jsonl")
+)
+KAPCARE_AUDIT_CHECKPOINT_SECONDS = int(os.environ.get("KAPCARE_AUDIT_CHECKPOINT_SECONDS", "3600"))
+# The key backups are encrypted with: kept apart from them, and from the audit keys.
+KAPCARE_BACKUP_KEY = os.environ.get("KAPCARE_BACKUP_KEY") or _key_file(
+    Path(os.environ.get("KAPCARE_BACKUP_KEY_FILE", VAR_DIR / "backup_key")), 32
+)
 
 ALLOWED_HOSTS = _env_list("KAPCARE_ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = _env_list("KAPCARE_CSRF_TRUSTED_ORIGINS", "")

@@ -18,6 +18,9 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Never the installation's own checkpoints: the test database is another database (each test
+# gets its own file too, conftest.audit_checkpoint_file).
+KAPCARE_AUDIT_CHECKPOINT_FILE = Path(tempfile.gettempdir()) / f"kapcare-test-{os.getpid()}.jsonl"
 
 # A file, not SQLite's shared in-memory database, so concurrent tests see the same locking
 # (busy timeout, WAL) as a real installation instead of "table is locked" errors.

@@ -9,6 +9,7 @@ out. Failed attempts retry with exponential backoff until `max_attempts`, then t
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -165,27 +166,32 @@ def default_worker_id() -> str:
 
 @dataclass
 class Periodic:
-    """A function the worker calls every `every_seconds`."""
+    """A function the worker calls every `every_seconds`; in one transaction unless
+    `atomic` is off (a long read-only pass would hold SQLite's write lock throughout)."""
 
     name: str
     every_seconds: int
     function: Callable[[], Any]
     last_run: float = field(default=-1e18)
+    atomic: bool = True
 
 
-_PERIODIC: dict[str, tuple[Callable[[], int], Callable[[], Any]]] = {}
+_PERIODIC: dict[str, tuple[Callable[[], int], Callable[[], Any], bool]] = {}
 
 
 def register_periodic(
-    name: str, every_seconds: Callable[[], int], function: Callable[[], Any]
+    name: str, every_seconds: Callable[[], int], function: Callable[[], Any], *, atomic: bool = True
 ) -> None:
     """Have every worker call `function` every `every_seconds()` seconds (apps register from
     `AppConfig.ready`). The function must be safe to run from several workers at once."""
-    _PERIODIC[name] = (every_seconds, function)
+    _PERIODIC[name] = (every_seconds, function, atomic)
 
 
 def periodic_tasks() -> list[Periodic]:
-    return [Periodic(name, every(), function) for name, (every, function) in _PERIODIC.items()]
+    return [
+        Periodic(name, every(), function, atomic=atomic)
+        for name, (every, function, atomic) in _PERIODIC.items()
+    ]
 
 
 def run_periodic(tasks: Iterable[Periodic], now: float | None = None) -> None:
@@ -194,7 +200,7 @@ def run_periodic(tasks: Iterable[Periodic], now: float | None = None) -> None:
         if now - task.last_run >= task.every_seconds:
             task.last_run = now
             try:
-                with transaction.atomic():
+                with transaction.atomic() if task.atomic else contextlib.nullcontext():
                     task.function()
             except Exception:
                 logger.exception("periodic task %r failed", task.name)
