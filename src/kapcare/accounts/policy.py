@@ -30,6 +30,9 @@ Rule = frozenset[str] | Public
 ADMIN_ONLY: Final = frozenset({Role.CLINIC_ADMIN})
 PRESCRIBER_ONLY: Final = frozenset({Role.PRESCRIBER})
 PATIENT_ONLY: Final = frozenset({Role.PATIENT})
+# The controlled-substance ledger: therapists and the front desk have no access.
+LEDGER_STAFF: Final = frozenset({Role.CLINIC_ADMIN, Role.NURSE, Role.PRESCRIBER})
+FRONT_DESK_ONLY: Final = frozenset({Role.FRONT_DESK})
 
 # Keyed by Django view name ("namespace:name"); "namespace:*" covers a whole namespace.
 HTML_ROUTES: Final[dict[str, Rule]] = {
@@ -55,6 +58,9 @@ HTML_ROUTES: Final[dict[str, Rule]] = {
     "patients:record_add": CLINICAL,
     "patients:medication_stop": CLINICAL,
     "patients:consent_sign": CLINICAL,
+    # Registering a patient directly (not from a consultation request): the front desk, with
+    # the clinic admin as back-up, as for converting a request.
+    "patients:register": frozenset({Role.FRONT_DESK, Role.CLINIC_ADMIN}),
     "intake:intake_form": CLINICAL,
     "intake:review": PRESCRIBER_ONLY,
     # --- consultation requests (kapcare.consultations) ---
@@ -66,6 +72,8 @@ HTML_ROUTES: Final[dict[str, Rule]] = {
     "consultations:queue": frozenset({Role.FRONT_DESK, Role.CLINIC_ADMIN}),
     "consultations:convert": frozenset({Role.FRONT_DESK, Role.CLINIC_ADMIN}),
     "consultations:close": frozenset({Role.FRONT_DESK, Role.CLINIC_ADMIN}),
+    "consultations:detail": frozenset({Role.FRONT_DESK, Role.CLINIC_ADMIN}),
+    "consultations:callback": frozenset({Role.FRONT_DESK, Role.CLINIC_ADMIN}),
     # --- measurement-based care and alerts (kapcare.assessments) ---
     "assessments:patient_assessments": CLINICAL,
     "assessments:record": CLINICAL,
@@ -95,6 +103,13 @@ HTML_ROUTES: Final[dict[str, Rule]] = {
     # Bookings are the front desk's work as much as the clinicians': no clinical detail here.
     "courses:reschedule": CLINICAL | {Role.FRONT_DESK},
     "courses:patient_appointments": CLINICAL | {Role.FRONT_DESK},
+    # Booking and each status move (arrived, did not attend, cancelled, done) are the front
+    # desk's; clinicians see the appointments (the clinic admin keeps to settings here).
+    "courses:appointment_book": FRONT_DESK_ONLY,
+    "courses:appointment_arrive": FRONT_DESK_ONLY,
+    "courses:appointment_no_show": FRONT_DESK_ONLY,
+    "courses:appointment_cancel": FRONT_DESK_ONLY,
+    "courses:appointment_done": FRONT_DESK_ONLY,
     "courses:patient_feed_create": CLINICAL | {Role.FRONT_DESK},
     # The day view: each staff role sees its own cut of the day.
     "courses:day": STAFF,
@@ -175,6 +190,11 @@ API_OPERATIONS: Final[dict[str, frozenset[str]]] = {
     "list_courses": CLINICAL,
     # Protocols hold no patient data; the front desk schedules from them.
     "list_protocols": STAFF,
+    # Booking and the status moves: the front desk's, as on the pages.
+    "book_appointment": FRONT_DESK_ONLY,
+    "cancel_appointment": FRONT_DESK_ONLY,
+    "mark_appointment_arrived": FRONT_DESK_ONLY,
+    "mark_appointment_no_show": FRONT_DESK_ONLY,
     # --- dosing sessions (kapcare.dosing) ---
     # The session record is clinical; the services enforce what only a prescriber may do
     # (sign an order, override a requirement).
@@ -196,6 +216,15 @@ API_OPERATIONS: Final[dict[str, frozenset[str]]] = {
     "save_session_note": CLINICAL,
     "sign_session_note": CLINICAL,
     "amend_session_note": CLINICAL,
+    # --- the controlled-substance ledger (kapcare.ledger) ---
+    # The clinic admin manages receipts and stock; nurses and prescribers draw, give, waste
+    # and witness (the services say which adjustment each role may make).
+    "record_ledger_receipt": ADMIN_ONLY,
+    "list_ledger_containers": LEDGER_STAFF,
+    "record_ledger_withdrawal": frozenset({Role.NURSE, Role.PRESCRIBER}),
+    "record_ledger_adjustment": LEDGER_STAFF,
+    "list_ledger_products": LEDGER_STAFF,
+    "list_ledger_entries": LEDGER_STAFF,
 }
 
 # --- reads of patient data ---------------------------------------------------------------------
@@ -231,6 +260,8 @@ PATIENT_READS: Final[dict[str, str]] = {
     "courses:reschedule": "appointment",
     "courses:patient_appointments": "patient appointments",
     "courses:patient_feed_create": "patient appointments",
+    # A refused booking answers with the appointments page and the form again.
+    "courses:appointment_book": "patient appointments",
     "courses:day": "day view {day}",
     "courses:feed": "calendar feed",
     # Each step of a dosing session answers a refused or invalid entry with the session page.
@@ -250,6 +281,8 @@ PATIENT_READS: Final[dict[str, str]] = {
     "integration:note_amend": "integration note",
     "integration:journal_create": "journal entry form",
     "integration:journal_entry": "journal entry",
+    # Ledger entries name the patient each withdrawal was for.
+    "list_ledger_entries": "API ledger entries",
     # Django's admin pages of patients, of converted consultation requests and of patients'
     # sign-ins (kapcare.audit.reads.PatientReadsAdmin).
     "admin:patients_patient_*": "admin patient record",
@@ -303,6 +336,12 @@ NO_PATIENT_READS: Final[frozenset[str]] = frozenset(
         "intake:review",
         "assessments:schedule_end",
         "courses:feed_revoke",
+        "courses:appointment_arrive",
+        "courses:appointment_no_show",
+        "courses:appointment_cancel",
+        "courses:appointment_done",
+        # The empty registration form; saving it answers with a redirect.
+        "patients:register",
         "integration:note_sign",
         # API writes: they answer with the record as written, and the write's own audit entry
         # (create or update, with the patient) logs it.
@@ -312,6 +351,10 @@ NO_PATIENT_READS: Final[frozenset[str]] = frozenset(
         "record_assessment",
         "acknowledge_alert",
         "plan_course",
+        "book_appointment",
+        "cancel_appointment",
+        "mark_appointment_arrived",
+        "mark_appointment_no_show",
         "transition_session",
         "save_session_checklist",
         "save_session_centering",
@@ -328,6 +371,12 @@ NO_PATIENT_READS: Final[frozenset[str]] = frozenset(
         "save_session_note",
         "sign_session_note",
         "amend_session_note",
+        # The ledger: no patient data (stock), or writes whose audit entry names the patient.
+        "record_ledger_receipt",
+        "list_ledger_containers",
+        "record_ledger_withdrawal",
+        "record_ledger_adjustment",
+        "list_ledger_products",
         # Consultation requests are no patients yet: each request shown is logged by
         # kapcare.consultations.services.record_reads.
         "consultations:*",

@@ -73,3 +73,33 @@ class ConsultationRequest(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status == RequestStatus.OPEN
+
+
+class CallbackOutcome(models.TextChoices):
+    REACHED = "reached", "Reached"
+    NO_ANSWER = "no_answer", "No answer"
+    LEFT_MESSAGE = "left_message", "Left a message"
+    WRONG_NUMBER = "wrong_number", "Wrong number"
+
+
+NOTE_MAX_LENGTH = 500
+
+
+class CallbackAttempt(models.Model):
+    """One try by the front desk to reach the person behind a request: when, who, how it went.
+    Kept as logged (never edited), so the request page shows every try in order."""
+
+    consultation = models.ForeignKey(
+        ConsultationRequest, on_delete=models.PROTECT, related_name="callbacks"
+    )
+    attempted_at = models.DateTimeField()
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    outcome = models.CharField(max_length=20, choices=CallbackOutcome.choices)
+    note = models.CharField(max_length=NOTE_MAX_LENGTH, blank=True)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["attempted_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Callback {self.get_outcome_display()} on request #{self.consultation_id}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from kapcare.consultations.models import ConsultationRequest, RequestStatus
+from kapcare.consultations.models import CallbackAttempt, ConsultationRequest, RequestStatus
 
 
 def open_requests() -> QuerySet[ConsultationRequest]:
@@ -18,4 +18,14 @@ def get_request(consultation_id: int) -> ConsultationRequest:
     """One request with whoever handled it and its patient; DoesNotExist when there is none."""
     return ConsultationRequest.objects.select_related("handled_by", "patient").get(
         pk=consultation_id
+    )
+
+
+def callbacks(consultation_id: int) -> list[CallbackAttempt]:
+    """The callback attempts logged on a request, in the order they were made, with who made
+    each (one query)."""
+    return list(
+        CallbackAttempt.objects.filter(consultation_id=consultation_id)
+        .select_related("by")
+        .order_by("attempted_at", "id")
     )

@@ -17,8 +17,14 @@ from django.utils.crypto import salted_hmac
 from kapcare.audit.models import Action
 from kapcare.audit.services import Actor, record_event
 from kapcare.consultations.conf import consultation_settings
-from kapcare.consultations.models import ConsultationRequest, RequestStatus
-from kapcare.errors import Conflict, FieldInvalid
+from kapcare.consultations.models import (
+    NOTE_MAX_LENGTH,
+    CallbackAttempt,
+    CallbackOutcome,
+    ConsultationRequest,
+    RequestStatus,
+)
+from kapcare.errors import Conflict, FieldInvalid, NotFound
 from kapcare.patients.models import CareStatus, Patient
 from kapcare.patients.services import create_patient
 
@@ -214,12 +220,10 @@ def convert_request(
             sex_at_birth=sex_at_birth,
             email=email,
             phone=phone,
+            preferred_contact=consultation.preferred_contact,
             care_status=care_status,
             is_synthetic=consultation.is_synthetic,
         )
-        if patient.preferred_contact != consultation.preferred_contact:
-            patient.preferred_contact = consultation.preferred_contact
-            patient.save(update_fields=["preferred_contact"])
         consultation.status = RequestStatus.CONVERTED
         consultation.patient = patient
         consultation.handled_at = timezone.now()
@@ -249,3 +253,56 @@ def close_request(actor: Actor, consultation_id: int, *, reason: str) -> Consult
         consultation.save()
         record_event(actor, Action.UPDATE, f"consultation request #{consultation.pk} closed")
     return consultation
+
+
+# A callback logged a little ahead of the clock (a device's time) is kept; further ahead it is
+# a typing mistake.
+CALLBACK_FUTURE_TOLERANCE = timedelta(minutes=5)
+
+
+def log_callback(
+    actor: Actor,
+    consultation_id: int,
+    *,
+    outcome: str,
+    attempted_at: datetime | None = None,
+    note: str = "",
+    now: datetime | None = None,
+) -> CallbackAttempt:
+    """Log one attempt to call the person back (any request, open or handled: the log is its
+    history). FieldInvalid for an unknown ``outcome``, an ``attempted_at`` in the future or a
+    ``note`` over NOTE_MAX_LENGTH characters; NotFound (``consultation_id``) for no such
+    request."""
+    now = now or timezone.now()
+    attempted_at = attempted_at or now
+    if outcome not in CallbackOutcome.values:
+        raise FieldInvalid(
+            "outcome", "one_of", f"must be one of {', '.join(CallbackOutcome.values)}"
+        )
+    if attempted_at > now + CALLBACK_FUTURE_TOLERANCE:
+        raise FieldInvalid("attempted_at", "in_future", "must not be in the future")
+    note = note.strip()
+    if len(note) > NOTE_MAX_LENGTH:
+        raise FieldInvalid(
+            "note", "too_long", f"must be at most {NOTE_MAX_LENGTH} characters (has {len(note)})"
+        )
+    with transaction.atomic():
+        consultation = (
+            ConsultationRequest.objects.select_for_update().filter(pk=consultation_id).first()
+        )
+        if consultation is None:
+            raise NotFound("consultation_id", f"No consultation request #{consultation_id}.")
+        attempt = CallbackAttempt.objects.create(
+            consultation=consultation,
+            attempted_at=attempted_at,
+            by_id=actor.person_id,
+            outcome=outcome,
+            note=note,
+        )
+        record_event(
+            actor,
+            Action.CREATE,
+            f"consultation request #{consultation.pk} callback: {attempt.get_outcome_display()}",
+            patient_id=consultation.patient_id,
+        )
+    return attempt

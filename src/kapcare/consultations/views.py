@@ -10,19 +10,20 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kapcare.accounts.policy import role_may_view
 from kapcare.audit.services import Actor
 from kapcare.consultations.forms import (
     HONEYPOT_FIELD,
     TOKEN_FIELD,
+    CallbackForm,
     CloseForm,
     ConsultationRequestForm,
     ConvertForm,
 )
 from kapcare.consultations.models import ConsultationRequest
-from kapcare.consultations.selectors import get_request, open_requests
+from kapcare.consultations.selectors import callbacks, get_request, open_requests
 from kapcare.consultations.services import (
     AlreadyHandled,
     Submission,
@@ -32,6 +33,7 @@ from kapcare.consultations.services import (
     close_request,
     convert_request,
     issue_form_token,
+    log_callback,
     record_reads,
     submit_request,
 )
@@ -208,3 +210,41 @@ def close(request: HttpRequest, consultation_id: int) -> HttpResponse:
         {"consultation": consultation, "form": form},
         status=status,
     )
+
+
+def _detail(
+    request: HttpRequest,
+    consultation: ConsultationRequest,
+    form: CallbackForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    record_reads(Actor.from_request(request), [consultation], "request page")
+    context = {
+        "consultation": consultation,
+        "callbacks": callbacks(consultation.pk),
+        "form": form or CallbackForm(),
+        "patient_url": _patient_url(consultation.patient, _role(request)),
+    }
+    return render(request, "consultations/detail.html", context, status=status)
+
+
+@require_GET
+def detail(request: HttpRequest, consultation_id: int) -> HttpResponse:
+    """One request: what the person sent, every callback attempt in order, and the form to log
+    the next one."""
+    return _detail(request, _get_or_404(consultation_id))
+
+
+@require_POST
+def callback(request: HttpRequest, consultation_id: int) -> HttpResponse:
+    consultation = _get_or_404(consultation_id)
+    form = CallbackForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, consultation, form, status=400)
+    try:
+        attempt = log_callback(Actor.from_request(request), consultation.pk, **form.cleaned_data)
+    except Refused as refused:
+        add_form_errors(form, refused)
+        return _detail(request, consultation, form, status=page_status(refused))
+    messages.success(request, f"Callback logged: {attempt.get_outcome_display().lower()}.")
+    return redirect("consultations:detail", consultation_id=consultation.pk)

@@ -1,5 +1,6 @@
 """Treatment courses API (a fixed contract): plan a course from a protocol, list a
-patient's courses with their progress, and list the protocols.
+patient's courses with their progress, list the protocols, and the front desk's bookings:
+book an appointment, cancel it (with a reason), mark arrival and did not attend.
 
 ``POST /patients/{id}/courses`` answers ``{id, protocol, sessions: [...]}``. Each entry of
 ``sessions`` is one of the course's appointments, in time order:
@@ -16,7 +17,7 @@ patient's courses with their progress, and list the protocols.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from django.db.models import Prefetch
 from django.http import HttpRequest
@@ -25,6 +26,8 @@ from django.utils import timezone
 from ninja import Router, Schema, Status
 from pydantic import ConfigDict, Field
 
+from kapcare.accounts.models import User
+from kapcare.accounts.roles import STAFF
 from kapcare.api.routing import endpoint
 from kapcare.assessments.models import Assessment
 from kapcare.audit.reads import reads_patient_data
@@ -35,6 +38,7 @@ from kapcare.courses.models import (
     AppointmentKind,
     AppointmentStatus,
     Protocol,
+    Resource,
     TreatmentCourse,
 )
 from kapcare.dosing.models import State
@@ -345,3 +349,171 @@ def list_protocols(request: HttpRequest) -> list[ProtocolOut]:
         ProtocolOut.model_validate(protocol, from_attributes=True)
         for protocol in Protocol.objects.filter(active=True).order_by("name")
     ]
+
+
+# --- the front desk's bookings -------------------------------------------------------------
+
+
+class AppointmentIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["consultation", "intake", "preparation", "integration"] = Field(
+        ..., description="Dosing sessions are booked by planning a course or adding a booster"
+    )
+    starts_at: datetime = Field(..., description="ISO 8601; without an offset, clinic time")
+    minutes: int = Field(..., description="Length, 5 to 480 minutes")
+    resource_id: int | None = Field(None, description="A room or chair (GET none yet: admin)")
+    staff_ids: list[int] = Field(default_factory=list, max_length=20)
+
+
+class CancelIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(..., max_length=200, description="Required; kept in the history")
+
+
+class NoShowIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field("", max_length=200)
+
+
+class AppointmentOut(Schema):
+    id: int
+    patient_id: int
+    course_id: int | None
+    kind: str
+    status: str = Field(..., description="booked, arrived, done, cancelled or no_show")
+    starts_at: datetime
+    ends_at: datetime
+    resource_id: int | None
+    staff_ids: list[int]
+    change_reason: str
+    session_id: int | None = Field(None, description="Dosing: the dosing session's id")
+
+
+def _appointment_out(appointment_id: int) -> AppointmentOut:
+    appointment = (
+        Appointment.objects.select_related("dosing_session")
+        .prefetch_related("staff")
+        .get(pk=appointment_id)
+    )
+    session = getattr(appointment, "dosing_session", None)
+    return AppointmentOut(
+        id=appointment.pk,
+        patient_id=appointment.patient_id,
+        course_id=appointment.course_id,
+        kind=appointment.kind,
+        status=appointment.status,
+        starts_at=appointment.starts_at,
+        ends_at=appointment.ends_at,
+        resource_id=appointment.resource_id,
+        staff_ids=sorted(member.pk for member in appointment.staff.all()),
+        change_reason=appointment.change_reason,
+        session_id=session.pk if session is not None else None,
+    )
+
+
+def _resource(resource_id: int | None) -> Resource | None:
+    if resource_id is None:
+        return None
+    resource = Resource.objects.filter(pk=resource_id, active=True).first()
+    if resource is None:
+        raise FieldInvalid("resource_id", "not_found", f"no active room or chair {resource_id}")
+    return resource
+
+
+def _staff(staff_ids: list[int]) -> list[User]:
+    wanted = set(staff_ids)
+    found = list(User.objects.filter(pk__in=wanted, is_active=True, role__in=STAFF))
+    missing = sorted(wanted - {member.pk for member in found})
+    if missing:
+        raise FieldInvalid(
+            "staff_ids", "not_found", f"no active staff member {', '.join(map(str, missing))}"
+        )
+    return found
+
+
+def _get_appointment(appointment_id: int) -> Appointment:
+    return get_object_or_404(Appointment, pk=appointment_id)
+
+
+@endpoint(
+    router,
+    "POST",
+    "/patients/{patient_id}/appointments",
+    operation_id="book_appointment",
+    response={201: AppointmentOut},
+)
+def book_appointment(request: HttpRequest, patient_id: int, payload: AppointmentIn) -> Status[Any]:
+    """Book a consultation, intake, preparation or integration appointment with the room,
+    chair and staff capacity rules of the reschedule page: a room, chair or staff member full
+    at that time is 409 (``resource``: ``fully_booked``, ``staff``: ``at_capacity``); an
+    unknown room or staff member, or a length outside 5-480 minutes, 422 naming the field."""
+    patient = get_object_or_404(Patient, pk=patient_id)
+    starts_at = payload.starts_at
+    if timezone.is_naive(starts_at):
+        starts_at = timezone.make_aware(starts_at)
+    appointment = services.book_appointment(
+        Actor.from_request(request),
+        patient,
+        kind=payload.kind,
+        starts_at=starts_at,
+        minutes=payload.minutes,
+        resource=_resource(payload.resource_id),
+        staff=_staff(payload.staff_ids),
+    )
+    return Status(201, _appointment_out(appointment.pk))
+
+
+@endpoint(
+    router,
+    "POST",
+    "/appointments/{appointment_id}/cancel",
+    operation_id="cancel_appointment",
+    response=AppointmentOut,
+)
+def cancel_appointment(
+    request: HttpRequest, appointment_id: int, payload: CancelIn
+) -> AppointmentOut:
+    """Cancel a booked appointment, with the reason (422 ``reason``: ``required`` without
+    one). Only a booked appointment is cancelled (409 ``status``: ``illegal_move``), and not a
+    dosing one whose session has checked in (409 ``session``: ``under_way``); a dosing
+    session not yet checked in is cancelled with it."""
+    appointment = _get_appointment(appointment_id)
+    services.cancel_appointment(Actor.from_request(request), appointment, reason=payload.reason)
+    return _appointment_out(appointment.pk)
+
+
+@endpoint(
+    router,
+    "POST",
+    "/appointments/{appointment_id}/arrive",
+    operation_id="mark_appointment_arrived",
+    response=AppointmentOut,
+)
+def mark_appointment_arrived(request: HttpRequest, appointment_id: int) -> AppointmentOut:
+    """The front desk's arrival mark: booked to arrived, on the appointment's day (409
+    ``status``: ``illegal_move`` or ``not_today``). For a dosing appointment it does not check
+    the session in: the nurse does, on the session."""
+    appointment = _get_appointment(appointment_id)
+    services.mark_arrived(Actor.from_request(request), appointment)
+    return _appointment_out(appointment.pk)
+
+
+@endpoint(
+    router,
+    "POST",
+    "/appointments/{appointment_id}/no-show",
+    operation_id="mark_appointment_no_show",
+    response=AppointmentOut,
+)
+def mark_appointment_no_show(
+    request: HttpRequest, appointment_id: int, payload: NoShowIn
+) -> AppointmentOut:
+    """The patient did not attend: booked to no_show once the appointment has started (409
+    ``status``: ``illegal_move`` or ``not_started``; ``session``: ``under_way`` for a dosing
+    session already checked in)."""
+    appointment = _get_appointment(appointment_id)
+    services.mark_no_show(Actor.from_request(request), appointment, reason=payload.reason)
+    return _appointment_out(appointment.pk)

@@ -16,7 +16,8 @@ from kapcare.accounts.models import User
 from kapcare.accounts.roles import STAFF, Role
 from kapcare.clinical.vitals import DEFAULT as DEFAULT_THRESHOLDS
 from kapcare.clinical.vitals import VitalsThresholds
-from kapcare.courses.models import Protocol, Resource, schedule_choices
+from kapcare.courses.models import AppointmentKind, Protocol, Resource, schedule_choices
+from kapcare.courses.services import BOOKING_MINUTES
 
 # The prefix of the number inputs that stand for VitalsThresholds fields.
 THRESHOLD_PREFIX = "vt_"
@@ -213,23 +214,68 @@ def active_staff() -> QuerySet[User]:
 
 
 class StaffChoiceField(forms.ModelMultipleChoiceField):
+    """The staff of an appointment as a list of checkboxes: each a big touch target on a
+    tablet, no ctrl-click multi-select (``.staff-picker`` in kapcare.css)."""
+
+    widget = forms.CheckboxSelectMultiple(attrs={"class": "staff-picker"})
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("queryset", active_staff())
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
     def label_from_instance(self, obj: Any) -> str:
         return f"{obj.full_name} ({Role(obj.role).label})"
 
 
-class RescheduleForm(forms.Form):
-    starts_at = forms.DateTimeField(
-        label="New start (clinic time)",
+def _starts_at_field(label: str) -> forms.DateTimeField:
+    return forms.DateTimeField(
+        label=label,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
     )
-    resource = forms.ModelChoiceField(
+
+
+def _resource_field() -> forms.ModelChoiceField:
+    return forms.ModelChoiceField(
         label="Room or chair",
         queryset=Resource.objects.filter(active=True),
         required=False,
         empty_label="None",
     )
-    staff = StaffChoiceField(
-        queryset=active_staff(), required=False, widget=forms.SelectMultiple(attrs={"size": 6})
-    )
+
+
+class RescheduleForm(forms.Form):
+    starts_at = _starts_at_field("New start (clinic time)")
+    resource = _resource_field()
+    staff = StaffChoiceField()
     reason = forms.CharField(max_length=200, help_text="Kept in the appointment's history.")
+
+
+# What the front desk books; dosing sessions come from the prescriber's plan.
+BOOKABLE_KINDS = [
+    (kind.value, kind.label) for kind in AppointmentKind if kind != AppointmentKind.DOSING
+]
+
+
+class BookForm(forms.Form):
+    kind = forms.ChoiceField(label="Kind of appointment", choices=BOOKABLE_KINDS)
+    starts_at = _starts_at_field("Start (clinic time)")
+    minutes = forms.IntegerField(
+        label="Length (minutes)",
+        initial=60,
+        min_value=BOOKING_MINUTES[0],
+        max_value=BOOKING_MINUTES[1],
+    )
+    resource = _resource_field()
+    staff = StaffChoiceField()
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason for cancelling", max_length=200, help_text="Kept in the history."
+    )
+
+
+class NoShowForm(forms.Form):
+    reason = forms.CharField(label="Note (optional)", max_length=200, required=False)

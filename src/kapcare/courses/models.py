@@ -148,13 +148,19 @@ class Resource(models.Model):
 
 
 class AppointmentKind(models.TextChoices):
+    CONSULTATION = "consultation", "Consultation"
+    INTAKE = "intake", "Intake appointment"
     PREPARATION = "preparation", "Preparation meeting"
     DOSING = "dosing", "Dosing session"
     INTEGRATION = "integration", "Integration session"
 
 
 class AppointmentStatus(models.TextChoices):
+    """Booked, then arrived (the front desk's mark) and done; or cancelled or did not attend
+    (the moves: ``courses.services.STATUS_MOVES``)."""
+
     BOOKED = "booked", "Booked"
+    ARRIVED = "arrived", "Arrived"
     DONE = "done", "Done"
     CANCELLED = "cancelled", "Cancelled"
     NO_SHOW = "no_show", "Did not attend"

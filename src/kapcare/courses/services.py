@@ -153,9 +153,14 @@ def _staff_capacity(user: User) -> int:
     return conf.nurse_concurrent_patients() if user.role == Role.NURSE else 1
 
 
+# The statuses that hold a room, chair or staff member: a patient who has arrived is still
+# in the chair.
+HOLDING = (AppointmentStatus.BOOKED, AppointmentStatus.ARRIVED)
+
+
 def _overlapping(starts_at: datetime, ends_at: datetime, exclude_pk: int | None) -> Any:
     booked = Appointment.objects.filter(
-        status=AppointmentStatus.BOOKED, starts_at__lt=ends_at, ends_at__gt=starts_at
+        status__in=HOLDING, starts_at__lt=ends_at, ends_at__gt=starts_at
     )
     return booked.exclude(pk=exclude_pk) if exclude_pk else booked
 
@@ -231,6 +236,10 @@ def _book(
     return appointment
 
 
+# How long a booked appointment may last, in minutes (a typing guard, not a clinical rule).
+BOOKING_MINUTES = (5, 8 * 60)
+
+
 def book_appointment(
     actor: Actor,
     patient: Patient,
@@ -241,6 +250,11 @@ def book_appointment(
     resource: Resource | None = None,
     staff: Sequence[User] = (),
 ) -> Appointment:
+    """Book a consultation, intake, preparation or integration appointment, with the capacity
+    rules of ``check_capacity``. FieldInvalid for an unknown kind, for ``dosing`` (a dose is
+    part of a prescriber's treatment plan: planning a course or adding a booster books it; the
+    desk moves it with ``reschedule``) and for a length outside ``BOOKING_MINUTES``;
+    BookingConflict when the room, chair or a staff member is full."""
     if kind not in AppointmentKind.values:
         raise FieldInvalid("kind", "one_of", f"must be one of {', '.join(AppointmentKind.values)}")
     if kind == AppointmentKind.DOSING:
@@ -249,6 +263,9 @@ def book_appointment(
             "not_bookable",
             "dosing sessions are booked by planning a course or adding a booster",
         )
+    low, high = BOOKING_MINUTES
+    if not low <= minutes <= high:
+        raise FieldInvalid("minutes", "out_of_range", f"must be {low} to {high} minutes")
     with transaction.atomic():
         appointment = _book(
             patient=patient,
@@ -290,13 +307,7 @@ def reschedule(
                 field="status",
                 rule="not_booked",
             )
-        session = getattr(appointment, "dosing_session", None)
-        if session is not None and session.state != SessionState.SCHEDULED:
-            raise Conflict(
-                "The dosing session has started (checked in): it cannot move to another time.",
-                field="session",
-                rule="under_way",
-            )
+        _require_not_under_way(appointment, "move to another time")
         length = appointment.ends_at - appointment.starts_at
         check_capacity(starts_at, starts_at + length, resource, staff, exclude_pk=appointment.pk)
         appointment.starts_at = starts_at
@@ -319,21 +330,136 @@ def reschedule(
     return appointment
 
 
-def cancel_appointment(actor: Actor, appointment: Appointment, *, reason: str) -> Appointment:
-    reason = reason.strip()
-    if not reason:
-        raise FieldInvalid("reason", "required", "required when cancelling")
+def _require_not_under_way(appointment: Appointment, what: str) -> None:
+    """Conflict (``session``, ``under_way``) for a dosing appointment whose session has checked
+    in: moved or called off, it would vanish from the day of the staff caring for the
+    patient."""
+    session = getattr(appointment, "dosing_session", None)
+    if session is not None and session.state != SessionState.SCHEDULED:
+        raise Conflict(
+            f"The dosing session has started (checked in): it cannot {what}.",
+            field="session",
+            rule="under_way",
+        )
+
+
+# The appointment's status moves: booked -> arrived -> done, or booked -> cancelled or did not
+# attend. Every other move is refused (``illegal_move``).
+STATUS_MOVES: dict[str, frozenset[str]] = {
+    AppointmentStatus.BOOKED: frozenset(
+        {AppointmentStatus.ARRIVED, AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW}
+    ),
+    AppointmentStatus.ARRIVED: frozenset({AppointmentStatus.DONE}),
+}
+_MOVE_WORDS: dict[str, str] = {
+    AppointmentStatus.ARRIVED: "marked arrived",
+    AppointmentStatus.DONE: "marked done",
+    AppointmentStatus.CANCELLED: "cancelled",
+    AppointmentStatus.NO_SHOW: "marked did not attend",
+}
+
+
+def _check_move(appointment: Appointment, to: str, now: datetime) -> None:
+    """Conflict naming the rule when ``appointment`` may not move to ``to`` at ``now``."""
+    status = AppointmentStatus(appointment.status)
+    if to not in STATUS_MOVES.get(status, frozenset()):
+        raise Conflict(
+            f"A {status.label.lower()} appointment cannot be {_MOVE_WORDS[to]}: an appointment "
+            "goes from booked to arrived and then done, or from booked to cancelled or did "
+            "not attend.",
+            field="status",
+            rule="illegal_move",
+        )
+    local_day = timezone.localdate(appointment.starts_at)
+    if to == AppointmentStatus.ARRIVED and timezone.localdate(now) != local_day:
+        raise Conflict(
+            f"Arrival is marked on the day of the appointment ({local_day:%Y-%m-%d}).",
+            field="status",
+            rule="not_today",
+        )
+    if to == AppointmentStatus.NO_SHOW and now < appointment.starts_at:
+        raise Conflict(
+            "Did not attend can be marked once the appointment has started "
+            f"({timezone.localtime(appointment.starts_at):%Y-%m-%d %H:%M}).",
+            field="status",
+            rule="not_started",
+        )
+    if to == AppointmentStatus.DONE and appointment.kind == AppointmentKind.DOSING:
+        raise Conflict(
+            "A dosing appointment is done when its session is discharged.",
+            field="kind",
+            rule="done_at_discharge",
+        )
+    if to in (AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW):
+        _require_not_under_way(appointment, "be " + _MOVE_WORDS[to])
+
+
+def _move_status(
+    actor: Actor, appointment: Appointment, to: str, *, reason: str, now: datetime | None
+) -> Appointment:
+    """One status move in one transaction: lock, check, write one history row, audit. A
+    dosing appointment cancelled or missed before check-in cancels its session too (with the
+    same reason), so it leaves the nurses' day; marking arrival leaves the session alone (the
+    nurse checks the patient in on the session page)."""
+    now = now or timezone.now()
     with transaction.atomic():
-        appointment.status = AppointmentStatus.CANCELLED
-        appointment.change_reason = reason[:200]
+        appointment = (
+            Appointment.objects.select_for_update(of=("self",))
+            .select_related("dosing_session")
+            .get(pk=appointment.pk)
+        )
+        _check_move(appointment, to, now)
+        session = getattr(appointment, "dosing_session", None)
+        if session is not None and to in (AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW):
+            from kapcare.dosing.services import transition
+
+            why = reason or "did not attend"
+            transition(actor, session, SessionState.CANCELLED, reason=why, now=now)
+        appointment.status = to
+        appointment.change_reason = (reason or _MOVE_WORDS[to])[:200]
         appointment.save()
         record_event(
             actor,
             Action.UPDATE,
-            f"appointment {appointment.pk} cancelled",
+            f"appointment {appointment.pk} {_MOVE_WORDS[to]}",
             patient_id=appointment.patient_id,
         )
     return appointment
+
+
+def cancel_appointment(
+    actor: Actor, appointment: Appointment, *, reason: str, now: datetime | None = None
+) -> Appointment:
+    """Cancel a booked appointment, with the reason. FieldInvalid (``reason``, ``required``)
+    without one; the Conflicts of ``STATUS_MOVES`` and ``_require_not_under_way``."""
+    reason = reason.strip()
+    if not reason:
+        raise FieldInvalid("reason", "required", "required when cancelling")
+    return _move_status(actor, appointment, AppointmentStatus.CANCELLED, reason=reason, now=now)
+
+
+def mark_arrived(
+    actor: Actor, appointment: Appointment, *, now: datetime | None = None
+) -> Appointment:
+    """The front desk's arrival mark, on the appointment's day (Conflict ``not_today``)."""
+    return _move_status(actor, appointment, AppointmentStatus.ARRIVED, reason="", now=now)
+
+
+def mark_no_show(
+    actor: Actor, appointment: Appointment, *, reason: str = "", now: datetime | None = None
+) -> Appointment:
+    """The patient did not come: once the appointment has started (Conflict
+    ``not_started``)."""
+    return _move_status(
+        actor, appointment, AppointmentStatus.NO_SHOW, reason=reason.strip(), now=now
+    )
+
+
+def mark_done(
+    actor: Actor, appointment: Appointment, *, now: datetime | None = None
+) -> Appointment:
+    """An arrived appointment has taken place (not a dosing one: its discharge marks it)."""
+    return _move_status(actor, appointment, AppointmentStatus.DONE, reason="", now=now)
 
 
 # --- planning --------------------------------------------------------------------------------

@@ -24,7 +24,22 @@ urlpatterns = [
     ),
     path("courses/<int:course_id>/", views.course, name="course"),
     path("courses/<int:course_id>/boosters/", views.add_booster, name="add_booster"),
+    path(
+        "patients/<int:patient_id>/appointments/book/",
+        views.appointment_book,
+        name="appointment_book",
+    ),
     path("appointments/<int:appointment_id>/reschedule/", views.reschedule, name="reschedule"),
+    # One view, one URL name per move: the policy gives each its roles.
+    *(
+        path(
+            f"appointments/<int:appointment_id>/{move.replace('_', '-')}/",
+            views.appointment_move,
+            {"move": move},
+            name=f"appointment_{move}",
+        )
+        for move in views.MOVES
+    ),
     path("day/<str:day>/", views.day, name="day"),
     path("calendar/", views.my_calendar, name="my_calendar"),
     path("calendar/feeds/", views.my_feed_create, name="my_feed_create"),

@@ -6,9 +6,11 @@ reads through ``courses.selectors``, and every page that shows patient data logs
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from datetime import date
 from typing import Any, cast
 
+from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -26,7 +28,10 @@ from kapcare.clinical import schedule
 from kapcare.clinical import session as session_model
 from kapcare.courses import calendar, conf, selectors, services
 from kapcare.courses.forms import (
+    BookForm,
     BoosterForm,
+    CancelForm,
+    NoShowForm,
     PlanCourseForm,
     ProtocolForm,
     RescheduleForm,
@@ -325,16 +330,106 @@ def patient_appointments(request: HttpRequest, patient_id: int) -> HttpResponse:
 
 
 def _patient_appointments(
-    request: HttpRequest, patient: Patient, *, new_feed_url: str = "", status: int = 200
+    request: HttpRequest,
+    patient: Patient,
+    *,
+    new_feed_url: str = "",
+    book_form: BookForm | None = None,
+    status: int = 200,
 ) -> HttpResponse:
     found = selectors.patient_appointments(patient.pk)
+    role = _user(request).role
     context = {
         "patient": patient,
         "appointments": found,
         "new_feed_url": new_feed_url,
-        "clinical": _user(request).role in CLINICAL,
+        "clinical": role in CLINICAL,
+        "may_book": role_may_view("courses:appointment_book", role),
+        "may_reschedule": role_may_view("courses:reschedule", role),
+        # One rule for the four moves (the policy gives them the same roles).
+        "may_move": role_may_view("courses:appointment_arrive", role),
+        "book_form": book_form or BookForm(),
+        "cancel_form": CancelForm(),
+        "no_show_form": NoShowForm(),
     }
     return render(request, "courses/patient_appointments.html", context, status=status)
+
+
+@reads_patient_data
+@require_POST
+def appointment_book(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """Book an appointment from the patient's appointments page; a refusal shows the form
+    again with what was entered and the error on its field."""
+    patient = _patient(patient_id)
+    form = BookForm(request.POST)
+    if not form.is_valid():
+        return _patient_appointments(request, patient, book_form=form, status=400)
+    data = form.cleaned_data
+    try:
+        appointment = services.book_appointment(
+            Actor.from_request(request),
+            patient,
+            kind=data["kind"],
+            starts_at=data["starts_at"],
+            minutes=data["minutes"],
+            resource=data["resource"],
+            staff=list(data["staff"]),
+        )
+    except Refused as error:
+        add_form_errors(form, error)
+        return _patient_appointments(request, patient, book_form=form, status=page_status(error))
+    when = timezone.localtime(appointment.starts_at)
+    messages.success(request, f"{appointment.get_kind_display()} booked for {when:%Y-%m-%d %H:%M}.")
+    return redirect("courses:patient_appointments", patient_id=patient.pk)
+
+
+def _form_messages(form: forms.Form) -> list[str]:
+    """A form's errors as sentences that name each field by its label."""
+    return [
+        f"{form.fields[name].label}: {error}" if name in form.fields else str(error)
+        for name, errors in form.errors.items()
+        for error in errors
+    ]
+
+
+# move -> (form of the move's inputs, or None, the service, what the page says when done).
+MOVES: dict[str, tuple[type[forms.Form] | None, Callable[..., Appointment], str]] = {
+    "arrive": (None, services.mark_arrived, "marked as arrived"),
+    "no_show": (NoShowForm, services.mark_no_show, "marked as did not attend"),
+    "cancel": (CancelForm, services.cancel_appointment, "cancelled"),
+    "done": (None, services.mark_done, "marked as done"),
+}
+
+
+@require_POST
+def appointment_move(request: HttpRequest, appointment_id: int, move: str) -> HttpResponse:
+    """Arrival, did not attend, cancel or done, from the appointments page. It answers with a
+    redirect back to that page either way: a refusal is its message there, naming the field
+    or the rule (the page's own read is logged there)."""
+    appointment = get_object_or_404(Appointment, pk=appointment_id)
+    form_class, move_status, done = MOVES[move]
+    form = form_class(request.POST) if form_class else None
+    if form is not None and not form.is_valid():
+        for message in _form_messages(form):
+            messages.error(request, message)
+    else:
+        inputs = form.cleaned_data if form is not None else {}
+        try:
+            moved = move_status(Actor.from_request(request), appointment, **inputs)
+        except Refused as error:
+            if form is not None:
+                add_form_errors(form, error)
+                refusals = _form_messages(form)
+            else:
+                refusals = [error.message]
+            for message in refusals:
+                messages.error(request, message)
+        else:
+            when = timezone.localtime(moved.starts_at)
+            messages.success(
+                request, f"{moved.get_kind_display()} on {when:%Y-%m-%d %H:%M} {done}."
+            )
+    return redirect("courses:patient_appointments", patient_id=appointment.patient_id)
 
 
 # --- the day view ----------------------------------------------------------------------------

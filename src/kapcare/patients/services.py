@@ -23,9 +23,11 @@ from kapcare.patients.models import (
     CareStatus,
     ConsentSignature,
     ConsentTemplate,
+    ContactMethod,
     MedicationEntry,
     Patient,
     PatientHistory,
+    SexAtBirth,
     check_birth_date,
     check_person_name,
 )
@@ -53,14 +55,30 @@ def create_patient(
     sex_at_birth: str,
     email: str = "",
     phone: str = "",
+    preferred_contact: str = ContactMethod.EMAIL,
+    address: str = "",
+    emergency_contact_name: str = "",
+    emergency_contact_relation: str = "",
+    emergency_contact_phone: str = "",
     care_status: str = CareStatus.INTAKE,
     is_synthetic: bool = False,
 ) -> Patient:
-    """FieldInvalid, before anything is written, for a blank name or one with control
-    characters, and for a birth date before 1900 or in the future."""
+    """Register a patient (the front desk's page, the API, a converted consultation request):
+    one transaction with its audit entry. FieldInvalid, before anything is written, for a
+    blank name or one with control characters (the emergency contact's too, when given), a
+    birth date before 1900 or in the future, and an unknown sex at birth or contact method."""
     given_name = check_person_name(given_name, "given_name")
     family_name = check_person_name(family_name, "family_name")
+    emergency_contact_name = check_person_name(
+        emergency_contact_name, "emergency_contact_name", required=False
+    )
     check_birth_date(birth_date)
+    for field, value, choices in (
+        ("sex_at_birth", sex_at_birth, SexAtBirth),
+        ("preferred_contact", preferred_contact, ContactMethod),
+    ):
+        if value not in choices.values:
+            raise FieldInvalid(field, "one_of", f"must be one of {', '.join(choices.values)}")
     for _attempt in range(5):
         try:
             with transaction.atomic():
@@ -72,6 +90,11 @@ def create_patient(
                     sex_at_birth=sex_at_birth,
                     email=email.strip().lower(),
                     phone=phone.strip(),
+                    preferred_contact=preferred_contact,
+                    address=address.strip(),
+                    emergency_contact_name=emergency_contact_name,
+                    emergency_contact_relation=emergency_contact_relation.strip(),
+                    emergency_contact_phone=emergency_contact_phone.strip(),
                     care_status=care_status,
                     is_synthetic=is_synthetic,
                 )

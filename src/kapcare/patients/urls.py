@@ -5,6 +5,7 @@ from kapcare.patients import views
 app_name = "patients"
 
 urlpatterns = [
+    path("patients/new/", views.register, name="register"),
     path("patients/<int:patient_id>/", views.chart, name="chart"),
     path("patients/<int:patient_id>/chart/record/", views.chart_record, name="chart_record"),
     path("patients/<int:patient_id>/details/", views.details, name="details"),

@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from kapcare.accounts.policy import role_may_view
 from kapcare.assessments.selectors import chart_context
 from kapcare.audit.reads import reads_patient_data
 from kapcare.audit.services import Actor
@@ -22,8 +23,9 @@ from kapcare.patients.forms import (
     ContactsForm,
     MeasurementForm,
     MedicationForm,
+    RegisterPatientForm,
 )
-from kapcare.patients.models import ConsentTemplate, Patient
+from kapcare.patients.models import CareStatus, ConsentTemplate, Patient
 from kapcare.patients.selectors import record_context
 from kapcare.web.errors import add_form_errors, page_messages, page_status
 from kapcare.web.sections import render_section
@@ -134,4 +136,34 @@ def edit_contacts(request: HttpRequest, patient_id: int) -> HttpResponse:
 @require_GET
 def details(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = get_object_or_404(Patient.objects.select_related("primary_clinician"), pk=patient_id)
-    return render(request, "patients/details.html", {"patient": patient})
+    role = getattr(request.user, "role", None)
+    context = {
+        "patient": patient,
+        "may_see_appointments": role_may_view("courses:patient_appointments", role),
+    }
+    return render(request, "patients/details.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def register(request: HttpRequest) -> HttpResponse:
+    """The front desk registers a patient directly (a walk-in, a referral, a phone call), with
+    the one creation service a converted consultation request uses. The patient starts at
+    care status "Inquiry", as a converted request does."""
+    form = RegisterPatientForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                patient = services.create_patient(
+                    Actor.from_request(request), care_status=CareStatus.INQUIRY, **form.cleaned_data
+                )
+            except Refused as error:
+                add_form_errors(form, error)
+                status = page_status(error)
+            else:
+                messages.success(
+                    request, f"{patient.full_name} is registered as patient {patient.mrn}."
+                )
+                return redirect("patients:details", patient_id=patient.pk)
+    return render(request, "patients/register.html", {"form": form}, status=status)

@@ -15,6 +15,7 @@ NAVIGATION = [
     ("web:patient_home", "Home"),
     ("web:today", "Today"),
     ("web:patient_list", "Patients"),
+    ("patients:register", "Register a patient"),
     ("assessments:alerts", "Alerts"),
     ("consultations:queue", "Requests"),
     ("courses:protocols", "Protocols"),

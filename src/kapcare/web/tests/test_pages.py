@@ -59,6 +59,7 @@ def test_failed_sign_in_is_refused_and_logged(users):
             {
                 "/today/",
                 "/patients/",
+                "/patients/new/",
                 "/consultation/queue/",
                 "/protocols/",
                 "/resources/",
@@ -67,7 +68,17 @@ def test_failed_sign_in_is_refused_and_logged(users):
                 "/admin/",
             },
         ),
-        ("front_desk", {"/today/", "/patients/", "/consultation/queue/", "/calendar/", "/pk/"}),
+        (
+            "front_desk",
+            {
+                "/today/",
+                "/patients/",
+                "/patients/new/",
+                "/consultation/queue/",
+                "/calendar/",
+                "/pk/",
+            },
+        ),
         ("nurse", {"/today/", "/patients/", "/alerts/", "/protocols/", "/calendar/", "/pk/"}),
         ("patient", {"/me/", "/pk/"}),
     ],
