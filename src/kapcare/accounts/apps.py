@@ -7,4 +7,4 @@ class AccountsConfig(AppConfig):
     verbose_name = "Staff and patient accounts"
 
     def ready(self) -> None:
-        from kapcare.accounts import signals  # noqa: F401  (connects the receivers)
+        from kapcare.accounts import idle, mfa, signals  # noqa: F401  (connect the receivers)

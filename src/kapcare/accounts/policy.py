@@ -48,6 +48,22 @@ HTML_ROUTES: Final[dict[str, Rule]] = {
     # Education and planning: staff explain routes and timing, patients learn what to expect.
     "web:pk_explorer": ALL_ROLES,
     "web:token_create": ALL_ROLES - {Role.PATIENT},
+    # --- sign-in security (kapcare.accounts) ---
+    # Everyone may set up a second factor (staff must, under KAPCARE_REQUIRE_MFA) and change
+    # their password; SecondFactorMiddleware admits a session not yet past its second factor
+    # to the factor's pages only.
+    "accounts:second_factor": ALL_ROLES,
+    "accounts:recovery_codes": ALL_ROLES,
+    "accounts:verify": ALL_ROLES,
+    "accounts:password_change": ALL_ROLES,
+    "accounts:password_change_done": ALL_ROLES,
+    # The logoff warning asks whether the session is still on: a signed-out answer too.
+    "accounts:session_status": PUBLIC,
+    # A forgotten password: the emailed link is the credential.
+    "accounts:password_reset": PUBLIC,
+    "accounts:password_reset_done": PUBLIC,
+    "accounts:password_reset_confirm": PUBLIC,
+    "accounts:password_reset_complete": PUBLIC,
     "web:token_revoke": ALL_ROLES - {Role.PATIENT},
     # --- patient record and intake (kapcare.patients, kapcare.intake) ---
     # The chart holds the clinical record: clinical roles only. Demographics: all staff.
@@ -309,6 +325,7 @@ NO_PATIENT_READS: Final[frozenset[str]] = frozenset(
         "web:pk_explorer",
         "web:token_create",
         "web:token_revoke",
+        "accounts:*",
         "courses:protocols",
         "courses:protocol",
         "courses:protocol_create",

@@ -22,7 +22,9 @@ def on_sign_in(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> N
 @receiver(user_logged_out)
 def on_sign_out(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
     if user is not None:
-        record_event(Actor.for_user(user, request), Action.SIGN_OUT, "signed out")
+        # An automatic logoff says so (kapcare.accounts.middleware.IdleLogoutMiddleware).
+        what = getattr(request, "kapcare_sign_out_reason", "signed out")
+        record_event(Actor.for_user(user, request), Action.SIGN_OUT, what)
 
 
 @receiver(user_login_failed)

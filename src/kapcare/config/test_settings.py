@@ -18,6 +18,12 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Most tests sign staff in with a password alone (force_login, the browser's sign-in form); the
+# second-factor tests (accounts/tests/test_mfa*.py) turn the production default back on.
+KAPCARE_REQUIRE_MFA = False
+# Tests move the clock by tens of minutes around a signed-in client; the automatic-logoff tests
+# (accounts/tests/test_idle*.py) set the production default of 900 s themselves.
+KAPCARE_IDLE_LOGOUT_SECONDS = 3600
 # Never the installation's own checkpoints: the test database is another database (each test
 # gets its own file too, conftest.audit_checkpoint_file).
 KAPCARE_AUDIT_CHECKPOINT_FILE = Path(tempfile.gettempdir()) / f"kapcare-test-{os.getpid()}.jsonl"

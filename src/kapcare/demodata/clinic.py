@@ -3,6 +3,7 @@ Loading is idempotent: a second run finds the clinic and changes nothing."""
 
 from __future__ import annotations
 
+import base64
 import random
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -18,6 +19,12 @@ from kapcare.patients.services import create_patient
 
 DEMO_PASSWORD = "kapcare-demo"
 DEMO_PATIENTS = 36
+# The demo prescriber signs in with a second factor, so the flow can be tried (README): this
+# published secret goes into any authenticator app (or `oathtool --totp -b SECRET`), and the
+# recovery codes each work once. Demo only: never a real account's.
+DEMO_MFA_EMAIL = "prescriber@example.org"
+DEMO_TOTP_SECRET = "KAPCAREDEMOSECRETFORTRYINGTOTP22"
+DEMO_RECOVERY_CODES = ("demo-recovery-1", "demo-recovery-2", "demo-recovery-3")
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,19 @@ def synthetic_birth_date(rng: random.Random) -> date:
     return date(2026, 1, 1) - timedelta(days=rng.randint(19 * 365, 75 * 365))
 
 
+def enrol_demo_second_factor(user: User) -> None:
+    """The demo's one enrolled account: its published TOTP secret and recovery codes."""
+    from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from kapcare.accounts.mfa import APP_DEVICE_NAME, RECOVERY_DEVICE_NAME
+
+    key_hex = base64.b32decode(DEMO_TOTP_SECRET).hex()
+    TOTPDevice.objects.create(user=user, name=APP_DEVICE_NAME, key=key_hex, confirmed=True)
+    codes = StaticDevice.objects.create(user=user, name=RECOVERY_DEVICE_NAME, confirmed=True)
+    StaticToken.objects.bulk_create(StaticToken(device=codes, token=c) for c in DEMO_RECOVERY_CODES)
+
+
 @transaction.atomic
 def load_demo_clinic() -> bool:
     """Create the demo clinic unless it is there. Returns True when it was created."""
@@ -62,6 +82,7 @@ def load_demo_clinic() -> bool:
             is_superuser=login.role == Role.CLINIC_ADMIN,
             is_synthetic=True,
         )
+    enrol_demo_second_factor(User.objects.get(email=DEMO_MFA_EMAIL))
     rng = random.Random(20261121)  # fixed, so every demo clinic looks the same
     for index in range(DEMO_PATIENTS):
         given = GIVEN_NAMES[index % len(GIVEN_NAMES)]

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
-from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.contrib.auth.views import LoginView
@@ -15,16 +14,16 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
-from django.urls import Resolver404, resolve, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import RedirectView
 
 from kapcare.accounts.models import User
-from kapcare.accounts.policy import role_may_view
-from kapcare.accounts.roles import CLINICAL, Role
+from kapcare.accounts.roles import CLINICAL
 from kapcare.accounts.services import create_api_token, revoke_api_token
+from kapcare.accounts.signin import landing_page, page_after_sign_in
 from kapcare.audit.reads import reads_patient_data, shown
 from kapcare.audit.services import Actor
 from kapcare.courses.models import Appointment, AppointmentStatus
@@ -65,19 +64,6 @@ def _user(request: HttpRequest) -> User:
     return cast(User, request.user)
 
 
-def landing_page(role: str | None) -> str:
-    """The page a role starts on: one the access policy lets it see."""
-    return "web:patient_home" if role == Role.PATIENT else "web:today"
-
-
-def _may_open(url: str, role: str | None) -> bool:
-    try:
-        match = resolve(urlsplit(url).path)
-    except Resolver404:
-        return False
-    return role_may_view(match.view_name, role)
-
-
 class SignInView(LoginView):
     """Django's sign-in page. Each role lands on a page it may see: its own start page, or
     the ``?next=`` page when the policy lets the role see it (else it would land on a 403)."""
@@ -85,11 +71,7 @@ class SignInView(LoginView):
     redirect_authenticated_user = True
 
     def get_success_url(self) -> str:
-        role = getattr(self.request.user, "role", None)
-        wanted = self.get_redirect_url()  # "" unless ?next= is a safe address
-        if wanted and _may_open(wanted, role):
-            return wanted
-        return reverse(landing_page(role))
+        return page_after_sign_in(self.request, self.get_redirect_url())
 
 
 @require_GET

@@ -27,6 +27,7 @@ SAMPLE_KWARGS: dict[str, object] = {
     "schedule_id": 1,
     "alert_id": 1,
     "token": "not-a-real-link",
+    "uidb64": "MQ",
     "id": "1",
     "history_id": "1",
     "session_id": 1,
