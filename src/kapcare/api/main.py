@@ -21,6 +21,7 @@ from kapcare.courses.api import router as courses_router
 from kapcare.dosing.api import router as dosing_router
 from kapcare.errors import Conflict, FieldInvalid, Forbidden, NotFound
 from kapcare.intake.api import router as intake_router
+from kapcare.ledger.api import router as ledger_router
 from kapcare.patients.api import router as patients_router
 
 api = NinjaAPI(
@@ -42,6 +43,7 @@ api.add_router("/", assessments_router)
 api.add_router("/", consultations_router)
 api.add_router("/", courses_router)
 api.add_router("/", dosing_router)
+api.add_router("/ledger", ledger_router)
 
 
 # Where ninja found the input, and its name for the parsed parameter: neither is a field the

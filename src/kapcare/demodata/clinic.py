@@ -118,4 +118,8 @@ def load_demo_clinic() -> bool:
     import kapcare.dosing.demo
 
     kapcare.dosing.demo.load_demo()
+    # The controlled-substance ledger: stock, every past session drawn from a container.
+    import kapcare.ledger.demo
+
+    kapcare.ledger.demo.load_demo()
     return True

@@ -52,6 +52,8 @@ from kapcare.ledger.witness import Witness
 # which of them may make each kind of entry).
 LICENSED: frozenset[str] = frozenset({Role.NURSE, Role.PRESCRIBER})
 MANAGERS: frozenset[str] = frozenset({Role.CLINIC_ADMIN})
+# An adjustment that moves a container to another location (two entries: out and in).
+TRANSFER = "transfer"
 # A breakage or spill happens at the cart: the nurse or prescriber records it, witnessed.
 ADJUSTERS: dict[str, frozenset[str]] = {
     Kind.BREAKAGE: LICENSED | MANAGERS,
@@ -60,7 +62,7 @@ ADJUSTERS: dict[str, frozenset[str]] = {
     Kind.DESTRUCTION: MANAGERS,
     Kind.LOSS: MANAGERS,
     Kind.REVERSAL: MANAGERS,
-    Kind.TRANSFER_OUT: MANAGERS,
+    TRANSFER: MANAGERS,
 }
 ADJUSTMENT_KINDS: frozenset[str] = frozenset(ADJUSTERS)
 # Entries a reversal may undo: a transfer is undone by transferring back.
@@ -77,6 +79,8 @@ REVERSIBLE: frozenset[str] = frozenset(
     }
 )
 MAX_CONTAINERS_PER_RECEIPT = 1000
+# Session states in which nothing is drawn yet (kapcare.clinical.session: the order comes first).
+BEFORE_ORDER: frozenset[str] = frozenset({"scheduled", "checked_in", "checklist_passed"})
 
 
 def _now(now: datetime | None) -> datetime:
@@ -423,6 +427,10 @@ def record_withdrawal(
             raise FieldInvalid("waste_manner", "required", "how the rest was wasted")
         if session.state == "cancelled":
             raise Conflict("The session was cancelled.", field="session_id", rule="cancelled")
+        if session.state in BEFORE_ORDER:
+            raise Conflict(
+                "The session has no signed dose order yet.", field="session_id", rule="no_order"
+            )
         if session.course.route not in container.product.route.split():
             raise Conflict(
                 f"{container.product.name} is not used for this session's route.",
@@ -492,20 +500,20 @@ def record_adjustment(
     loss: LossDetails | None = None,
     now: datetime | None = None,
 ) -> Entry:
-    """Any movement that is not a receipt or a withdrawal: a transfer (``transfer_out``, to
+    """Any movement that is not a receipt or a withdrawal: a transfer (``transfer``, to
     ``to_location_id``), a return to the supplier, a breakage or spill (witnessed), expired
     stock set aside, a destruction (DEA Form 41: manner and two witnesses), a theft or
     significant loss (DEA Form 106 details), or a reversal citing the entry it reverses."""
     if kind not in ADJUSTMENT_KINDS:
         raise FieldInvalid("kind", "choice", f"one of {', '.join(sorted(ADJUSTMENT_KINDS))}")
-    _require_role(actor, ADJUSTERS[kind], f"record a {Kind(kind).label.lower()}")
+    _require_role(actor, ADJUSTERS[kind], f"record this kind of entry ({kind})")
     at = _now(now)
     reason = _required("reason", reason, "why (a sentence)")
     with transaction.atomic():
         container = _lock_container(container_id)
         if kind == Kind.REVERSAL:
             entry = _reverse(actor, container, reverses, reason, at)
-        elif kind == Kind.TRANSFER_OUT:
+        elif kind == TRANSFER:
             entry = _transfer(actor, container, to_location_id, reason, at)
         elif kind == Kind.SET_ASIDE:
             container.quarantined = True

@@ -15,7 +15,7 @@ LETTERS = st.text(alphabet="ABCDEFGHJKLMPRSTUX", min_size=2, max_size=2)
 SIX = st.text(alphabet="0123456789", min_size=6, max_size=6)
 
 
-def test_the_worked_example():
+def test_the_worked_example() -> None:
     # 1+3+5 = 9; 2 x (2+4+6) = 24; 9 + 24 = 33, so the seventh digit is 3.
     assert dea.check_digit("123456") == 3
     assert dea.validate("ab-123 4563") == "AB1234563"
@@ -31,25 +31,25 @@ def test_the_worked_example():
         ("", "format"),
     ],
 )
-def test_bad_numbers_are_refused_naming_the_field(number, rule):
+def test_bad_numbers_are_refused_naming_the_field(number: str, rule: str) -> None:
     with pytest.raises(FieldInvalid) as refused:
         dea.validate(number, "supplier.dea_number")
     assert (refused.value.field, refused.value.rule) == ("supplier.dea_number", rule)
 
 
 @given(LETTERS, SIX)
-def test_the_computed_check_digit_always_validates(letters, six):
+def test_the_computed_check_digit_always_validates(letters: str, six: str) -> None:
     assert dea.is_valid(f"{letters}{six}{dea.check_digit(six)}")
 
 
 @given(LETTERS, SIX, st.integers(1, 9))
-def test_every_other_seventh_digit_is_refused(letters, six, shift):
+def test_every_other_seventh_digit_is_refused(letters: str, six: str, shift: int) -> None:
     wrong = (dea.check_digit(six) + shift) % 10
     assert not dea.is_valid(f"{letters}{six}{wrong}")
 
 
 @given(LETTERS, SIX, st.integers(0, 5), st.integers(1, 9))
-def test_changing_one_digit_is_caught(letters, six, position, shift):
+def test_changing_one_digit_is_caught(letters: str, six: str, position: int, shift: int) -> None:
     number = f"{letters}{six}{dea.check_digit(six)}"
     digit = (int(six[position]) + shift) % 10
     changed = number[: 2 + position] + str(digit) + number[3 + position :]
@@ -65,7 +65,9 @@ VOLUMES = st.decimals(min_value=0, max_value=10, places=2, allow_nan=False, allo
 
 
 @given(VOLUMES, VOLUMES)
-def test_drawn_equal_to_given_plus_wasted_is_accepted_and_the_mass_adds_up(given_ml, wasted_ml):
+def test_drawn_equal_to_given_plus_wasted_is_accepted_and_the_mass_adds_up(
+    given_ml: Decimal, wasted_ml: Decimal
+) -> None:
     drawn = given_ml + wasted_ml
     if drawn == 0:
         return
@@ -74,14 +76,16 @@ def test_drawn_equal_to_given_plus_wasted_is_accepted_and_the_mass_adds_up(given
 
 
 @given(VOLUMES, VOLUMES, st.integers(1, 100))
-def test_any_hundredth_of_a_ml_unaccounted_is_refused(given_ml, wasted_ml, off):
+def test_any_hundredth_of_a_ml_unaccounted_is_refused(
+    given_ml: Decimal, wasted_ml: Decimal, off: int
+) -> None:
     drawn = given_ml + wasted_ml + Decimal(off) / 100
     with pytest.raises(FieldInvalid) as refused:
         controlled.withdrawal(VIAL, drawn_ml=drawn, given_ml=given_ml, wasted_ml=wasted_ml)
     assert refused.value.rule == "drawn_not_given_plus_wasted"
 
 
-def test_volumes_finer_than_a_hundredth_missing_or_negative_name_each_field():
+def test_volumes_finer_than_a_hundredth_missing_or_negative_name_each_field() -> None:
     with pytest.raises(FieldInvalid) as refused:
         controlled.withdrawal(
             VIAL, drawn_ml=Decimal("1.005"), given_ml=None, wasted_ml=Decimal("-1")
@@ -93,10 +97,10 @@ def test_volumes_finer_than_a_hundredth_missing_or_negative_name_each_field():
     }
 
 
-def test_a_device_is_used_whole():
+def test_a_device_is_used_whole() -> None:
     device = controlled.ProductStrength(mg_per_device=Decimal(28))
     result = controlled.withdrawal(device, drawn_ml=None, given_ml=None, wasted_ml=None)
-    assert (result.given_mg, result.wasted_mg) == (28, 0)
+    assert (result.given_mg, result.wasted_mg) == (Decimal(28), Decimal(0))
     with pytest.raises(FieldInvalid) as refused:
         controlled.withdrawal(device, drawn_ml=Decimal(1), given_ml=None, wasted_ml=None)
     assert refused.value.rule == "whole_device"

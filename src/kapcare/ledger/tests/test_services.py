@@ -307,7 +307,7 @@ def test_a_reversal_needs_a_reason_and_an_entry(vial, admin):
 
 def test_a_transfer_moves_the_location_balances(vial, admin, safe, cart):
     out = services.record_adjustment(
-        admin, container_id=vial.pk, kind=Kind.TRANSFER_OUT, to_location_id=cart.pk,
+        admin, container_id=vial.pk, kind=services.TRANSFER, to_location_id=cart.pk,
         reason="Stock the cart",
     )  # fmt: skip
     vial.refresh_from_db()
