@@ -86,7 +86,7 @@ def test_a_password_reset_by_email(settings, make_user):
     assert "It works once, for 1 hour" in client.get(sent["Location"]).content.decode()
     assert len(mail.outbox) == 1 and mail.outbox[0].to == [nurse.email]
     link = re.search(
-        r"https://clinic\.example\.org(/account/password/new/\S+)", mail.outbox[0].body
+        r"https://clinic\.example\.org(/account/password/new/\S+)", str(mail.outbox[0].body)
     )
     assert link is not None
     assert password_events(nurse) == ["password reset link sent"]
