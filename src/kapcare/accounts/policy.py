@@ -146,6 +146,8 @@ HTML_ROUTES: Final[dict[str, Rule]] = {
     "dosing:order_preview": CLINICAL,
     "dosing:order_sign": CLINICAL,
     "dosing:administration": CLINICAL,
+    "dosing:start_dosing": CLINICAL,
+    "dosing:stop_dosing": CLINICAL,
     "dosing:device": CLINICAL,
     "dosing:vitals": CLINICAL,
     "dosing:vitals_reminder": CLINICAL,

@@ -1,8 +1,10 @@
 """Trajectory charts: one server-rendered SVG per scale (matplotlib, Agg, no pyplot so it is
 safe in a web server thread).
 
-Each chart marks the baseline (the first score), the published bands or cut-point, and each
-later score that meets response or remission by `kapcare.clinical.instruments.change`.
+Each chart draws the baseline as a labelled line (the one baseline of
+`kapcare.clinical.instruments.baseline`, named as the latest-scores table names it), the
+published bands or cut-point, and each later score that meets response or remission from that
+baseline by `kapcare.clinical.instruments.change`.
 
 Drawing takes tens of milliseconds, so pages never draw: the background worker draws a chart
 when a score is stored and keeps it (`TrajectoryChart`) with the digest of the points it was
@@ -29,7 +31,7 @@ from kapcare.clinical import instruments
 from kapcare.clinical.instruments.cssrs import LEVELS
 
 # Part of every digest: bump it when the drawing changes, so stored charts are redrawn.
-DRAWING_VERSION = 1
+DRAWING_VERSION = 2
 _BAND_COLOURS = ("#e8f3ec", "#f3f6e6", "#fbf3df", "#fbe8da", "#f8dcdc")
 
 
@@ -38,6 +40,9 @@ class Point:
     on: date
     total: int
     band: str
+    # On the baseline score only: how the pages name it ("since the last score before this
+    # course started (2025-01-06)"); "" on every other score and on a scale without change.
+    baseline: str = ""
 
 
 def _band_label(name: str) -> str:
@@ -116,12 +121,27 @@ def _draw(code: str, points: Sequence[Point]) -> str:
                 color="#9a6200",
             )
         ys = [p.total for p in points]
-        baseline = points[0].total
+        at = next((i for i, p in enumerate(points) if p.baseline), 0)
+        base = points[at]
+        baseline = base.total
         ax.plot(xs, ys, "-o", color="#2f5d8a", lw=1.6, ms=4, label="total", zorder=3)
-        ax.axhline(baseline, color="#5b6474", lw=1, ls="--", label=f"baseline {baseline}")
+        ax.axhline(baseline, color="#5b6474", lw=1.2, ls="--", label=f"baseline {baseline}")
+        ax.plot([xs[at]], [baseline], "D", ms=7, mfc="white", mec="#1d2430", mew=1.5, zorder=4)
+        # The line's own label, so the chart says which score it measures change from.
+        ax.text(
+            0.01,
+            baseline + top * 0.02,
+            f"baseline {baseline}, {base.baseline or 'the first score'}",
+            transform=ax.get_yaxis_transform(),
+            fontsize=7.5,
+            va="bottom",
+            color="#1d2430",
+            bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none", "pad": 1},
+            zorder=5,
+        )
         responded = []
         remitted = []
-        for point in points[1:]:
+        for point in points[at + 1 :]:
             result = instruments.change(code, baseline, point.total)
             if result.remission:
                 remitted.append(point)
@@ -153,7 +173,8 @@ def _draw(code: str, points: Sequence[Point]) -> str:
         ax.set_ylabel("Total")
         latest = points[-1]
         description = (
-            f"{title}. Baseline {baseline} on {points[0].on:%Y-%m-%d}; latest {latest.total} "
+            f"{title}. Baseline {baseline} on {base.on:%Y-%m-%d}"
+            f"{f' ({base.baseline})' if base.baseline else ''}; latest {latest.total} "
             f"({_band_label(latest.band)}) on {latest.on:%Y-%m-%d}; {len(responded)} scores at "
             f"response and {len(remitted)} at remission."
         )
@@ -176,7 +197,11 @@ def _draw(code: str, points: Sequence[Point]) -> str:
 def points_digest(code: str, points: Sequence[Point]) -> str:
     """The SHA-256 of what a chart is drawn from: the scale, its points and the drawing's
     version. A stored chart whose digest differs from this is stale."""
-    content = (DRAWING_VERSION, code, [(p.on.isoformat(), p.total, p.band) for p in points])
+    content = (
+        DRAWING_VERSION,
+        code,
+        [(p.on.isoformat(), p.total, p.band, p.baseline) for p in points],
+    )
     return hashlib.sha256(repr(content).encode()).hexdigest()
 
 

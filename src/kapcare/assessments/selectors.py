@@ -62,15 +62,29 @@ class ScoreRow(NamedTuple):
     administered_at: datetime
 
 
-def _points(assessments: Sequence[Assessment | ScoreRow]) -> list[Point]:
-    return [Point(local_date(a.administered_at), a.total, a.band) for a in assessments]
+def _points(
+    code: str, assessments: Sequence[Assessment | ScoreRow], course_began: datetime | None
+) -> list[Point]:
+    """The chart's points, the baseline (``kapcare.clinical.instruments.baseline``, from the
+    current course's start) carrying its label, as the latest-scores table names it."""
+    found = baseline_rules.progress(code, assessments, course_began)
+    chosen, label = None, ""
+    if found is not None and code in baseline_rules.CHANGE_SCALES:
+        chosen = found.baseline
+        label = found.label(local_date(chosen.administered_at))
+    return [
+        Point(local_date(a.administered_at), a.total, a.band, label if a is chosen else "")
+        for a in assessments
+    ]
 
 
 def trajectory_points(patient_id: int, instrument: str) -> list[Point]:
-    """What the trajectory chart of a patient's scale is drawn from, oldest first (1 query)."""
-    return _points(
-        list(patient_assessments(patient_id, instrument).only("administered_at", "total", "band"))
+    """What the trajectory chart of a patient's scale is drawn from, oldest first (2 queries:
+    the scores and the current course's start)."""
+    scores = list(
+        patient_assessments(patient_id, instrument).only("administered_at", "total", "band")
     )
+    return _points(instrument, scores, current_course_start(patient_id) if scores else None)
 
 
 # --- schedules -----------------------------------------------------------------------------
@@ -413,7 +427,9 @@ def chart_context(patient: Patient, *, today: date | None = None) -> dict[str, A
         baseline, latest, change = found.baseline, found.current, found.change
         chart = stored.get(code)
         svg = ""
-        if chart is not None and chart.digest == points_digest(code, _points(done)):
+        if chart is not None and chart.digest == points_digest(
+            code, _points(code, done, course_began)
+        ):
             svg = chart.svg
         scales.append(
             ScaleSummary(

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -101,6 +102,13 @@ def record(request: HttpRequest, patient_id: int, instrument: str) -> HttpRespon
                 )
             else:
                 messages.success(request, f"{definition.name} recorded.")
+            # Back where the form was opened from (the dosing session's checklist), when that
+            # is a page of this site; else the recorded assessment.
+            back = request.GET.get("next", "")
+            if back.startswith("/") and url_has_allowed_host_and_scheme(
+                back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+            ):
+                return redirect(back)
             return redirect("assessments:detail", assessment_id=assessment.pk)
         status = 400
     else:

@@ -22,8 +22,6 @@ from kapcare.clinical import pk
 from kapcare.dosing.models import VitalReading
 from kapcare.pk_report import curve_svg
 
-WIDTH_PX, HEIGHT_PX = 720, 300
-LEFT_PX, RIGHT_PX, TOP_PX, BOTTOM_PX = 56, 16, 40, 48
 SERIES = (
     # (field, label, colour, dash pattern, marker)
     ("systolic", "Systolic BP (mmHg)", "#2f5d8a", "", "circle"),
@@ -33,24 +31,54 @@ SERIES = (
 
 
 @dataclass(frozen=True)
+class _Frame:
+    """The drawing's size in SVG units and its text size. The page scales the SVG to its
+    width, so a phone gets a narrow frame with larger text: the wide one's 11-unit labels
+    would shrink to about 5 px on a 390-px screen."""
+
+    width: int
+    height: int
+    left: int
+    right: int
+    top: int
+    bottom: int
+    text: int  # tick labels; the legend and axis titles one unit larger
+    max_ticks: int  # time ticks that fit along the axis
+
+    @property
+    def plot_right(self) -> int:
+        return self.width - self.right
+
+    @property
+    def plot_bottom(self) -> int:
+        return self.height - self.bottom
+
+
+WIDE = _Frame(720, 300, 56, 16, 40, 48, 11, 8)
+# The legend takes a line per series in the narrow frame.
+NARROW = _Frame(360, 340, 58, 24, 70, 44, 13, 4)
+
+
+@dataclass(frozen=True)
 class _Scale:
+    frame: _Frame
     t0: datetime
     span_s: float
     y_min: float
     y_max: float
 
     def x(self, at: datetime) -> float:
-        plot = WIDTH_PX - LEFT_PX - RIGHT_PX
-        return LEFT_PX + plot * (at - self.t0).total_seconds() / self.span_s
+        plot = self.frame.plot_right - self.frame.left
+        return self.frame.left + plot * (at - self.t0).total_seconds() / self.span_s
 
     def y(self, value: float) -> float:
-        plot = HEIGHT_PX - TOP_PX - BOTTOM_PX
-        return TOP_PX + plot * (1 - (value - self.y_min) / (self.y_max - self.y_min))
+        plot = self.frame.plot_bottom - self.frame.top
+        return self.frame.top + plot * (1 - (value - self.y_min) / (self.y_max - self.y_min))
 
 
-def _tick_step_min(span_min: float) -> int:
+def _tick_step_min(span_min: float, max_ticks: int) -> int:
     for step in (5, 10, 15, 30, 60, 120):
-        if span_min / step <= 8:
+        if span_min / step <= max_ticks:
             return step
     return 240
 
@@ -62,11 +90,14 @@ def vitals_svg(
     dosing_stopped_at: datetime | None = None,
     critical_systolic_mmhg: float = 180,
     critical_diastolic_mmhg: float = 110,
+    narrow: bool = False,
 ) -> str:
-    """The session's vitals over time as an accessible inline SVG ("" when there are none)."""
+    """The session's vitals over time as an accessible inline SVG ("" when there are none);
+    ``narrow``: drawn for a phone's width."""
     points = [r for r in readings if any(getattr(r, f) is not None for f, *_ in SERIES)]
     if not points:
         return ""
+    frame = NARROW if narrow else WIDE
     times = [r.taken_at for r in points]
     for moment in (dosing_started_at, dosing_stopped_at):
         if moment is not None:
@@ -79,7 +110,8 @@ def vitals_svg(
     values = [float(v) for r in points for f, *_ in SERIES if (v := getattr(r, f)) is not None]
     y_max = max(200.0, max(values) + 10)
     y_min = min(40.0, min(values) - 10)
-    scale = _Scale(start, (end - start).total_seconds(), y_min, y_max)
+    scale = _Scale(frame, start, (end - start).total_seconds(), y_min, y_max)
+    small, large = frame.text, frame.text + 1
     parts: list[str] = []
     add = parts.append
     title = "Vitals: blood pressure and heart rate over time"
@@ -90,28 +122,30 @@ def vitals_svg(
         for r in points
     )
     add(
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH_PX} {HEIGHT_PX}" '
-        f'class="vitals-chart" role="img" aria-label="{escape(title)}. {escape(summary)}">'
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {frame.width} {frame.height}" '
+        f'class="vitals-chart{" narrow" if narrow else " wide"}" role="img" '
+        f'aria-label="{escape(title)}. {escape(summary)}">'
         f"<title>{escape(title)}</title><desc>{escape(summary)}</desc>"
     )
-    plot_right = WIDTH_PX - RIGHT_PX
-    plot_bottom = HEIGHT_PX - BOTTOM_PX
+    left, top = frame.left, frame.top
+    plot_right, plot_bottom = frame.plot_right, frame.plot_bottom
     # The dosing period, shaded so a reading's place relative to the dose is plain.
     if dosing_started_at is not None:
         x1 = scale.x(dosing_started_at)
         x2 = scale.x(dosing_stopped_at) if dosing_stopped_at is not None else plot_right
         add(
-            f'<rect x="{x1:.1f}" y="{TOP_PX}" width="{max(x2 - x1, 1):.1f}" '
-            f'height="{plot_bottom - TOP_PX}" fill="#fff4d6"/>'
-            f'<text x="{x1 + 4:.1f}" y="{TOP_PX + 12}" font-size="11" fill="#7a5a00">dosing</text>'
+            f'<rect x="{x1:.1f}" y="{top}" width="{max(x2 - x1, 1):.1f}" '
+            f'height="{plot_bottom - top}" fill="#fff4d6"/>'
+            f'<text x="{x1 + 4:.1f}" y="{top + small + 1}" font-size="{small}" '
+            f'fill="#7a5a00">dosing</text>'
         )
     # Horizontal grid and y ticks every 20.
     tick = (int(y_min) // 20 + 1) * 20
     while tick < y_max:
         y = scale.y(tick)
         add(
-            f'<line x1="{LEFT_PX}" x2="{plot_right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e4e8ee"/>'
-            f'<text x="{LEFT_PX - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end" '
+            f'<line x1="{left}" x2="{plot_right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e4e8ee"/>'
+            f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="{small}" text-anchor="end" '
             f'fill="#5b6474">{tick}</text>'
         )
         tick += 20
@@ -122,13 +156,13 @@ def vitals_svg(
     ):
         y = scale.y(value)
         add(
-            f'<line x1="{LEFT_PX}" x2="{plot_right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#b3261e" '
+            f'<line x1="{left}" x2="{plot_right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#b3261e" '
             f'stroke-dasharray="4 3"/>'
-            f'<text x="{plot_right - 4}" y="{y - 4:.1f}" font-size="10" text-anchor="end" '
-            f'fill="#b3261e">critical {name} {value:g}</text>'
+            f'<text x="{plot_right - 4}" y="{y - 4:.1f}" font-size="{small - 1}" '
+            f'text-anchor="end" fill="#b3261e">critical {name} {value:g}</text>'
         )
     # Time ticks at round clock minutes.
-    step = _tick_step_min((end - start).total_seconds() / 60)
+    step = _tick_step_min((end - start).total_seconds() / 60, frame.max_ticks)
     local_start = timezone.localtime(start)
     first = local_start.replace(second=0, microsecond=0)
     first += timedelta(minutes=(-first.minute) % step)
@@ -138,18 +172,19 @@ def vitals_svg(
         add(
             f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{plot_bottom}" y2="{plot_bottom + 4}" '
             f'stroke="#5b6474"/>'
-            f'<text x="{x:.1f}" y="{plot_bottom + 17}" font-size="11" text-anchor="middle" '
-            f'fill="#5b6474">{moment:%H:%M}</text>'
+            f'<text x="{x:.1f}" y="{plot_bottom + small + 6}" font-size="{small}" '
+            f'text-anchor="middle" fill="#5b6474">{moment:%H:%M}</text>'
         )
         moment += timedelta(minutes=step)
+    middle_y = (top + plot_bottom) / 2
     add(
-        f'<line x1="{LEFT_PX}" x2="{plot_right}" y1="{plot_bottom}" y2="{plot_bottom}" '
-        f'stroke="#5b6474"/><line x1="{LEFT_PX}" x2="{LEFT_PX}" y1="{TOP_PX}" '
+        f'<line x1="{left}" x2="{plot_right}" y1="{plot_bottom}" y2="{plot_bottom}" '
+        f'stroke="#5b6474"/><line x1="{left}" x2="{left}" y1="{top}" '
         f'y2="{plot_bottom}" stroke="#5b6474"/>'
-        f'<text x="{(LEFT_PX + plot_right) / 2:.0f}" y="{HEIGHT_PX - 8}" font-size="12" '
+        f'<text x="{(left + plot_right) / 2:.0f}" y="{frame.height - 8}" font-size="{large}" '
         f'text-anchor="middle" fill="#1d2430">Clock time</text>'
-        f'<text x="14" y="{(TOP_PX + plot_bottom) / 2:.0f}" font-size="12" text-anchor="middle" '
-        f'fill="#1d2430" transform="rotate(-90 14 {(TOP_PX + plot_bottom) / 2:.0f})">'
+        f'<text x="{large}" y="{middle_y:.0f}" font-size="{large}" text-anchor="middle" '
+        f'fill="#1d2430" transform="rotate(-90 {large} {middle_y:.0f})">'
         f"mmHg · beats/min</text>"
     )
     # The series, then the legend along the top.
@@ -172,15 +207,20 @@ def vitals_svg(
                 add(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{colour}"/>')
             else:
                 add(f'<rect x="{x - 3:.1f}" y="{y - 3:.1f}" width="6" height="6" fill="{colour}"/>')
-    legend_x = LEFT_PX
+    # The legend: in a row when it fits, else a line per series.
+    legend_x, legend_y = left, 16
     for _field, label, colour, dash, _marker in SERIES:
+        width = 28 + round(0.62 * large * len(label)) + 12
+        if legend_x > left and legend_x + width > frame.width:
+            legend_x, legend_y = left, legend_y + large + 6
         dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
         add(
-            f'<line x1="{legend_x}" x2="{legend_x + 22}" y1="16" y2="16" stroke="{colour}" '
-            f'stroke-width="2"{dash_attr}/>'
-            f'<text x="{legend_x + 28}" y="20" font-size="12" fill="#1d2430">{escape(label)}</text>'
+            f'<line x1="{legend_x}" x2="{legend_x + 22}" y1="{legend_y}" y2="{legend_y}" '
+            f'stroke="{colour}" stroke-width="2"{dash_attr}/>'
+            f'<text x="{legend_x + 28}" y="{legend_y + 4}" font-size="{large}" '
+            f'fill="#1d2430">{escape(label)}</text>'
         )
-        legend_x += 28 + 8 * len(label)
+        legend_x += width
     add("</svg>")
     return "".join(parts)
 

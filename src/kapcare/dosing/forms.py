@@ -133,6 +133,23 @@ class AdministrationForm(forms.Form):
     )
 
 
+class StartDosingForm(AdministrationForm):
+    """The administration as dosing starts: saved and the session moved to dosing in one post
+    (``services.start_dosing``). Every field of the administration but its stop, which comes
+    later ("Stopped now"), and a prescriber's override reason when the move needs one."""
+
+    reason = forms.CharField(
+        label="Override reason (prescriber)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Only when a requirement below is overridden; kept with the record.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        del self.fields["stopped_at"]
+
+
 class VitalsForm(forms.Form):
     """One row of readings, in the order a monitor shows them."""
 

@@ -4,21 +4,40 @@ open in which state comes from the session model's one table (``clinical.session
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.urls import reverse
 
 from kapcare.clinical import session as model
+from kapcare.clinical.dosing import ESKETAMINE_DEVICE_SPACING_MIN
 from kapcare.dosing import charts, conf, rules, selectors, services
 from kapcare.dosing import forms as step_forms
 from kapcare.dosing.models import DosingSession, ScoreScale, State, VitalAlert, VitalReading
 from kapcare.errors import FieldInvalid
 
 # The states the bar shows, in order (a cancelled session is shown apart).
-STATE_BAR = [s for s in State if s != State.CANCELLED]
+STATE_BAR: list[State] = [s for s in State if s != State.CANCELLED]
 # Two steps have no button of their own: signing the order moves to "dose ordered", and
 # signing the note to "note signed".
+# While the dose runs and the patient recovers, the vitals entry, the latest readings and any
+# open alert sit at the top of the page (``live``).
+LIVE_STATES = frozenset({State.DOSING, State.RECOVERY})
+# The latest readings the live panel shows above the fold (the whole table is further down).
+LIVE_READINGS = 3
+# The page's sections that fold away (details/summary) once their step is behind the session:
+# every state in which the step is open comes before the session's state.
+FOLDING_STEPS = {
+    "checklist": model.Step.CHECKLIST,
+    "centering": model.Step.CENTERING,
+    "order": model.Step.ORDER,
+    "administration": model.Step.ADMINISTRATION,
+    "observations": model.Step.OBSERVE,
+    "discharge": model.Step.DISCHARGE_ASSESSMENT,
+}
 STEP_ELSEWHERE = {
     State.DOSE_ORDERED: "A prescriber signs the dose order below; signing moves the session on.",
     State.NOTE_SIGNED: "Sign the session note below; signing completes the record.",
@@ -91,24 +110,30 @@ def vitals_context(
     ]
     administration = getattr(session, "administration", None)
     limits = rules.thresholds(session)
+    chart: dict[str, Any] = {
+        "dosing_started_at": administration.started_at if administration else None,
+        "dosing_stopped_at": administration.stopped_at if administration else None,
+        "critical_systolic_mmhg": limits.critical_systolic_at_or_above,
+        "critical_diastolic_mmhg": limits.critical_diastolic_at_or_above,
+    }
+    newest_first = list(reversed(timeline))
     return {
         "session": session,
+        "live": session.state in LIVE_STATES,
         "vitals_form": form or step_forms.VitalsForm(),
         "vitals_errors": (errors or []) if ack_form is None else [],
         "can_record_vitals": session.state in model.OPEN_IN[model.Step.VITALS],
-        "readings_newest_first": list(reversed(timeline)),
+        "readings_newest_first": newest_first,
+        "latest_readings": newest_first[:LIVE_READINGS],
         "readings_total": record.readings_total,
         # Open critical alerts above the entry row (they demand an action and block the next
         # step); the others, newest first, below it.
         "open_alerts": [e for e in entries if e["form"] is not None],
         "other_alerts": [e for e in entries if e["form"] is None],
-        "vitals_chart_svg": charts.vitals_svg(
-            timeline,
-            dosing_started_at=administration.started_at if administration else None,
-            dosing_stopped_at=administration.stopped_at if administration else None,
-            critical_systolic_mmhg=limits.critical_systolic_at_or_above,
-            critical_diastolic_mmhg=limits.critical_diastolic_at_or_above,
-        ),
+        # Drawn twice: wide for a tablet, and narrow with larger text for a phone (the page
+        # shows the one that fits), so the labels stay legible at 390 px.
+        "vitals_chart_svg": charts.vitals_svg(timeline, **chart),
+        "vitals_chart_narrow_svg": charts.vitals_svg(timeline, narrow=True, **chart),
         "reminder": record.reminder,
     }
 
@@ -133,11 +158,22 @@ def next_step_context(record: selectors.SessionRecord, *, prescriber: bool) -> d
     }
 
 
-def _plan(record: selectors.SessionRecord) -> tuple[services.OrderPlan | None, str]:
+def _plan(
+    record: selectors.SessionRecord, typed: Mapping[str, Any] | None
+) -> tuple[services.OrderPlan | None, str]:
+    """The order as it would be computed: from the amount the prescriber typed (a refused
+    order shows the dose that matches what was typed), else the protocol's default."""
     if record.session.state not in model.OPEN_IN[model.Step.ORDER]:
         return None, ""
+    amount: dict[str, Any] = {}
+    if typed is not None:
+        # Validated afresh: the refused form's own errors have taken the amount out of it.
+        form = order_form(record.session, typed)
+        if not form.is_valid():
+            return None, ""
+        amount = form.amount()
     try:
-        return services.plan_order(record.session), ""
+        return services.plan_order(record.session, **amount), ""
     except FieldInvalid as error:
         return None, error.message
 
@@ -166,6 +202,46 @@ def _device_slots(record: selectors.SessionRecord) -> list[dict[str, Any]]:
         {"number": n, "used": used.get(n), "next": n not in used and n == len(used) + 1}
         for n in range(1, (current.devices or 0) + 1)
     ]
+
+
+def _device_wait(record: selectors.SessionRecord) -> dict[str, Any] | None:
+    """When the next esketamine device may be given (the label's spacing after the last one),
+    while that is still to come; the page counts down to it."""
+    current, devices = record.current_order, record.devices
+    if record.session.state != State.DOSING or current is None or not devices:
+        return None
+    if len(devices) >= (current.devices or 0):
+        return None
+    ready_at = devices[-1].used_at + timedelta(minutes=ESKETAMINE_DEVICE_SPACING_MIN)
+    if ready_at <= record.now:
+        return None
+    return {"number": len(devices) + 1, "ready_at": ready_at, "now": record.now}
+
+
+def _folded(state: State) -> dict[str, bool]:
+    """Which sections fold away: those whose step is behind the session (all, once cancelled)."""
+    if state not in STATE_BAR:
+        return dict.fromkeys(FOLDING_STEPS, True)
+    at = STATE_BAR.index(state)
+    return {
+        name: at > max(STATE_BAR.index(State(s)) for s in model.OPEN_IN[step])
+        for name, step in FOLDING_STEPS.items()
+    }
+
+
+def checklist_context(record: selectors.SessionRecord) -> dict[str, Any]:
+    """The checklist's items as the page shows them (and as a vitals post updates them)."""
+    session = record.session
+    checklist = getattr(session, "checklist", None)
+    shown = checklist is not None or session.state == State.CHECKED_IN
+    items = record.checklist_items if shown else ()
+    return {
+        "show_checklist": session.state != State.SCHEDULED and shown,
+        "checklist_items": items,
+        "checklist_met": sum(1 for item in items if item.ok),
+        # A missing treatment consent is signed on the chart (its "Sign ..." links).
+        "consent_url": reverse("patients:chart", kwargs={"patient_id": session.patient_id}),
+    }
 
 
 def _forms(record: selectors.SessionRecord, bound: dict[str, forms.Form]) -> dict[str, forms.Form]:
@@ -197,7 +273,10 @@ def _forms(record: selectors.SessionRecord, bound: dict[str, forms.Form]) -> dic
         # A new order replaces a signed one: it starts empty, so the current dose is never
         # signed again by a second click on a pre-filled form.
         "order": order_form(session, initial={} if record.current_order else None),
-        "administration": step_forms.AdministrationForm(initial=administration_initial),
+        # Before dosing, the administration is saved and dosing started in one post.
+        "administration": step_forms.StartDosingForm(initial=administration_initial)
+        if session.state == State.DOSE_ORDERED
+        else step_forms.AdministrationForm(initial=administration_initial),
         "side_effect": step_forms.SideEffectForm(),
         "intervention": step_forms.InterventionForm(auto_id="int_%s"),
         "discharge": step_forms.DischargeForm(
@@ -248,8 +327,10 @@ def page_context(
     administration = getattr(session, "administration", None)
     note = getattr(session, "note", None)
     inputs = session.discharge_inputs or {}
-    plan, plan_error = _plan(record)
+    typed_order = bound["order"].data if "order" in bound else None
+    plan, plan_error = _plan(record, typed_order)
     bar_index = STATE_BAR.index(state) if state in STATE_BAR else -1
+    session_url = reverse("dosing:session", args=[session.pk])
     context: dict[str, Any] = {
         "session": session,
         "patient": session.patient,
@@ -270,9 +351,9 @@ def page_context(
         "forms": _forms(record, bound),
         "is_prescriber": prescriber,
         "can": _open_steps(record, prescriber),
+        "live": state in LIVE_STATES,
+        "folded": _folded(state),
         "show": {
-            "checklist": state != State.SCHEDULED
-            and (checklist is not None or state == State.CHECKED_IN),
             "order": state in model.OPEN_IN[model.Step.ORDER] or bool(record.orders),
             "administration": state in model.OPEN_IN[model.Step.ADMINISTRATION]
             or administration is not None,
@@ -281,15 +362,13 @@ def page_context(
             "note": note is not None or state in (State.RECOVERY, State.DISCHARGED),
         },
         "checklist": checklist,
-        "checklist_items": record.checklist_items
-        if checklist is not None or state == State.CHECKED_IN
-        else [],
-        # A missing treatment consent is signed on the chart (its "Sign ..." links).
-        "consent_url": reverse("patients:chart", kwargs={"patient_id": session.patient_id}),
+        # Today's C-SSRS on the assessments form, which comes back here when saved.
         "cssrs_url": reverse(
             "assessments:record",
             kwargs={"patient_id": session.patient_id, "instrument": "cssrs_screen"},
-        ),
+        )
+        + "?"
+        + urlencode({"next": session_url + "#checklist"}),
         "orders": record.orders,
         "current_order": record.current_order,
         "plan": plan,
@@ -297,6 +376,13 @@ def page_context(
         "pk_svg": _pk_svg(record, plan),
         "administration": administration,
         "device_slots": _device_slots(record),
+        "device_wait": _device_wait(record),
+        # "Stopped now" is one tap while an IV or IM dose runs (esketamine stops with its last
+        # device).
+        "can_stop": state == State.DOSING
+        and session.route != model.ESKETAMINE
+        and administration is not None
+        and administration.stopped_at is None,
         "side_effects": record.side_effects,
         "interventions": record.interventions,
         "scores": record.scores,
@@ -322,6 +408,7 @@ def page_context(
         if session.route == model.ESKETAMINE
         else [],
     }
+    context.update(checklist_context(record))
     context.update(next_step_context(record, prescriber=prescriber))
     context.update(vitals_context(record))
     return context

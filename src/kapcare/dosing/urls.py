@@ -14,6 +14,9 @@ SESSION_ROUTES = (
     ("order/preview/", views.order_preview, "order_preview"),
     ("order/", views.order_sign, "order_sign"),
     ("administration/", views.administration, "administration"),
+    # The administration saved and dosing started in one post; "stopped now" in one tap.
+    ("administration/start/", views.start_dosing, "start_dosing"),
+    ("administration/stop/", views.stop_dosing, "stop_dosing"),
     ("devices/", views.device, "device"),
     # HTMX posts get back the live vitals panel; plain posts, the page.
     ("vitals/", views.vitals, "vitals"),

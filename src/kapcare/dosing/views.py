@@ -39,6 +39,7 @@ from kapcare.dosing.forms import (
     ReflectionForm,
     ScoreForm,
     SideEffectForm,
+    StartDosingForm,
     TransitionForm,
     VitalsForm,
     errors_of,
@@ -46,7 +47,7 @@ from kapcare.dosing.forms import (
 from kapcare.dosing.models import DosingSession, ScoreScale, State, VitalAlert
 from kapcare.dosing.rems import build_rems_pdf
 from kapcare.errors import NotFound, Refused
-from kapcare.web.errors import page_messages, page_status
+from kapcare.web.errors import add_form_errors, page_messages, page_status
 from kapcare.web.sections import is_htmx
 
 
@@ -128,6 +129,8 @@ def _write(
     try:
         message = write(Actor.from_request(request), session, form)
     except Refused as error:
+        # The refusal beside the field it names, as well as on top.
+        add_form_errors(form, error)
         return _refused(request, session, error, bound={section: form})
     return _done(request, session, message, section.replace("_", "-"))
 
@@ -195,6 +198,7 @@ def _vitals_response(
     record = _record(session_id)
     context = presenter.vitals_context(record, form=form, ack_form=ack_form, errors=errors)
     context.update(presenter.next_step_context(record, prescriber=_is_prescriber(request)))
+    context.update(presenter.checklist_context(record))
     context["oob"] = True
     shown(request, [record.session.patient_id])
     return render(request, "dosing/_vitals_response.html", context, status=status)
@@ -315,6 +319,20 @@ def _write_administration(actor: Actor, session: DosingSession, form: forms.Form
     return "Administration saved."
 
 
+def _write_start_dosing(actor: Actor, session: DosingSession, form: forms.Form) -> str:
+    data = form.cleaned_data
+    services.start_dosing(
+        actor, session, lot_number=data["lot_number"], vial_id=data["vial_id"],
+        started_at=data["started_at"] or timezone.now(), reason=data["reason"] or "",
+    )  # fmt: skip
+    return "Administration saved; the session is now: dosing."
+
+
+def _write_stop(actor: Actor, session: DosingSession, form: forms.Form) -> str:
+    done = services.record_stop(actor, session)
+    return f"Administration stopped at {timezone.localtime(done.stopped_at):%H:%M}."
+
+
 def _write_device(actor: Actor, session: DosingSession, form: forms.Form) -> str:
     used = services.record_device(actor, session)
     return f"Device {used.number} recorded at {timezone.localtime(used.used_at):%H:%M}."
@@ -388,6 +406,8 @@ transition = _step(TransitionForm, "next_step", _write_transition)
 checklist = _step(ChecklistForm, "checklist", _write_checklist)
 centering = _step(CenteringForm, "centering", _write_centering)
 administration = _step(AdministrationForm, "administration", _write_administration)
+start_dosing = _step(StartDosingForm, "administration", _write_start_dosing)
+stop_dosing = _step(forms.Form, "administration", _write_stop)
 device = _step(forms.Form, "administration", _write_device)
 side_effect = _step(SideEffectForm, "side_effect", _write_side_effect)
 intervention = _step(InterventionForm, "intervention", _write_intervention, auto_id="int_%s")

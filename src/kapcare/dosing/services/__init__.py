@@ -1,7 +1,12 @@
 """Every write to a dosing session, one module per part of the session. Each function is one
 use case in one transaction (see ``_common``); callers import them from here."""
 
-from kapcare.dosing.services.administration import record_administration, record_device
+from kapcare.dosing.services.administration import (
+    record_administration,
+    record_device,
+    record_stop,
+    start_dosing,
+)
 from kapcare.dosing.services.checklist import (
     CENTERING_KINDS,
     CHECKLIST_FIELDS,
@@ -39,6 +44,7 @@ __all__ = [
     "plan_order",
     "record_administration",
     "record_device",
+    "record_stop",
     "record_vitals",
     "save_centering",
     "save_checklist",
@@ -46,5 +52,6 @@ __all__ = [
     "save_reflection",
     "sign_note",
     "sign_order",
+    "start_dosing",
     "transition",
 ]

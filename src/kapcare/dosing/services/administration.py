@@ -11,7 +11,8 @@ from kapcare.audit.models import Action
 from kapcare.audit.services import Actor
 from kapcare.clinical.dosing import ESKETAMINE_DEVICE_SPACING_MIN
 from kapcare.clinical.session import ESKETAMINE, Step
-from kapcare.dosing.models import Administration, DeviceUse, DosingSession, VitalReading
+from kapcare.dosing.models import Administration, DeviceUse, DosingSession, State, VitalReading
+from kapcare.dosing.services import transitions
 from kapcare.dosing.services._common import (
     audit,
     locked,
@@ -76,6 +77,54 @@ def record_administration(
         _rephase(session, administration)
         audit(actor, Action.UPDATE, session, f"administration (lot {lot_number})")
     return administration
+
+
+def start_dosing(
+    actor: Actor,
+    session: DosingSession,
+    *,
+    lot_number: str,
+    vial_id: str = "",
+    started_at: datetime,
+    reason: str = "",
+    now: datetime | None = None,
+) -> DosingSession:
+    """Record the administration and start dosing, as one use case: the nurse saves the lot,
+    vial and start and the session moves to dosing, or (a refusal of either) nothing is
+    stored. ``reason`` is a prescriber's override reason for the move."""
+    at = now_or_default(now)
+    with transaction.atomic():
+        record_administration(
+            actor, session, lot_number=lot_number, vial_id=vial_id, started_at=started_at, now=at
+        )
+        return transitions.move(
+            actor, locked(session.pk), State.DOSING, reason=text(reason), now=at
+        )
+
+
+def record_stop(
+    actor: Actor, session: DosingSession, *, now: datetime | None = None
+) -> Administration:
+    """ "Stopped now": the stored administration, its stop at ``now`` (one tap on the page).
+    An esketamine administration stops with its last device instead."""
+    at = now_or_default(now)
+    with transaction.atomic():
+        session = locked(session.pk)
+        if session.route == ESKETAMINE:
+            raise Conflict(
+                "An esketamine administration stops with its last device.",
+                field="stopped_at",
+                rule="esketamine_devices",
+            )
+        stored = Administration.objects.filter(session=session).first()
+        if stored is None:
+            raise Conflict(
+                "Record the administration first.", field="administration", rule="no_administration"
+            )
+        return record_administration(
+            actor, session, lot_number=stored.lot_number, vial_id=stored.vial_id,
+            started_at=stored.started_at, stopped_at=at, now=at,
+        )  # fmt: skip
 
 
 def record_device(

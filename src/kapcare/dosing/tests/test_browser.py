@@ -129,6 +129,9 @@ def test_full_iv_session(page, users, session, settings) -> None:
     # 0.5 mg/kg x 70 kg = 35 mg in 100 mL over 40 min: 150 mL/h.
     expect(signed.locator(".pump-rate")).to_have_text("150 mL/h")
     expect(signed).to_contain_text("signed by Test prescriber")
+    # The education-only curve waits behind its disclosure.
+    expect(page.locator(".pk-chart svg")).to_be_hidden()
+    page.get_by_text("Predicted concentration chart (education only").click()
     expect(page.locator(".pk-chart")).to_contain_text("for education and planning, not for dosing")
     expect(page.locator(".pk-chart svg")).to_be_visible()
 
@@ -139,10 +142,8 @@ def test_full_iv_session(page, users, session, settings) -> None:
     page.get_by_label("Lot number").fill("KET-2026-001")
     page.get_by_label("Vial identifier").fill("V-17")
     page.get_by_label("Started at").fill(_local(80))
-    page.get_by_role("button", name="Save administration").click()
-    _message(page, "Administration saved.")
-    page.get_by_role("button", name="Start dosing").click()
-    _message(page, "The session is now: dosing.")
+    page.get_by_role("button", name="Save and start dosing").click()  # one post
+    _message(page, "Administration saved; the session is now: dosing.")
 
     page.evaluate("window.kapcareMarker = 'same page'")
     _enter_vitals(page, 70, (132, 84, 78, 98, 14))
@@ -155,7 +156,7 @@ def test_full_iv_session(page, users, session, settings) -> None:
     # The open alert blocks the next step, and the panel says so at once.
     expect(page.locator("#next-step")).to_contain_text("Acknowledge each critical vitals alert")
     alert.get_by_role("button", name="Acknowledge alert").click()  # empty: refused, named
-    expect(alert).to_contain_text("action_taken: say what was done")
+    expect(alert).to_contain_text("say what was done")
     alert.get_by_label("Action taken").fill(
         "Paused the infusion 5 min; BP rechecked 150/92; resumed at the same rate."
     )
@@ -165,8 +166,8 @@ def test_full_iv_session(page, users, session, settings) -> None:
     _enter_vitals(page, 50, (148, 90, 80, 98, 15))
     _enter_vitals(page, 45, (138, 86, 76, 98, 14))
     assert page.evaluate("window.kapcareMarker") == "same page"  # no reload throughout
-    expect(page.locator(".vitals-figure svg")).to_be_visible()
-    expect(page.locator(".vitals-figure svg")).to_contain_text("Systolic BP (mmHg)")
+    expect(page.locator(".vitals-figure svg.wide")).to_be_visible()
+    expect(page.locator(".vitals-figure svg.wide")).to_contain_text("Systolic BP (mmHg)")
 
     page.get_by_label("Stopped at").fill(_local(40))
     page.get_by_role("button", name="Save administration").click()

@@ -83,6 +83,14 @@ def _critical_open(make, users):
     return session
 
 
+def _dose_ordered_critical_open(make, users):
+    """Dose ordered, then a critical BP (185/115) left unacknowledged: dosing may not start."""
+    session = _dose_ordered(make, users)
+    nurse, now = Actor.for_user(users["nurse"]), timezone.now()
+    services.record_vitals(nurse, session, [reading(now - timedelta(minutes=1), 185, 115)], now=now)
+    return session
+
+
 def _cancelled(make, users):
     session = make()
     return services.transition(Actor.for_user(users["nurse"]), session, "cancelled", reason="ill")
@@ -169,6 +177,8 @@ VIEWS = {
     "interventions": "intervention", "scores": "score", "discharge-assessment": "discharge",
     "reflection": "reflection", "note": "note", "note/sign": "note_sign",
     "note/amendments": "note_amend",
+    # Page-only routes: the administration saved and dosing started in one post, "stopped now".
+    "administration/start": "start_dosing", "administration/stop": "stop_dosing",
 }  # fmt: skip
 LOT = {"lot_number": "L1", "vial_id": "V1"}
 TAKEN = {"systolic": "120", "diastolic": "80"}
@@ -295,6 +305,17 @@ CASES = [
     Case("administration-stop-before-start", _dosing, "nurse", "administration",
          {**LOT, "started_at": _at(-10), "stopped_at": _at(-20)}, 422, "stopped_at"),
     Case("device-too-soon", _esketamine_one_device, "nurse", "devices", {}, 422, "used_at"),
+    Case("start-dosing-blank-lot", _dose_ordered, "nurse", "administration/start",
+         {**LOT, "lot_number": "", "started_at": _at(-1)}, None, page=400),
+    # The administration is valid but the move is not: neither is stored.
+    Case("start-dosing-with-an-open-critical-alert", _dose_ordered_critical_open, "nurse",
+         "administration/start", {**LOT, "started_at": _at(-1)}, None, page=409),
+    Case("start-dosing-twice", _dosing, "nurse", "administration/start",
+         {**LOT, "started_at": _at(-1)}, None, page=409),
+    Case("stop-before-administration", _dose_ordered, "nurse", "administration/stop", {}, None,
+         page=409),
+    Case("stop-an-esketamine-dose", _esketamine_one_device, "nurse", "administration/stop", {},
+         None, page=409),
     Case("side-effect-unknown-kind", _dose_ordered, "nurse", "side-effects",
          {"kind": "glowing", "severity": "mild"}, 422, "kind"),
     Case("side-effect-other-without-note", _dose_ordered, "nurse", "side-effects",

@@ -51,3 +51,43 @@
     }
   });
 })();
+
+// The esketamine device countdown: the label's 5 minutes since the last device, counted down
+// each second from the server's clock (the page says when it rendered), so a tablet whose
+// clock is off still counts right. The button waits with it; the server refuses early ones
+// anyway.
+(function () {
+  "use strict";
+
+  function start() {
+    var wait = document.getElementById("device-wait");
+    if (!wait) {
+      return;
+    }
+    var offsetMs = Date.parse(wait.dataset.now) - Date.now();
+    var readyAt = Date.parse(wait.dataset.readyAt);
+    var countdown = wait.querySelector(".countdown");
+    var buttons = document.querySelectorAll("[data-wait-button]");
+    function tick() {
+      var left = Math.ceil((readyAt - (Date.now() + offsetMs)) / 1000);
+      if (left <= 0) {
+        countdown.textContent = countdown.dataset.readyText;
+        wait.classList.add("ready");
+        buttons.forEach(function (button) { button.disabled = false; });
+        return;
+      }
+      var minutes = Math.floor(left / 60);
+      var seconds = left % 60;
+      countdown.textContent = "wait " + minutes + ":" + (seconds < 10 ? "0" : "") + seconds;
+      buttons.forEach(function (button) { button.disabled = true; });
+      window.setTimeout(tick, 1000);
+    }
+    tick();
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+})();
