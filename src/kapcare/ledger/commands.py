@@ -14,11 +14,7 @@ def verify(out: TextIO | None = None, err: TextIO | None = None) -> int:
     out, err = out or sys.stdout, err or sys.stderr
     report = chain.verify()
     if not report.intact:
-        print(
-            f"ledger chain BROKEN at entry {report.first_broken_id}: {report.problem} "
-            f"({report.entries_checked} entries before it verified)",
-            file=err,
-        )
+        print(f"ledger chain {report.describe()}", file=err)
         return 1
     mismatches = selectors.check_balances()
     if mismatches:
@@ -30,5 +26,5 @@ def verify(out: TextIO | None = None, err: TextIO | None = None) -> int:
             file=err,
         )
         return 1
-    print(f"ledger intact: {report.entries_checked} entries verified, balances agree", file=out)
+    print(f"ledger chain {report.describe()}; balances agree", file=out)
     return 0

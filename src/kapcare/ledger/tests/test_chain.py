@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
+from kapcare.audit import chain as audit_chain
 from kapcare.cli import main
 from kapcare.ledger import chain
 from kapcare.ledger.models import Entry
@@ -37,7 +38,8 @@ def run_verify(capsys) -> tuple[int, str]:
 def test_an_untouched_ledger_verifies(ledger, capsys):
     code, said = run_verify(capsys)
     assert code == 0
-    assert "5 entries verified, balances agree" in said
+    assert "intact: 5 entries verified" in said
+    assert "balances agree" in said
 
 
 def test_an_altered_entry_is_named(ledger, capsys):
@@ -51,48 +53,51 @@ def test_a_deleted_entry_is_named_by_the_one_after_it(ledger, capsys):
     sql("DELETE FROM ledger_entry WHERE id = %s", [ledger[2]])
     code, said = run_verify(capsys)
     assert code == 1
-    assert f"BROKEN at entry {ledger[3]}: its link does not match the entry before it" in said
+    assert f"BROKEN at entry {ledger[3]}: its link to the previous entry is broken" in said
 
 
 def test_an_entry_deleted_from_the_end_is_found(ledger, capsys):
     sql("DELETE FROM ledger_entry WHERE id = %s", [ledger[-1]])
     code, said = run_verify(capsys)
     assert code == 1
-    assert "head records 5 entries" in said
+    assert f"BROKEN at entry {ledger[-2]}" in said
+    assert "entries after this one were removed" in said
 
 
-def forged_after(entry_id: int, new_id: int) -> None:
-    """A copy of an entry, linked and hashed as the chain would (the unkeyed chain lets anyone
-    do so: the keyed chain is what stops it), stored under ``new_id``."""
+def forge_after(entry_id: int, new_id: int, *, key_id: str) -> None:
+    """A copy of an entry, linked to it and hashed by someone without the chain key (plain
+    SHA-256 as the unkeyed chain did, or another key), stored under ``new_id``."""
     original = Entry.objects.get(pk=entry_id)
-    forged = Entry(**{f.attname: getattr(original, f.attname) for f in Entry._meta.concrete_fields})
-    forged.pk, forged.reason = new_id, "forged"
+    fields = Entry._meta.concrete_fields
+    forged = Entry(**{f.attname: getattr(original, f.attname) for f in fields})
+    forged.pk, forged.reason, forged.key_id = new_id, "forged", key_id
     forged.previous_hash = original.entry_hash
-    forged.entry_hash = chain.entry_digest(forged)
-    columns = [str(f.column) for f in Entry._meta.concrete_fields]
-    values = [
-        f.get_db_prep_save(getattr(forged, f.attname), connection)
-        for f in Entry._meta.concrete_fields
-    ]
-    marks = ", ".join(["%s"] * len(columns))
-    sql(f"INSERT INTO ledger_entry ({', '.join(columns)}) VALUES ({marks})", values)
+    ring = audit_chain.Keyring.of(["not the clinic's key"])
+    forged.entry_hash = audit_chain.entry_hash(
+        ring, key_id if key_id == audit_chain.LEGACY_KEY_ID else ring.current_id,
+        forged.previous_hash, chain._content(forged),
+    )  # fmt: skip
+    columns = ", ".join(str(f.column) for f in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    values = [f.get_db_prep_save(getattr(forged, f.attname), connection) for f in fields]
+    sql(f"INSERT INTO ledger_entry ({columns}) VALUES ({marks})", values)
 
 
 def test_an_entry_inserted_in_the_middle_is_named(ledger, capsys):
-    # Make room after the third entry (the last one moves up), then insert there.
+    # Make room after the fourth entry (the last one moves up), then insert there.
     last = ledger[-1]
     sql("UPDATE ledger_entry SET id = %s WHERE id = %s", [last + 10, last])
-    forged_after(ledger[-2], last)
+    forge_after(ledger[-2], last, key_id=chain.chain.keyring().current_id)
     code, said = run_verify(capsys)
     assert code == 1
-    assert f"BROKEN at entry {last}: it was inserted" in said
+    assert f"BROKEN at entry {last}: its content does not match its hash" in said
 
 
-def test_an_entry_appended_past_the_head_is_named(ledger, capsys):
-    forged_after(ledger[-1], ledger[-1] + 1)
+def test_an_unkeyed_entry_appended_at_the_end_is_named(ledger, capsys):
+    forge_after(ledger[-1], ledger[-1] + 1, key_id=audit_chain.LEGACY_KEY_ID)
     code, said = run_verify(capsys)
     assert code == 1
-    assert f"BROKEN at entry {ledger[-1] + 1}: it lies beyond the end the head records" in said
+    assert f"BROKEN at entry {ledger[-1] + 1}: it is an unkeyed entry" in said
 
 
 def test_a_balance_edited_around_the_services_is_found(ledger, vial, capsys):
@@ -100,3 +105,22 @@ def test_a_balance_edited_around_the_services_is_found(ledger, vial, capsys):
     code, said = run_verify(capsys)
     assert code == 1
     assert f"balances DISAGREE (1): container {vial.label} stores 10" in said
+
+
+def test_the_worker_checkpoints_the_ledger_and_verify_holds_the_chain_to_it(ledger, capsys):
+    from kapcare.ledger.jobs import checkpoint_ledger_chain
+
+    checkpoint_ledger_chain()
+    anchor = chain.verify().anchored_by
+    assert anchor is not None
+    assert anchor.entries == 5
+    # Cutting the last entry and rewriting the head to match is found by the checkpoint.
+    last = Entry.objects.get(pk=ledger[-1])
+    sql("DELETE FROM ledger_entry WHERE id = %s", [last.pk])
+    sql(
+        "UPDATE ledger_ledgerhead SET entries = 4, last_hash = %s WHERE id = 1",
+        [last.previous_hash],
+    )
+    code, said = run_verify(capsys)
+    assert code == 1
+    assert "the checkpoint of" in said
