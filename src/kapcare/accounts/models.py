@@ -3,6 +3,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import unicodedata
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
@@ -98,7 +99,11 @@ def new_raw_token() -> str:
 
 
 class ApiToken(models.Model):
-    """A personal API token. Only its hash is stored; the token is shown once at creation."""
+    """A personal API token. Only its hash is stored; the token is shown once at creation.
+
+    A token works until ``expires_at`` (KAPCARE_TOKEN_DAYS after creation) unless revoked
+    first: by its owner, by the clinic admin, or when its user is deactivated. A revoked token
+    stays revoked, so reactivating the user does not bring it back."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=100)
@@ -106,6 +111,8 @@ class ApiToken(models.Model):
     # The first characters, so a user can tell their tokens apart without the secret.
     hint = models.CharField(max_length=12)
     created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    # Kept to the minute (`kapcare.api.security`), so a read does not become a write each time.
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
@@ -115,6 +122,14 @@ class ApiToken(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.hint}…)"
 
+    def status(self, now: datetime | None = None) -> str:
+        """ "revoked", "expired" or "active"."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at <= (now or timezone.now()):
+            return "expired"
+        return "active"
+
     @property
     def is_active(self) -> bool:
-        return self.revoked_at is None
+        return self.status() == "active"

@@ -65,6 +65,9 @@ HTML_ROUTES: Final[dict[str, Rule]] = {
     "accounts:password_reset_confirm": PUBLIC,
     "accounts:password_reset_complete": PUBLIC,
     "web:token_revoke": ALL_ROLES - {Role.PATIENT},
+    # Every user's API tokens, and revoking any of them: the clinic admin.
+    "tokens:all": ADMIN_ONLY,
+    "tokens:revoke": ADMIN_ONLY,
     # --- patient record and intake (kapcare.patients, kapcare.intake) ---
     # The chart holds the clinical record: clinical roles only. Demographics: all staff.
     "patients:chart": CLINICAL,
@@ -327,6 +330,8 @@ NO_PATIENT_READS: Final[frozenset[str]] = frozenset(
         "web:pk_explorer",
         "web:token_create",
         "web:token_revoke",
+        "tokens:all",
+        "tokens:revoke",
         "accounts:*",
         "courses:protocols",
         "courses:protocol",

@@ -1,4 +1,5 @@
-"""Sign-ins, sign-outs and lockouts go into the audit trail."""
+"""Sign-ins, sign-outs and lockouts go into the audit trail; a deactivated user's API tokens
+are revoked."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ from typing import Any
 
 from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.http import HttpRequest
 
-from kapcare.accounts.models import normalise_email
+from kapcare.accounts.models import User, normalise_email
+from kapcare.accounts.services import revoke_tokens_of_inactive_user
 from kapcare.audit.models import Action
 from kapcare.audit.services import Actor, record_event
 
@@ -48,3 +51,12 @@ def on_locked_out(
     email = str(username or "")[:200]
     actor = Actor(None, email, "", attempt.client_address, attempt.request_id)
     record_event(actor, Action.SIGN_IN_FAILED, "account locked out")
+
+
+@receiver(post_save, sender=User)
+def on_user_saved(sender: Any, instance: User, **kwargs: Any) -> None:
+    # However a user is deactivated (the admin's form, a script's save), their API tokens are
+    # revoked with it. A queryset update sends no signal: `kapcare.api.security` revokes such a
+    # user's token when it is next presented.
+    if not instance.is_active:
+        revoke_tokens_of_inactive_user(instance)

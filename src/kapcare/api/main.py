@@ -2,7 +2,9 @@
 
 Every refusal is mapped to HTTP here, once: a use case's `kapcare.errors` (FieldInvalid 422,
 Conflict 409, Forbidden 403, NotFound 404), ninja's own errors and Django's Http404. Each 4xx
-names the field and the rule it is about (`kapcare.api.errors.ApiErrorOut`).
+names the field and the rule it is about (`kapcare.api.errors.ApiErrorOut`). A 401 or 403 notes
+its reason for its audit entry (`kapcare.web.refusals.RefusalAuditMiddleware`); failed
+authentications are counted and throttled (`kapcare.api.security`).
 """
 
 from __future__ import annotations
@@ -14,8 +16,15 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from kapcare.accounts.api import router as accounts_router
 from kapcare.accounts.policy import API_NAMESPACE
 from kapcare.api.errors import error_response, status_field_rule
-from kapcare.api.security import DenyUnlisted
+from kapcare.api.security import (
+    DenyUnlisted,
+    auth_failures_per_minute,
+    record_auth_failure,
+    throttle_wait,
+)
 from kapcare.assessments.api import router as assessments_router
+from kapcare.audit.models import Action
+from kapcare.audit.services import Actor, record_event
 from kapcare.consultations.api import router as consultations_router
 from kapcare.courses.api import router as courses_router
 from kapcare.dosing.api import router as dosing_router
@@ -23,6 +32,7 @@ from kapcare.errors import Conflict, FieldInvalid, Forbidden, NotFound
 from kapcare.intake.api import router as intake_router
 from kapcare.ledger.api import router as ledger_router
 from kapcare.patients.api import router as patients_router
+from kapcare.web.refusals import note_refusal, refusal_reason
 
 api = NinjaAPI(
     title="kapcare API",
@@ -101,6 +111,7 @@ def on_conflict(request: HttpRequest, exc: Conflict) -> HttpResponse:
 
 @api.exception_handler(Forbidden)
 def on_forbidden(request: HttpRequest, exc: Forbidden) -> HttpResponse:
+    note_refusal(request, f"{exc.rule}: {exc.message}")
     return error_response(403, exc.message, [{"field": "actor", "rule": exc.rule}])
 
 
@@ -119,6 +130,18 @@ def on_http404(request: HttpRequest, exc: Http404) -> HttpResponse:
 
 @api.exception_handler(AuthenticationError)
 def on_unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    """401, and 429 once the address has failed too often this minute (`api.security`)."""
+    address = request.META.get("REMOTE_ADDR", "")
+    failures = record_auth_failure(address)
+    wait_s = throttle_wait(failures)
+    if wait_s is not None:
+        if failures == auth_failures_per_minute() + 1:
+            # One entry when the address crosses the limit, not one per throttled call.
+            what = f"API authentication throttled: over {failures - 1} failures in a minute"
+            record_event(Actor.for_user(None, request), Action.REFUSED, what)
+        return _throttled(wait_s)
+    if refusal_reason(request) is None:
+        note_refusal(request, "no bearer token")
     field, rule = status_field_rule(401)
     response = error_response(
         401,
@@ -126,6 +149,17 @@ def on_unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpRe
         [{"field": field, "rule": rule}],
     )
     response["WWW-Authenticate"] = "Bearer"
+    return response
+
+
+def _throttled(wait_s: int) -> HttpResponse:
+    field, rule = status_field_rule(429)
+    response = error_response(
+        429,
+        f"Too many failed authentications from your address: retry after {wait_s} s",
+        [{"field": field, "rule": rule}],
+    )
+    response["Retry-After"] = str(wait_s)
     return response
 
 

@@ -34,3 +34,23 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} ({self.status or 'in flight'})"
+
+
+class AuthFailureWindow(models.Model):
+    """Failed API authentications from one address within one clock minute, counted in the
+    database so that every app server process sees the same count (`kapcare.api.security`).
+    Windows older than the current minute are deleted as new failures arrive."""
+
+    client_address = models.CharField(max_length=45)
+    window_start = models.DateTimeField(db_index=True)
+    failures = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client_address", "window_start"], name="auth_failure_window_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client_address} {self.window_start:%H:%M}: {self.failures}"

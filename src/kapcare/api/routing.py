@@ -57,11 +57,12 @@ def endpoint(
 
 
 def error_statuses(operation: Operation) -> set[int]:
-    """The 4xx an operation can give, from what it reads: every operation 401 and 403; path
-    parameters 404 (no such record) and 422; a query or a body 422, an unparseable body 400; a
-    POST 422 and 409 (its Idempotency-Key) and 413 (a body over the limit)."""
+    """The 4xx an operation can give, from what it reads: every operation 401, 403 and 429 (too
+    many failed authentications, `api.security`); path parameters 404 (no such record) and 422;
+    a query or a body 422, an unparseable body 400; a POST 422 and 409 (its Idempotency-Key) and
+    413 (a body over the limit)."""
     sources = {model.__ninja_param_source__ for model in operation.models}
-    statuses = {401, 403}
+    statuses = {401, 403, 429}
     if "path" in sources:
         statuses |= {404, 422}
     if sources & {"query", "body"}:

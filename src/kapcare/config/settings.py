@@ -133,6 +133,8 @@ MIDDLEWARE = [
     "kapcare.accounts.middleware.IdleLogoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Outside the access policy, so its 403s are seen: every 401 and 403 is an audit entry.
+    "kapcare.web.refusals.RefusalAuditMiddleware",
     "kapcare.accounts.middleware.AccessPolicyMiddleware",
     # After the access policy (a role's refusal stays a refusal): a session without its second
     # factor reaches only enrolment, verification and signing out.

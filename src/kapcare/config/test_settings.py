@@ -34,3 +34,7 @@ KAPCARE_AUDIT_CHECKPOINT_FILE = Path(tempfile.gettempdir()) / f"kapcare-test-{os
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405  (DATABASES comes from the star import)
     _test_db = Path(tempfile.gettempdir()) / f"kapcare-test-{os.getpid()}.sqlite3"
     DATABASES["default"]["TEST"] = {"NAME": str(_test_db)}  # noqa: F405  (as above)
+
+# Tests walk every operation without a token from one address; the throttle's own tests
+# (api/tests/test_refusals_throttle.py) set the production default back.
+KAPCARE_API_AUTH_FAILURES_PER_MINUTE = 10_000

@@ -10,6 +10,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("consultation/", include("kapcare.consultations.urls")),
     path("", include("kapcare.accounts.urls")),
+    path("", include("kapcare.accounts.urls_tokens")),
     path("", include("kapcare.assessments.urls")),
     path("", include("kapcare.courses.urls")),
     path("", include("kapcare.dosing.urls")),

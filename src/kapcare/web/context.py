@@ -22,6 +22,7 @@ NAVIGATION = [
     ("courses:resources", "Rooms and chairs"),
     ("courses:my_calendar", "Calendar"),
     ("web:pk_explorer", "PK explorer"),
+    ("tokens:all", "API tokens"),
     ("admin:index", "Administration"),
 ]
 

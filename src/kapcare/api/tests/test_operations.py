@@ -42,7 +42,7 @@ class Operation:
         return re.sub(r"\{[^}]+\}", str(MISSING_ID), self.path)
 
     def expected_4xx(self) -> set[int]:
-        expected = {401, 403}
+        expected = {401, 403, 429}
         if self.parameters("path"):
             expected |= {404, 422}
         if self.parameters("query") or "requestBody" in self.spec:
