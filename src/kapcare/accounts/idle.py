@@ -9,6 +9,7 @@ nothing alive: kapcare/idle.js adds it to every htmx request triggered by "load"
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -52,14 +53,25 @@ def stamp_sign_in(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -
         request.session[LAST_ACTIVITY_SESSION_KEY] = now
 
 
-def seconds_left(request: HttpRequest, now: float | None = None) -> int:
-    """Seconds until the session ends without further activity (0 when it has)."""
-    now = time.time() if now is None else now
+def time_left(request: HttpRequest, now: float) -> tuple[float, float]:
+    """Seconds until the idle limit and until the absolute limit (negative once passed)."""
     session = request.session
     last = float(session.get(LAST_ACTIVITY_SESSION_KEY, now))
     started = float(session.get(SIGNED_IN_AT_SESSION_KEY, now))
-    left = min(idle_logout_seconds() - (now - last), session_seconds() - (now - started))
-    return max(0, int(left))
+    return idle_logout_seconds() - (now - last), session_seconds() - (now - started)
+
+
+def seconds_left(request: HttpRequest, now: float | None = None) -> int:
+    """Whole seconds until the session ends without further activity (0 when it has)."""
+    left = min(time_left(request, time.time() if now is None else now))
+    return max(0, math.ceil(left))
+
+
+def idle_limit_words() -> str:
+    """The idle limit as a person says it: "15 minutes" (or seconds, when not whole minutes)."""
+    seconds = idle_logout_seconds()
+    count, unit = (seconds // 60, "minute") if seconds % 60 == 0 else (seconds, "second")
+    return f"{count} {unit}{'' if count == 1 else 's'}"
 
 
 def warning_seconds() -> int:

@@ -101,30 +101,30 @@ class IdleLogoutMiddleware:
         if last is None:  # signed in before automatic logoff existed: start counting now
             session[idle.LAST_ACTIVITY_SESSION_KEY] = last = now
             session.setdefault(idle.SIGNED_IN_AT_SESSION_KEY, now)
-        if idle.seconds_left(request, now) <= 0:
-            ended = self._end(request, idle_s=now - float(last))
+        idle_left, absolute_left = idle.time_left(request, now)
+        if min(idle_left, absolute_left) <= 0:
+            ended = self._end(request, timed_out=idle_left <= 0)
             if ended is not None:
                 return ended
         elif not idle.is_background(request) and now - last >= idle.activity_resolution_seconds():
             session[idle.LAST_ACTIVITY_SESSION_KEY] = now
         return self.get_response(request)
 
-    def _end(self, request: HttpRequest, idle_s: float) -> HttpResponse | None:
+    def _end(self, request: HttpRequest, timed_out: bool) -> HttpResponse | None:
         """Sign out, then send the person to sign in again and back to where they were. A
         plain GET goes on, signed out: the access policy sends it to sign in with ?next=."""
         back_to = page_the_user_was_on(request)
-        timed_out = idle_s >= idle.idle_logout_seconds()
         # Read by the sign-out audit receiver (accounts/signals.py).
         request.kapcare_sign_out_reason = (  # type: ignore[attr-defined]
-            f"signed out automatically after {int(idle_s) // 60} min without activity"
+            f"signed out automatically after {idle.idle_limit_words()} without activity"
             if timed_out
             else "signed out automatically: the session reached its time limit"
         )
         logout(request)
         messages.info(
             request,
-            f"You were signed out after {idle.idle_logout_seconds() // 60} minutes without "
-            "activity. Sign in again to continue."
+            f"You were signed out after {idle.idle_limit_words()} without activity. Sign in "
+            "again to continue."
             if timed_out
             else "Your session reached its time limit. Sign in again to continue.",
         )

@@ -73,7 +73,7 @@ def test_an_idle_session_ends_on_the_server_and_sign_in_returns_to_the_page(make
         )
         assert again["Location"] == wanted
     entry = AuditEntry.objects.filter(action=Action.SIGN_OUT, user=nurse).get()
-    assert entry.what == "signed out automatically after 15 min without activity"
+    assert entry.what == "signed out automatically after 15 minutes without activity"
 
 
 def test_a_polling_page_does_not_keep_the_session_alive(
