@@ -280,3 +280,16 @@ def test_the_demo_account_is_enrolled_with_the_published_secret(make_user):
         client.post(reverse("accounts:verify"), {"code": DEMO_RECOVERY_CODES[0]}).status_code == 302
     )
     assert client.get(reverse("web:today")).status_code == 200
+
+
+def test_required_by_default_outside_demo_mode_only(tmp_path):
+    from kapcare.config.tests.test_deploy import _run_with_settings
+
+    code = (
+        "import django; django.setup(); from django.conf import settings as s;"
+        "print(s.KAPCARE_REQUIRE_MFA, s.SESSION_EXPIRE_AT_BROWSER_CLOSE,"
+        " s.KAPCARE_IDLE_LOGOUT_SECONDS)"
+    )
+    assert _run_with_settings(code, tmp_path).stdout.split() == ["True", "True", "900"]
+    demo = _run_with_settings(code, tmp_path, KAPCARE_DEMO="1").stdout.split()
+    assert demo == ["False", "True", "900"]
