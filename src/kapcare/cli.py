@@ -194,6 +194,38 @@ def cmd_ledger(args: argparse.Namespace) -> int:
     return verify()
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    _setup_django()
+    from kapcare.backup import BackupError, backup
+
+    try:
+        info = backup(args.path)
+    except BackupError as error:
+        print(f"backup not written: {error}", file=sys.stderr)
+        return 1
+    print(
+        f"backup written: {info.path} ({info.engine}, {info.size_bytes} bytes, sealed with "
+        f"backup key {info.key_id}). Keep the backup key, and the audit keys, apart from it."
+    )
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    _setup_django()
+    from kapcare.backup import BackupError, restore
+
+    try:
+        restored = restore(args.path)
+    except BackupError as error:
+        print(f"not restored: {error}", file=sys.stderr)
+        return 1
+    info = restored.info
+    print(f"restored {info.path} (a {info.engine} backup of {info.created_at})")
+    for name, report in restored.chains.items():
+        print(f"{name} chain {report.describe()}", file=sys.stdout if report.intact else sys.stderr)
+    return 0 if all(report.intact for report in restored.chains.values()) else 1
+
+
 def cmd_manage(args: argparse.Namespace) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kapcare.config.settings")
     from django.core.management import execute_from_command_line
@@ -253,9 +285,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     ledger = sub.add_parser("ledger", help="the controlled-substance ledger")
     ledger_sub = ledger.add_subparsers(dest="ledger_command", required=True)
-    ledger_sub.add_parser(
-        "verify", help="check the ledger's hash chain and balances"
-    ).set_defaults(func=cmd_ledger)
+    ledger_sub.add_parser("verify", help="check the ledger's hash chain and balances").set_defaults(
+        func=cmd_ledger
+    )
+
+    backup = sub.add_parser("backup", help="write an encrypted snapshot of the database")
+    backup.add_argument("path", help="the backup file to write (never an existing one)")
+    backup.set_defaults(func=cmd_backup)
+    restore = sub.add_parser("restore", help="restore a backup into an empty database")
+    restore.add_argument("path", help="a file written by `kapcare backup`")
+    restore.set_defaults(func=cmd_restore)
 
     # Listed for --help; main() hands their arguments on before this parser runs.
     sub.add_parser("pk", help="pharmacokinetic simulator (education and planning)")

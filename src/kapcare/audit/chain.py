@@ -33,8 +33,9 @@ How a table uses it (the audit trail does exactly this in `kapcare.audit.service
     sealed = chain.seal(chain.keyring(), previous, [entry.occurred_at, entry.kind, ...])
     entry.key_id, entry.previous_hash, entry.entry_hash = sealed.key_id, previous, sealed.hash
 
+    chain.register(LEDGER_CHAIN)           # so a restore anchors it too
     report = chain.verify(LEDGER_CHAIN)    # report.intact; else first_broken_id and problem
-    chain.write_checkpoint(LEDGER_CHAIN)   # the worker does this hourly (kapcare.audit.jobs)
+    chain.write_checkpoint(LEDGER_CHAIN)   # the worker does it hourly for registered chains
 
 Values are hashed as they read back from the database: datetimes in UTC to the microsecond,
 decimals normalised (`Decimal("5.00")` and `Decimal("5")` hash alike), dates in ISO form.
@@ -190,6 +191,19 @@ class ChainedTable:
     model: type[models.Model]
     fields: tuple[str, ...]
     head_model: type[models.Model]
+
+
+_REGISTERED: dict[str, ChainedTable] = {}
+
+
+def register(table: ChainedTable) -> ChainedTable:
+    """Make a chain known to the tools that handle every chain (a restore anchors each)."""
+    _REGISTERED[table.name] = table
+    return table
+
+
+def registered() -> list[ChainedTable]:
+    return list(_REGISTERED.values())
 
 
 # --- checkpoints -----------------------------------------------------------------------------

@@ -71,8 +71,8 @@ HASHED_FIELDS = (
     "request_id",
 )
 
-AUDIT_CHAIN = chain.ChainedTable(
-    name="audit", model=AuditEntry, fields=HASHED_FIELDS, head_model=ChainHead
+AUDIT_CHAIN = chain.register(
+    chain.ChainedTable(name="audit", model=AuditEntry, fields=HASHED_FIELDS, head_model=ChainHead)
 )
 
 
