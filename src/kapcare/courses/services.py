@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
+from django.db.models.signals import post_save
 from django.utils import timezone
 
 from kapcare.accounts.models import User
@@ -219,7 +220,7 @@ def _book(
 ) -> Appointment:
     ends_at = starts_at + timedelta(minutes=minutes)
     check_capacity(starts_at, ends_at, resource, staff)
-    appointment = Appointment.objects.create(
+    appointment = Appointment(
         patient=patient,
         course=course,
         kind=kind,
@@ -231,9 +232,20 @@ def _book(
         follows=follows,
         change_reason="booked",
     )
-    if staff:
-        appointment.staff.set(staff)
+    _save_with_staff(appointment, staff, created=True)
     return appointment
+
+
+def _save_with_staff(appointment: Appointment, staff: Sequence[User], *, created: bool) -> None:
+    """Save the appointment and its staff with one history row, staff included. simple-history
+    writes a row on each save and on each change of the staff; its documented switch (an
+    attribute set on the instance) skips both, and the row is then written once, as the
+    save's own signal does."""
+    appointment.skip_history_when_saving = True  # type: ignore[attr-defined]
+    appointment.save()
+    appointment.staff.set(staff)
+    del appointment.skip_history_when_saving  # type: ignore[attr-defined]  # as above
+    post_save.send(sender=Appointment, instance=appointment, created=created)
 
 
 # How long a booked appointment may last, in minutes (a typing guard, not a clinical rule).
@@ -303,7 +315,7 @@ def reschedule(
         appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
         if appointment.status != AppointmentStatus.BOOKED:
             raise Conflict(
-                f"A {appointment.get_status_display().lower()} appointment cannot be rescheduled.",
+                f"{_a(appointment.get_status_display())} appointment cannot be rescheduled.",
                 field="status",
                 rule="not_booked",
             )
@@ -314,13 +326,7 @@ def reschedule(
         appointment.ends_at = starts_at + length
         appointment.resource = resource
         appointment.change_reason = reason[:200]
-        # The staff first, without a history row of their own; the save then writes the one
-        # row of this change, staff included.
-        # simple_history's documented switch, an attribute set on the instance for one save.
-        appointment.skip_history_when_saving = True  # type: ignore[attr-defined]
-        appointment.staff.set(staff)
-        del appointment.skip_history_when_saving  # type: ignore[attr-defined]  # as above
-        appointment.save()
+        _save_with_staff(appointment, staff, created=False)
         record_event(
             actor,
             Action.UPDATE,
@@ -359,12 +365,18 @@ _MOVE_WORDS: dict[str, str] = {
 }
 
 
+def _a(label: str) -> str:
+    """ "A booked", "An arrived": the status label with its article, for a sentence's start."""
+    word = label.lower()
+    return f"{'An' if word[:1] in 'aeiou' else 'A'} {word}"
+
+
 def _check_move(appointment: Appointment, to: str, now: datetime) -> None:
     """Conflict naming the rule when ``appointment`` may not move to ``to`` at ``now``."""
     status = AppointmentStatus(appointment.status)
     if to not in STATUS_MOVES.get(status, frozenset()):
         raise Conflict(
-            f"A {status.label.lower()} appointment cannot be {_MOVE_WORDS[to]}: an appointment "
+            f"{_a(status.label)} appointment cannot be {_MOVE_WORDS[to]}: an appointment "
             "goes from booked to arrived and then done, or from booked to cancelled or did "
             "not attend.",
             field="status",
