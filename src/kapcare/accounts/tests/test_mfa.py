@@ -293,3 +293,19 @@ def test_required_by_default_outside_demo_mode_only(tmp_path):
     assert _run_with_settings(code, tmp_path).stdout.split() == ["True", "True", "900"]
     demo = _run_with_settings(code, tmp_path, KAPCARE_DEMO="1").stdout.split()
     assert demo == ["False", "True", "900"]
+
+
+def test_the_second_factor_pages_read_a_fixed_number_of_queries(
+    make_user, django_assert_max_num_queries
+):
+    nurse = make_user(Role.NURSE)
+    device, _codes = enrolled(nurse)
+    client = password_sign_in(nurse)
+    with django_assert_max_num_queries(3):
+        assert client.get(reverse("accounts:verify")).status_code == 200
+    with after_the_throttle():
+        client.post(reverse("accounts:verify"), {"code": totp_code(device, steps_ahead=1)})
+    with django_assert_max_num_queries(5):
+        assert client.get(reverse("accounts:second_factor")).status_code == 200
+    with django_assert_max_num_queries(3):
+        assert client.get(reverse("accounts:session_status")).status_code == 200
