@@ -346,6 +346,8 @@ def _patient_appointments(
         "clinical": role in CLINICAL,
         "may_book": role_may_view("courses:appointment_book", role),
         "may_reschedule": role_may_view("courses:reschedule", role),
+        # Arrival is marked on the appointment's day (services._check_move): offered then only.
+        "today": timezone.localdate().isoformat(),
         # One rule for the four moves (the policy gives them the same roles).
         "may_move": role_may_view("courses:appointment_arrive", role),
         "book_form": book_form or BookForm(),

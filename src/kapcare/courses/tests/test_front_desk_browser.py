@@ -8,6 +8,7 @@ take them again: ``KAPCARE_SCREENSHOTS=1 pytest`` on this file.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,9 @@ import pytest
 from django.utils import timezone
 
 from kapcare.accounts.roles import Role
+from kapcare.audit.services import Actor
 from kapcare.conftest import sign_in
+from kapcare.courses import services
 from kapcare.courses.models import Appointment, AppointmentStatus, Resource
 from kapcare.patients.models import Patient
 
@@ -86,8 +89,18 @@ def test_front_desk_registers_books_and_marks_arrival_on_a_tablet(
     assert appointment.status == AppointmentStatus.ARRIVED
     _shoot(page, tmp_path, "front-desk-appointments-tablet")
 
+    # A second one, still booked, so the phone shows its actions too.
+    services.book_appointment(
+        Actor.for_user(users[Role.FRONT_DESK]), patient, kind="consultation",
+        starts_at=start + timedelta(days=1), minutes=30,
+    )  # fmt: skip
     page.set_viewport_size(PHONE)
     page.reload()
+    tomorrow = page.locator(".appointment-card", has_text="Consultation")
+    assert tomorrow.get_by_role("button", name="Arrived").count() == 0  # not its day yet
+    for name in ("Reschedule", "Did not attend…", "Cancel…"):
+        action = page.get_by_text(name, exact=True).bounding_box()
+        assert action is not None and action["height"] >= 44 and action["width"] >= 250
     card = page.locator(f"#appointment-{appointment.pk}")
     done = card.get_by_role("button", name="Done").bounding_box()
     assert done is not None and done["width"] >= 250  # the width of the card on a phone
