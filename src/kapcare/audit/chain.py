@@ -322,12 +322,12 @@ class ChainReport:
         return f"BROKEN{where}: {self.problem} ({self.entries_checked} entries before it verified)"
 
 
-def _rows(table: ChainedTable) -> Iterable[tuple[Any, ...]]:
-    manager = table.model._default_manager
-    return (
-        manager.order_by("pk")
-        .values_list("pk", "key_id", "previous_hash", "entry_hash", *table.fields)
-        .iterator(chunk_size=5000)
+def _rows(table: ChainedTable, after: int | None = None) -> Iterable[tuple[Any, ...]]:
+    rows = table.model._default_manager.order_by("pk")
+    if after is not None:
+        rows = rows.filter(pk__gt=after)
+    return rows.values_list("pk", "key_id", "previous_hash", "entry_hash", *table.fields).iterator(
+        chunk_size=5000
     )
 
 
@@ -336,10 +336,12 @@ def verify_rows(
     ring: Keyring,
     anchors: Sequence[Checkpoint] = (),
     head: tuple[int, str] | None = None,
+    start: Checkpoint | None = None,
 ) -> ChainReport:
     """Walk `rows` (pk, key_id, previous_hash, entry_hash, *content) in chain order, comparing
     them with the checkpoints `anchors` (oldest first) and the database's `head` (entries,
-    hash). Read the head before the rows: entries appended meanwhile then only extend it."""
+    hash). Read the head before the rows: entries appended meanwhile then only extend it.
+    From `start`, a checkpoint, the rows are those after the entry it recorded."""
     latest = anchors[-1] if anchors else None
     # Where the chain must pass: (hash, id or None, who recorded it), by position.
     marks: dict[int, tuple[str, int | None, str]] = {
@@ -350,6 +352,9 @@ def verify_rows(
         marks[head[0]] = (head[1], None, "the head row")
     required = max(marks, default=0)
     previous, checked, last_id, legacy, keyed_seen = GENESIS_HASH, 0, None, 0, False
+    if start is not None:
+        previous, checked, last_id = start.last_hash, start.entries, start.last_id
+        legacy, keyed_seen = start.legacy_entries, start.entries > start.legacy_entries
 
     def broken(pk: int | None, problem: str) -> ChainReport:
         return ChainReport(checked, pk, problem, last_id, previous, legacy, latest)
@@ -389,23 +394,42 @@ def _head(table: ChainedTable) -> tuple[int, str] | None:
     return next(iter(row), None)
 
 
-def verify(table: ChainedTable, *, use_checkpoints: bool = True) -> ChainReport:
+def verify(
+    table: ChainedTable, *, use_checkpoints: bool = True, from_latest: bool = False
+) -> ChainReport:
     """Verify the table's chain against the key, its head row and (unless told not to) every
-    checkpoint since its newest start."""
+    checkpoint since its newest start. `from_latest`: only the entries after the latest
+    checkpoint, once the entry it recorded is still there, as the entries-th one (the hourly
+    checkpoint; `kapcare audit verify` walks it all)."""
     ring = keyring()
     try:
         anchors = read_checkpoints(table.name, ring) if use_checkpoints else []
     except CheckpointError as error:
         return ChainReport(0, None, f"the checkpoint file cannot be trusted: {error}")
     head = _head(table)  # before the rows (verify_rows)
-    return verify_rows(_rows(table), ring, anchors, head)
+    start = anchors[-1] if from_latest and anchors else None
+    if start is not None and start.last_id is not None:
+        rows = table.model._default_manager.filter(pk__lte=start.last_id)
+        if (
+            rows.filter(pk=start.last_id).values_list("entry_hash", flat=True).first()
+            != start.last_hash
+            or rows.count() != start.entries
+        ):
+            start = None  # changed before the checkpoint: walk it all, to name the entry
+    if start is None or start.last_id is None:
+        return verify_rows(_rows(table), ring, anchors, head)
+    return verify_rows(_rows(table, start.last_id), ring, [start], head, start=start)
 
 
 def write_checkpoint(table: ChainedTable, *, kind: str = CHECKPOINT) -> Checkpoint:
-    """Verify the chain, then append its signed head to the checkpoint file. A start
-    (`kind=START`) verifies the chain alone, since earlier checkpoints describe another
-    database. Raises ChainBroken, writing nothing, when the chain does not verify."""
-    report = verify(table, use_checkpoints=kind != START)
+    """Verify the chain from its latest checkpoint on, then append its signed head to the
+    checkpoint file. A start (`kind=START`) verifies the whole chain alone, since earlier
+    checkpoints describe another database. Raises ChainBroken, writing nothing, when the chain
+    does not verify. (An entry before the latest checkpoint edited in place fails under the
+    key whenever `verify` walks it all; the new checkpoint does not hide it.)"""
+    report = (
+        verify(table, use_checkpoints=False) if kind == START else verify(table, from_latest=True)
+    )
     if not report.intact:
         raise ChainBroken(report)
     ring = keyring()

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from django.apps import apps as django_apps
 from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
 
 from kapcare.audit import chain
 from kapcare.audit.models import AppendOnlyError, AuditEntry, ChainHead
@@ -404,3 +405,28 @@ def test_a_record_naming_its_author_needs_a_person() -> None:
         _ = Actor.system("kapcare command").person_id
     assert refused.value.rule == "signed_in"
     assert Actor(user_id=7, email="nurse@example.org", role="nurse").person_id == 7
+
+
+@pytest.mark.django_db
+def test_a_checkpoint_walks_only_what_came_after_the_last_one() -> None:
+    _fill(3)
+    _checkpoint()
+    record_access(NURSE, [7, 8], "after the checkpoint")
+    with CaptureQueriesContext(connection) as queries:
+        second = _checkpoint()
+    assert (second.entries, second.legacy_entries) == (5, 0)
+    walked = [q["sql"] for q in queries.captured_queries if "audit_auditentry" in q["sql"]]
+    assert any('"id" > ' in sql for sql in walked)  # from the anchored entry on, not from 1
+    assert verify_chain().intact
+
+
+@pytest.mark.django_db
+def test_a_chain_cut_before_its_checkpoint_is_not_checkpointed_again() -> None:
+    entries = _fill()
+    _checkpoint()
+    _sql("DELETE FROM audit_auditentry WHERE id >= %s", [entries[-2].pk])
+    _set_head(4, entries[-3].entry_hash)
+    with pytest.raises(chain.ChainBroken) as refused:
+        _checkpoint()
+    assert refused.value.report.first_broken_id == entries[-3].pk
+    assert "entries after this one were removed" in refused.value.report.problem
