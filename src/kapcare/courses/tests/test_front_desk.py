@@ -5,19 +5,19 @@ stored. Then the patient's appointments page (its actions, words and query count
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 
 import pytest
 import time_machine
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
 from kapcare.accounts.roles import Role
 from kapcare.audit.models import Action, AuditEntry
 from kapcare.audit.services import Actor
 from kapcare.courses import services
 from kapcare.courses.models import Appointment, AppointmentKind, AppointmentStatus, Resource
+from kapcare.courses.tests.test_scheduling_views import _at, _monday
 from kapcare.dosing.models import DosingSession, State
 from kapcare.dosing.services import check_in
 from kapcare.dosing.tests.conftest import snapshot
@@ -27,15 +27,6 @@ from kapcare.patients.services import create_patient
 pytestmark = pytest.mark.django_db
 
 SYSTEM = Actor.system("test")
-
-
-def _monday() -> date:
-    today = timezone.localdate()
-    return today + timedelta(days=(7 - today.weekday()) % 7 or 7)
-
-
-def _at(day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime.combine(day, time(hour, minute), tzinfo=timezone.get_current_timezone())
 
 
 MONDAY_10 = _at(_monday(), 10)

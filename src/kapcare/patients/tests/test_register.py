@@ -5,6 +5,7 @@ nothing; one transaction with its audit entry."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 from django.urls import reverse
@@ -90,11 +91,11 @@ def test_the_service_refuses_before_writing(users) -> None:
         ({"sex_at_birth": "other"}, "sex_at_birth"),
     ):
         with pytest.raises(FieldInvalid) as refused:
-            create_patient(desk, **{
-                "given_name": "Avery", "family_name": "Walkin",
-                "birth_date": date(1988, 4, 12), "sex_at_birth": "female",
-                **kwargs,
-            })  # fmt: skip
+            person: dict[str, Any] = {"sex_at_birth": "female", **kwargs}
+            create_patient(
+                desk, given_name="Avery", family_name="Walkin", birth_date=date(1988, 4, 12),
+                **person,
+            )  # fmt: skip
         assert refused.value.field == field
     assert _stored() == before
 
