@@ -175,6 +175,16 @@ HTML_ROUTES: Final[dict[str, Rule]] = {
     "integration:note_amend": CLINICAL,
     "integration:journal_create": CLINICAL,
     "integration:journal_entry": CLINICAL,
+    # --- the controlled-substance ledger (kapcare.ledger) ---
+    # The clinic admin manages stock, counts, losses and inventories; a prescriber also
+    # resolves a discrepancy and reads the reports.
+    "ledger:home": ADMIN_ONLY,
+    "ledger:receipt": ADMIN_ONLY,
+    "ledger:count": ADMIN_ONLY,
+    "ledger:discrepancy_resolve": ADMIN_ONLY | PRESCRIBER_ONLY,
+    "ledger:loss_filed": ADMIN_ONLY,
+    "ledger:inventory_take": ADMIN_ONLY,
+    "ledger:report": ADMIN_ONLY | PRESCRIBER_ONLY,
     # Django's admin is the clinic admin's tool for staff and settings.
     "admin:*": ADMIN_ONLY,
     # The API's description and docs hold no patient data; integrators read them unsigned.
@@ -304,6 +314,7 @@ PATIENT_READS: Final[dict[str, str]] = {
     "integration:journal_entry": "journal entry",
     # Ledger entries name the patient each withdrawal was for.
     "list_ledger_entries": "API ledger entries",
+    "ledger:report": "ledger report",
     # Django's admin pages of patients, of converted consultation requests and of patients'
     # sign-ins (kapcare.audit.reads.PatientReadsAdmin).
     "admin:patients_patient_*": "admin patient record",
@@ -401,6 +412,12 @@ NO_PATIENT_READS: Final[frozenset[str]] = frozenset(
         "record_ledger_withdrawal",
         "record_ledger_adjustment",
         "list_ledger_products",
+        "ledger:home",
+        "ledger:receipt",
+        "ledger:count",
+        "ledger:discrepancy_resolve",
+        "ledger:loss_filed",
+        "ledger:inventory_take",
         # Consultation requests are no patients yet: each request shown is logged by
         # kapcare.consultations.services.record_reads.
         "consultations:*",

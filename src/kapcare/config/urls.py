@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("kapcare.assessments.urls")),
     path("", include("kapcare.courses.urls")),
     path("", include("kapcare.dosing.urls")),
+    path("", include("kapcare.ledger.urls")),
     path("", include("kapcare.integration.urls")),
     path("", include("kapcare.intake.urls")),
     path("", include("kapcare.patients.urls")),

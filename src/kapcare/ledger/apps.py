@@ -7,4 +7,4 @@ class LedgerConfig(AppConfig):
     verbose_name = "Controlled-substance ledger"
 
     def ready(self) -> None:
-        from kapcare.ledger import jobs  # noqa: F401  (imported for its periodic checkpoint)
+        from kapcare.ledger import chain  # noqa: F401  (registers the ledger's chain)

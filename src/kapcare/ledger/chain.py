@@ -1,8 +1,9 @@
 """The ledger's hash chain, on the audit trail's keyed mechanism (`kapcare.audit.chain`): each
 entry's hash is an HMAC under the installation's chain key over its key id, the previous
 entry's hash and its content; one locked head row (`LedgerHead`) keeps the chain linear and
-records its length; the worker appends a signed checkpoint of the ledger's head to the same
-checkpoint file as the audit trail's (`kapcare.ledger.jobs`). `kapcare ledger verify` walks it.
+records its length; the chain is registered, so the worker appends a signed checkpoint of the
+ledger's head to the same checkpoint file as the audit trail's, and a restore anchors it.
+`kapcare ledger verify` walks it.
 
 This module is the one place the ledger meets the mechanism: nothing else computes a hash.
 """
@@ -47,8 +48,9 @@ HASHED_FIELDS = (
 )
 
 
-LEDGER_CHAIN = chain.ChainedTable(
-    name="ledger", model=Entry, fields=HASHED_FIELDS, head_model=LedgerHead
+# Registered, so the worker checkpoints it hourly and a restore anchors it, as the audit trail.
+LEDGER_CHAIN = chain.register(
+    chain.ChainedTable(name="ledger", model=Entry, fields=HASHED_FIELDS, head_model=LedgerHead)
 )
 
 _FIELDS = {field.attname: field for field in Entry._meta.concrete_fields}

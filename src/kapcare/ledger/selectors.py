@@ -164,12 +164,14 @@ def check_balances() -> list[Mismatch]:
 # --- reports ------------------------------------------------------------------------------
 
 
-def dispensing_log(product_id: int, start: date, end: date) -> QuerySet[Entry]:
-    """Withdrawals of one product in a period (and their reversals), with the patient, who
-    drew and who witnessed."""
+def dispensing_log(product_id: int | None, start: date, end: date) -> QuerySet[Entry]:
+    """Withdrawals of one product (or all) in a period, and their reversals, with the patient,
+    who drew and who witnessed."""
+    found = (
+        Entry.objects.all() if product_id is None else Entry.objects.filter(product_id=product_id)
+    )
     return _with_people(
-        Entry.objects.filter(
-            product_id=product_id,
+        found.filter(
             kind__in=[Kind.WITHDRAWAL, Kind.REVERSAL],
             patient__isnull=False,
             occurred_at__date__gte=start,

@@ -108,9 +108,9 @@ def test_a_balance_edited_around_the_services_is_found(ledger, vial, capsys):
 
 
 def test_the_worker_checkpoints_the_ledger_and_verify_holds_the_chain_to_it(ledger, capsys):
-    from kapcare.ledger.jobs import checkpoint_ledger_chain
+    from kapcare.audit.jobs import checkpoint_chains
 
-    checkpoint_ledger_chain()
+    checkpoint_chains()
     anchor = chain.verify().anchored_by
     assert anchor is not None
     assert anchor.entries == 5

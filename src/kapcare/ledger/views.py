@@ -1,0 +1,215 @@
+"""The ledger's pages for the clinic admin: the home (stock by product, lot, location and
+container; expiring soon; open discrepancies; unfiled losses), receiving stock, counting a
+location, resolving a discrepancy, marking a loss filed, taking the inventory, and the reports
+(page, CSV, PDF). Thin: each parses a form, calls one service or selector and renders."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from kapcare.audit.reads import reads_patient_data, shown
+from kapcare.audit.services import Actor
+from kapcare.errors import Refused
+from kapcare.ledger import reports, selectors, services, witness
+from kapcare.ledger.forms import (
+    CountForm,
+    InventoryForm,
+    LossFiledForm,
+    ReceiptForm,
+    ResolveForm,
+)
+from kapcare.ledger.models import Container, Product, StorageLocation
+from kapcare.web.errors import add_form_errors, page_status
+
+
+def _page(
+    request: HttpRequest, template: str, context: dict[str, object], status: int = 200
+) -> HttpResponse:
+    """Every ledger page reminds the admin of a theft or loss not yet filed (DEA Form 106 is
+    due within one business day of discovery)."""
+    context.setdefault("unfiled", selectors.unfiled_losses())
+    return render(request, template, context, status=status)
+
+
+def _home(request: HttpRequest, status: int = 200, **forms: object) -> HttpResponse:
+    found = selectors.home()
+    context = {
+        "home": found,
+        "unfiled": found.unfiled_losses,
+        "products": selectors.products(),
+        "inventories": selectors.inventories(),
+        "inventory_form": forms.get("inventory_form") or InventoryForm(),
+        "resolve_form": ResolveForm(),
+        "loss_form": LossFiledForm(),
+        "error": forms.get("error"),
+    }
+    return _page(request, "ledger/home.html", context, status)
+
+
+def _id(value: str | None) -> int:
+    """A record's id from a query or a form (0, which names nothing, when it is not one)."""
+    return int(value) if value and value.isdigit() else 0
+
+
+@require_http_methods(["GET"])
+def home(request: HttpRequest) -> HttpResponse:
+    return _home(request)
+
+
+@require_http_methods(["GET", "POST"])
+def receipt(request: HttpRequest) -> HttpResponse:
+    form = ReceiptForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                received = services.record_receipt(
+                    Actor.from_request(request),
+                    product_ndc=data["product"].ndc,
+                    supplier=services.Supplier(
+                        data["supplier.name"], data["supplier.address"], data["supplier.dea_number"]
+                    ),
+                    invoice=data["invoice"],
+                    lot=data["lot"],
+                    expires_on=data["expires_on"],
+                    containers=data["containers"],
+                    received_at=data["received_at"],
+                    location_id=data["location"].pk,
+                )
+            except Refused as error:
+                add_form_errors(form, error)
+                status = page_status(error)
+            else:
+                messages.success(
+                    request,
+                    f"Received {received.containers} containers, labelled "
+                    f"R{received.pk}-001 to R{received.pk}-{received.containers:03d}.",
+                )
+                return redirect("ledger:home")
+    return _page(request, "ledger/receipt.html", {"form": form}, status)
+
+
+@require_http_methods(["GET", "POST"])
+def count(request: HttpRequest) -> HttpResponse:
+    location = get_object_or_404(StorageLocation, pk=_id(request.GET.get("location")))
+    on_hand = list(
+        Container.objects.filter(location=location, balance_mg__gt=0)
+        .select_related("product")
+        .order_by("product__name", "label")
+    )
+    form = CountForm(request.POST or None, containers=on_hand)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                second = witness.by_password(
+                    request,
+                    form.cleaned_data["second_email"],
+                    form.cleaned_data["second_password"],
+                    field="second_email",
+                )
+                done = services.record_count(
+                    Actor.from_request(request),
+                    location_id=location.pk,
+                    found=form.found(),
+                    second_counter=second,
+                )
+            except Refused as error:
+                add_form_errors(form, error)
+                status = page_status(error)
+            else:
+                opened = sum(hasattr(line, "discrepancy") for line in done.lines.all())
+                messages.success(
+                    request, f"Count of {location.name} recorded; {opened} discrepancies opened."
+                )
+                return redirect("ledger:home")
+    return _page(request, "ledger/count.html", {"form": form, "location": location}, status)
+
+
+@require_POST
+def resolve_discrepancy(request: HttpRequest) -> HttpResponse:
+    form = ResolveForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    discrepancy_id = _id(request.POST.get("discrepancy"))
+    try:
+        services.resolve_discrepancy(Actor.from_request(request), discrepancy_id, reason=reason)
+    except Refused as error:
+        return _home(request, page_status(error), error=error)
+    messages.success(request, "Discrepancy resolved with an adjusting entry.")
+    return redirect("ledger:home")
+
+
+@require_POST
+def loss_filed(request: HttpRequest) -> HttpResponse:
+    form = LossFiledForm(request.POST)
+    reference = form.cleaned_data["dea_reference"] if form.is_valid() else ""
+    report_id = _id(request.POST.get("report"))
+    try:
+        services.mark_loss_filed(Actor.from_request(request), report_id, dea_reference=reference)
+    except Refused as error:
+        return _home(request, page_status(error), error=error)
+    messages.success(request, "Loss report marked filed with the DEA.")
+    return redirect("ledger:home")
+
+
+@require_POST
+def inventory_take(request: HttpRequest) -> HttpResponse:
+    form = InventoryForm(request.POST)
+    registration = selectors.home().registrations
+    if not form.is_valid() or not registration:
+        return _home(request, 400, inventory_form=form)
+    try:
+        taken = services.take_inventory(
+            Actor.from_request(request),
+            registration_id=registration[0].pk,
+            kind=form.cleaned_data["kind"],
+            taken_on=form.cleaned_data["taken_on"],
+            timing=form.cleaned_data["timing"],
+        )
+    except Refused as error:
+        add_form_errors(form, error)
+        return _home(request, page_status(error), inventory_form=form)
+    return redirect(f"{reverse('ledger:report')}?kind=inventory&inventory={taken.pk}")
+
+
+@reads_patient_data
+@require_http_methods(["GET"])
+def report(request: HttpRequest) -> HttpResponse:
+    """A report (``?kind=``, the dispensing log of the last two years by default) as a page,
+    or ``&format=csv`` / ``&format=pdf``. Reports name patients: each one shown is recorded in
+    the access log."""
+    params = request.GET.dict()
+    output = params.pop("format", "html")
+    kind = params.pop("kind", "dispensing")
+    chooser: dict[str, object] = {
+        "kind": kind,
+        "kinds": reports.KINDS,
+        "products": Product.objects.order_by("name"),
+        "params": params,
+        "id_value": params.get(kind, ""),
+    }
+    try:
+        built = reports.build(kind, params)
+    except Refused as error:
+        return _page(request, "ledger/report.html", {**chooser, "error": error}, page_status(error))
+    shown(request, built.patient_ids)
+    if output == "csv":
+        response = HttpResponse(reports.as_csv(built), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="ledger-{kind}.csv"'
+        return response
+    if output == "pdf":
+        response = HttpResponse(reports.as_pdf(built), content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="ledger-{kind}.pdf"'
+        return response
+    return _page(
+        request,
+        "ledger/report.html",
+        {**chooser, "report": built, "query": request.GET.urlencode()},
+    )
