@@ -150,6 +150,7 @@ def test_backup_then_restore_gives_every_table_back_and_the_chain_verifies(
     path = tmp_path / "clinic.kapcare-backup"
     assert kapcare(["backup", str(path)]) == 0
     assert "backup written" in capsys.readouterr().out
+    assert AuditEntry.objects.latest("id").what == f"whole database backed up: {path}"
     assert path.stat().st_mode & 0o777 == 0o600
     before = _source_dump()
     url, dump_target = empty_database
@@ -162,11 +163,11 @@ def test_backup_then_restore_gives_every_table_back_and_the_chain_verifies(
     assert after.keys() == before.keys()
     for table, rows in before.items():
         assert after[table] == rows, table
-    assert len(after["audit_auditentry"]) == 4
+    assert len(after["audit_auditentry"]) == 5  # with the backup's own record
 
     verified = _kapcare_on(url, tmp_path, "audit", "verify")
     assert verified.returncode == 0, verified.stderr
-    assert "intact: 4 entries verified; matches the checkpoint" in verified.stdout
+    assert "intact: 5 entries verified; matches the checkpoint" in verified.stdout
 
     # Restoring again is refused: the database is no longer empty.
     again = _kapcare_on(url, tmp_path, "restore", str(path))
@@ -201,7 +202,7 @@ def test_a_backup_holds_no_key(tmp_path: Path) -> None:
     key, _id = snapshot._backup_key()
     plain = b"".join(snapshot._plaintext(path, key))
     if connection.vendor == "postgresql":  # pg_dump's archive is compressed: read it as SQL
-        plain = subprocess.run(  # noqa: S603  (fixed arguments)
+        plain = subprocess.run(
             [snapshot._pg_tool("pg_restore"), "--file=-"], input=plain, capture_output=True
         ).stdout
     assert b"signed in" in plain  # the content is there, to show the search below can find
