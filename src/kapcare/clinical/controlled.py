@@ -1,4 +1,4 @@
-"""Quantities of a controlled-substance withdrawal (docs/clinical-reference.md §6.1).
+"""Quantities of a controlled-substance withdrawal (docs/clinical-reference.md §12).
 
 Every drawn quantity is accounted for as given or wasted (21 CFR 1304.22(c): the quantity
 administered, and other disposal by quantity and manner). Volumes are recorded to 0.01 mL:

@@ -1,4 +1,4 @@
-"""DEA registration numbers: the shape and the check digit (docs/clinical-reference.md §6).
+"""DEA registration numbers: the shape and the check digit (docs/clinical-reference.md §12).
 
 A DEA number is two letters and seven digits. The seventh digit checks the first six: add
 digits 1, 3 and 5, add twice the sum of digits 2, 4 and 6; the last digit of the total is the

@@ -3,7 +3,7 @@
 Set them in Django settings or the environment:
 - ``KAPCARE_LEDGER_WITNESS_REQUIRED``: wasted drug (and a breakage or spill) needs a second
   licensed staff member as witness. Default on: a witness is state or institutional policy,
-  not a federal rule (docs/clinical-reference.md §8).
+  not a federal rule (docs/clinical-reference.md §12).
 - ``KAPCARE_LEDGER_EXPIRING_DAYS``: the ledger home lists containers expiring within this many
   days. Default 60 (clinic policy).
 """

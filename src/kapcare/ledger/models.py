@@ -1,4 +1,4 @@
-"""The controlled-substance ledger (docs/architecture.md §15; docs/clinical-reference.md §8).
+"""The controlled-substance ledger (docs/architecture.md §15; docs/clinical-reference.md §12).
 
 `Entry` is the ledger: every movement of stock, append-only and hash-chained. Everything else
 is either the registrant's set-up (registration, locations, products), a record that an entry
