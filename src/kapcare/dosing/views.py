@@ -119,10 +119,17 @@ Write = Callable[[Actor, DosingSession, forms.Form], str]
 
 
 def _write(
-    request: HttpRequest, session_id: int, form: forms.Form, section: str, write: Write
+    request: HttpRequest,
+    session_id: int,
+    form: forms.Form,
+    section: str,
+    write: Write,
+    *,
+    anchor: str = "",
 ) -> HttpResponse:
     """Validate ``form``, call the service through ``write`` (which returns the success
-    message), and go back to the section; or show the page with the problem."""
+    message), and go back to the section (or ``anchor``); or show the page with the
+    problem."""
     session = _session(session_id)
     if not form.is_valid():
         return _refused(request, session, errors_of(form), bound={section: form}, status=400)
@@ -132,20 +139,25 @@ def _write(
         # The refusal beside the field it names, as well as on top.
         add_form_errors(form, error)
         return _refused(request, session, error, bound={section: form})
-    return _done(request, session, message, section.replace("_", "-"))
+    return _done(request, session, message, anchor or section.replace("_", "-"))
 
 
 def _step(
-    form_class: type[forms.Form], section: str, write: Write, *, auto_id: str = "id_%s"
+    form_class: type[forms.Form],
+    section: str,
+    write: Write,
+    *,
+    auto_id: str = "id_%s",
+    anchor: str = "",
 ) -> Callable[[HttpRequest, int], HttpResponse]:
-    """The POST view of one step of the page: its form, its section and its write."""
+    """The POST view of one step of the page: its form, its section and its write; ``anchor``
+    where the page opens after it (the section's own by default)."""
 
     @require_POST
     @reads_patient_data  # a refusal shows the page again
     def view(request: HttpRequest, session_id: int) -> HttpResponse:
-        return _write(
-            request, session_id, form_class(request.POST, auto_id=auto_id), section, write
-        )
+        form = form_class(request.POST, auto_id=auto_id)
+        return _write(request, session_id, form, section, write, anchor=anchor)
 
     view.__name__ = view.__qualname__ = write.__name__.removeprefix("_write_")
     return view
@@ -406,9 +418,10 @@ transition = _step(TransitionForm, "next_step", _write_transition)
 checklist = _step(ChecklistForm, "checklist", _write_checklist)
 centering = _step(CenteringForm, "centering", _write_centering)
 administration = _step(AdministrationForm, "administration", _write_administration)
-start_dosing = _step(StartDosingForm, "administration", _write_start_dosing)
-stop_dosing = _step(forms.Form, "administration", _write_stop)
-device = _step(forms.Form, "administration", _write_device)
+# Once dosing runs, the page opens on its live panel: the vitals entry and the dose's controls.
+start_dosing = _step(StartDosingForm, "administration", _write_start_dosing, anchor="live")
+stop_dosing = _step(forms.Form, "administration", _write_stop, anchor="live")
+device = _step(forms.Form, "administration", _write_device, anchor="live")
 side_effect = _step(SideEffectForm, "side_effect", _write_side_effect)
 intervention = _step(InterventionForm, "intervention", _write_intervention, auto_id="int_%s")
 discharge = _step(DischargeForm, "discharge", _write_discharge)

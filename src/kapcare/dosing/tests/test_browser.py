@@ -169,6 +169,7 @@ def test_full_iv_session(page, users, session, settings) -> None:
     expect(page.locator(".vitals-figure svg.wide")).to_be_visible()
     expect(page.locator(".vitals-figure svg.wide")).to_contain_text("Systolic BP (mmHg)")
 
+    page.get_by_text("Correct the administration").click()  # charted late: a correction
     page.get_by_label("Stopped at").fill(_local(40))
     page.get_by_role("button", name="Save administration").click()
     _message(page, "Administration saved.")

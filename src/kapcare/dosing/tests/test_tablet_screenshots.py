@@ -7,6 +7,7 @@ file). The test writes files into the repository, so an ordinary test run leaves
 
 from __future__ import annotations
 
+import io
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from PIL import Image
 
 from kapcare.accounts.roles import Role
 from kapcare.assessments.services import draw_trajectory_chart, record_assessment
@@ -38,9 +40,19 @@ pytestmark = [
 ]
 
 
-def _shoot(browser: Any, live_server: Any, email: str, url: str, name: str, size: dict) -> None:
-    """Sign in and save ``url`` at ``size`` (the viewport only: what a person sees first,
-    then the whole page as ``<name>-full.png``), at device scale 1 to keep the files small."""
+def _save(png: bytes, name: str) -> None:
+    """Write ``png`` as ``docs/screenshots/<name>.png`` in 64 colours (a third of the size;
+    the pages are flat colours and text)."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    image = Image.open(io.BytesIO(png)).convert("RGB").quantize(colors=64)
+    image.save(OUT / f"{name}.png", optimize=True)
+
+
+def _shoot(
+    browser: Any, live_server: Any, email: str, url: str, name: str, size: dict, *, full: bool
+) -> None:
+    """Sign in and save ``url`` at ``size``: what a person sees first, and with ``full`` the
+    whole page as ``<name>-full.png``; at device scale 1 to keep the files small."""
     context = browser.new_context(viewport=size, base_url=live_server.url, device_scale_factor=1)
     context.set_default_timeout(15_000)
     page = context.new_page()
@@ -48,9 +60,9 @@ def _shoot(browser: Any, live_server: Any, email: str, url: str, name: str, size
         sign_in(page, email)
         page.goto(url)
         page.wait_for_load_state("networkidle")
-        OUT.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(OUT / f"{name}.png"))
-        page.screenshot(path=str(OUT / f"{name}-full.png"), full_page=True)
+        _save(page.screenshot(), name)
+        if full:
+            _save(page.screenshot(full_page=True), f"{name}-full")
     finally:
         context.close()
 
@@ -67,7 +79,12 @@ def test_screenshots(browser, live_server, users, cleared_patient, plan_course_f
     recovery = run_to(second, users, State.RECOVERY, minutes_ago=70)
     # A PHQ-9 trajectory for the chart: three scores before the course (which began with
     # today's sessions), then one since.
-    for weeks_ago, answers in ((6, [2] * 9), (5, [3] * 8 + [0]), (1, [2] * 8 + [0]), (0, [1] * 9)):
+    for weeks_ago, answers in (
+        (6, [2] * 8 + [0]),
+        (5, [3] * 8 + [0]),
+        (1, [2] * 8 + [0]),
+        (0, [1] * 8 + [0]),
+    ):
         record_assessment(
             Actor.for_user(nurse), cleared_patient, "phq9", answers, source="staff",
             administered_at=timezone.now() - timedelta(weeks=weeks_ago),
@@ -77,16 +94,20 @@ def test_screenshots(browser, live_server, users, cleared_patient, plan_course_f
     session_url = reverse("dosing:session", args=[dosing.pk])
     recovery_url = reverse("dosing:session", args=[recovery.pk])
     for size_name, size in (("tablet", TABLET), ("phone", PHONE)):
-        _shoot(browser, live_server, nurse.email, session_url, f"dosing-{size_name}", size)
-        _shoot(browser, live_server, nurse.email, recovery_url, f"recovery-{size_name}", size)
-    _shoot(browser, live_server, prescriber.email, reverse("web:today"), "today-tablet", TABLET)
-    _shoot(browser, live_server, prescriber.email, reverse("web:today"), "today-phone", PHONE)
-    _shoot(
-        browser, live_server, prescriber.email,
-        reverse("courses:course", args=[course.pk]), "course-tablet", TABLET,
-    )  # fmt: skip
-    _shoot(
-        browser, live_server, prescriber.email,
-        reverse("patients:chart", kwargs={"patient_id": cleared_patient.pk}), "chart-tablet",
-        TABLET,
-    )  # fmt: skip
+        for url, name in ((session_url, "dosing"), (recovery_url, "recovery")):
+            _shoot(browser, live_server, nurse.email, url, f"{name}-{size_name}", size, full=True)
+        _shoot(
+            browser, live_server, prescriber.email, reverse("web:today"),
+            f"today-{size_name}", size, full=False,
+        )  # fmt: skip
+    pages = (
+        (prescriber, reverse("courses:course", args=[course.pk]), "course-tablet"),
+        (prescriber, reverse("patients:chart", args=[cleared_patient.pk]), "chart-tablet"),
+        (
+            users[Role.FRONT_DESK],
+            reverse("courses:patient_appointments", args=[cleared_patient.pk]),
+            "booking-tablet",
+        ),
+    )
+    for user, url, name in pages:
+        _shoot(browser, live_server, user.email, url, name, TABLET, full=True)
