@@ -103,11 +103,6 @@ def test_screenshots(browser, live_server, users, cleared_patient, plan_course_f
     pages = (
         (prescriber, reverse("courses:course", args=[course.pk]), "course-tablet"),
         (prescriber, reverse("patients:chart", args=[cleared_patient.pk]), "chart-tablet"),
-        (
-            users[Role.FRONT_DESK],
-            reverse("courses:patient_appointments", args=[cleared_patient.pk]),
-            "booking-tablet",
-        ),
     )
     for user, url, name in pages:
         _shoot(browser, live_server, user.email, url, name, TABLET, full=True)
