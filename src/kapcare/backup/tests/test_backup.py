@@ -168,6 +168,8 @@ def test_backup_then_restore_gives_every_table_back_and_the_chain_verifies(
     verified = _kapcare_on(url, tmp_path, "audit", "verify")
     assert verified.returncode == 0, verified.stderr
     assert "intact: 5 entries verified; matches the checkpoint" in verified.stdout
+    ledger = _kapcare_on(url, tmp_path, "ledger", "verify")
+    assert ledger.returncode == 0, ledger.stderr
 
     # Restoring again is refused: the database is no longer empty.
     again = _kapcare_on(url, tmp_path, "restore", str(path))
