@@ -4,15 +4,28 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('audit', '0001_initial'),
+        ("audit", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='auditentry',
-            name='action',
-            field=models.CharField(choices=[('read', 'Read'), ('create', 'Create'), ('update', 'Update'), ('sign_in', 'Signed in'), ('sign_in_failed', 'Sign-in failed'), ('sign_out', 'Signed out'), ('token', 'API token'), ('refused', 'Refused'), ('mfa', 'Second factor'), ('password', 'Password')], max_length=20),
+            model_name="auditentry",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("read", "Read"),
+                    ("create", "Create"),
+                    ("update", "Update"),
+                    ("sign_in", "Signed in"),
+                    ("sign_in_failed", "Sign-in failed"),
+                    ("sign_out", "Signed out"),
+                    ("token", "API token"),
+                    ("refused", "Refused"),
+                    ("mfa", "Second factor"),
+                    ("password", "Password"),
+                ],
+                max_length=20,
+            ),
         ),
     ]
