@@ -12,6 +12,7 @@ from kapcare.ledger.models import (
     Container,
     InventoryKind,
     InventoryTiming,
+    LossType,
     Product,
     StorageLocation,
 )
@@ -83,3 +84,48 @@ class InventoryForm(forms.Form):
     kind = forms.ChoiceField(choices=InventoryKind.choices)
     taken_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
     timing = forms.ChoiceField(choices=InventoryTiming.choices)
+
+
+class AdjustmentForm(forms.Form):
+    """A movement other than a receipt or a withdrawal. Witnesses sign in on the same page: a
+    breakage needs one, a destruction two (DEA Form 41); a loss carries its Form 106 details."""
+
+    container = forms.ModelChoiceField(
+        Container.objects.filter(balance_mg__gt=0).select_related("product").order_by("label")
+    )
+    kind = forms.ChoiceField(
+        choices=[
+            ("transfer", "Transfer to another location"),
+            ("return", "Return to the supplier"),
+            ("breakage", "Breakage or spill (witnessed)"),
+            ("set_aside", "Set aside (expired or damaged)"),
+            ("destruction", "Destruction (DEA Form 41, two witnesses)"),
+            ("loss", "Theft or significant loss (DEA Form 106)"),
+        ]
+    )
+    quantity_ml = forms.DecimalField(
+        required=False, decimal_places=2, min_value=0, help_text="mL; none for a nasal device"
+    )
+    reason = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+    manner = forms.CharField(max_length=200, required=False, help_text="How it was destroyed")
+    to_location_id = forms.ModelChoiceField(
+        StorageLocation.objects.order_by("name"), required=False, label="To location"
+    )
+    witness_email = forms.EmailField(required=False, label="Witness's email")
+    witness_password = forms.CharField(
+        required=False, label="Witness's password", widget=forms.PasswordInput
+    )
+    second_witness_email = forms.EmailField(required=False, label="Second witness's email")
+    second_witness_password = forms.CharField(
+        required=False, label="Second witness's password", widget=forms.PasswordInput
+    )
+    loss_type = forms.ChoiceField(choices=[("", "—"), *LossType.choices], required=False)
+    discovered_at = forms.DateTimeField(
+        required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    police_notified = forms.NullBooleanField(required=False, label="Police notified")
+    police_report = forms.CharField(max_length=200, required=False)
+    description = forms.CharField(
+        max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="What happened (a theft or loss)",
+    )  # fmt: skip

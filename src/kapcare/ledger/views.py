@@ -1,11 +1,15 @@
 """The ledger's pages for the clinic admin: the home (stock by product, lot, location and
 container; expiring soon; open discrepancies; unfiled losses), receiving stock, counting a
-location, resolving a discrepancy, marking a loss filed, taking the inventory, and the reports
-(page, CSV, PDF). Thin: each parses a form, calls one service or selector and renders."""
+location, a transfer, return, breakage, set-aside, destruction or loss (witnesses signing in
+on the same page), resolving a discrepancy, marking a loss filed, taking the inventory, and the
+reports (page, CSV, PDF). Thin: each parses a form, calls one service or selector and renders."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.contrib import messages
+from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -16,6 +20,7 @@ from kapcare.audit.services import Actor
 from kapcare.errors import Refused
 from kapcare.ledger import reports, selectors, services, witness
 from kapcare.ledger.forms import (
+    AdjustmentForm,
     CountForm,
     InventoryForm,
     LossFiledForm,
@@ -23,6 +28,7 @@ from kapcare.ledger.forms import (
     ResolveForm,
 )
 from kapcare.ledger.models import Container, Product, StorageLocation
+from kapcare.ledger.witness import Witness
 from kapcare.web.errors import add_form_errors, page_status
 
 
@@ -33,6 +39,32 @@ def _page(
     due within one business day of discovery)."""
     context.setdefault("unfiled", selectors.unfiled_losses())
     return render(request, template, context, status=status)
+
+
+@dataclass(frozen=True)
+class FormPage:
+    heading: str
+    intro: str
+    submit: str
+
+
+RECEIPT_PAGE = FormPage(
+    "Receive controlled stock",
+    "Each vial or device received gets its own label (listed on the ledger home) and its full "
+    "balance.",
+    "Record the receipt",
+)
+ADJUST_PAGE = FormPage(
+    "Record a movement",
+    "A breakage or spill needs a witness, a destruction two (DEA Form 41): each signs in here "
+    "with their own email and password. A theft or loss takes the DEA Form 106 details; it "
+    "stays on every ledger page until marked filed.",
+    "Record it",
+)
+
+
+def _form_page(request: HttpRequest, form: Form, status: int, page: FormPage) -> HttpResponse:
+    return _page(request, "ledger/form.html", {"form": form, **vars(page)}, status)
 
 
 def _home(request: HttpRequest, status: int = 200, **forms: object) -> HttpResponse:
@@ -92,7 +124,7 @@ def receipt(request: HttpRequest) -> HttpResponse:
                     f"R{received.pk}-001 to R{received.pk}-{received.containers:03d}.",
                 )
                 return redirect("ledger:home")
-    return _page(request, "ledger/receipt.html", {"form": form}, status)
+    return _form_page(request, form, status, RECEIPT_PAGE)
 
 
 @require_http_methods(["GET", "POST"])
@@ -130,7 +162,69 @@ def count(request: HttpRequest) -> HttpResponse:
                     request, f"Count of {location.name} recorded; {opened} discrepancies opened."
                 )
                 return redirect("ledger:home")
-    return _page(request, "ledger/count.html", {"form": form, "location": location}, status)
+    page = FormPage(
+        f"Count {location.name}",
+        "Enter what you find in each container. A second staff member counts with you and signs "
+        "in here with their own email and password. A difference from the book opens a "
+        "discrepancy.",
+        "Record the count",
+    )
+    return _form_page(request, form, status, page)
+
+
+def _witness(request: HttpRequest, email: str, password: str, field: str) -> Witness | None:
+    """The person who signed in on the page as witness, or None when nobody did."""
+    if not email:
+        return None
+    return witness.by_password(request, email, password, field=field)
+
+
+@require_http_methods(["GET", "POST"])
+def adjust(request: HttpRequest) -> HttpResponse:
+    form = AdjustmentForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            data = form.cleaned_data
+            loss = None
+            if data["kind"] == "loss" and data["discovered_at"] is not None:
+                loss = services.LossDetails(
+                    data["discovered_at"],
+                    data["loss_type"],
+                    data["description"],
+                    data["police_notified"],
+                    data["police_report"],
+                )
+            try:
+                entry = services.record_adjustment(
+                    Actor.from_request(request),
+                    container_id=data["container"].pk,
+                    kind=data["kind"],
+                    quantity_ml=data["quantity_ml"],
+                    reason=data["reason"],
+                    manner=data["manner"],
+                    to_location_id=data["to_location_id"].pk if data["to_location_id"] else None,
+                    witness=_witness(
+                        request, data["witness_email"], data["witness_password"], "witness"
+                    ),
+                    second_witness=_witness(
+                        request,
+                        data["second_witness_email"],
+                        data["second_witness_password"],
+                        "second_witness",
+                    ),
+                    loss=loss,
+                )
+            except Refused as error:
+                add_form_errors(form, error)
+                status = page_status(error)
+            else:
+                messages.success(
+                    request, f"Recorded: {entry.get_kind_display()} of {entry.container.label}."
+                )
+                return redirect("ledger:home")
+    return _form_page(request, form, status, ADJUST_PAGE)
 
 
 @require_POST

@@ -161,3 +161,38 @@ def test_a_bad_report_query_names_the_field(admin_client, seeded_products):
     answer = admin_client.get("/ledger/reports/?kind=dispensing&start=yesterday")
     assert answer.status_code == 400
     assert "a date (YYYY-MM-DD)" in answer.content.decode()
+
+
+def test_a_destruction_from_the_page_with_two_witnesses_signing_in(admin_client, vial, users):
+    form = {
+        "container": vial.pk, "kind": "destruction", "quantity_ml": "10", "reason": "Expired",
+        "manner": "Reverse distributor", "witness_email": users["nurse"].email,
+        "witness_password": TEST_PASSWORD,
+    }  # fmt: skip
+    missing = admin_client.post("/ledger/adjustments/new/", form)
+    assert missing.status_code == 409
+    assert "needs a witness" in missing.content.decode()
+    done = admin_client.post(
+        "/ledger/adjustments/new/",
+        {**form, "second_witness_email": users["prescriber"].email,
+         "second_witness_password": TEST_PASSWORD},
+    )  # fmt: skip
+    assert done.status_code == 302
+    entry = vial.entries.get(kind=Kind.DESTRUCTION)
+    assert (entry.witness, entry.second_witness) == (users["nurse"], users["prescriber"])
+
+
+def test_a_loss_from_the_page_keeps_its_form_106_details(admin_client, vial):
+    answer = admin_client.post(
+        "/ledger/adjustments/new/",
+        {"container": vial.pk, "kind": "loss", "quantity_ml": "10", "reason": "Missing at count",
+         "loss_type": "employee_theft", "description": "Vial gone from the safe",
+         "discovered_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+         "police_notified": "true", "police_report": "PD-77"},
+    )  # fmt: skip
+    assert answer.status_code == 302, answer.content
+    report = vial.entries.get(kind=Kind.LOSS).loss_report
+    assert (report.loss_type, report.police_notified, report.filed_at) == (
+        "employee_theft", True, None,
+    )  # fmt: skip
+    assert "DEA Form 106 not filed" in admin_client.get("/ledger/").content.decode()
