@@ -4,10 +4,13 @@ path and the reason, never the token presented (issue 13; HIPAA 164.312(b))."""
 from __future__ import annotations
 
 import pytest
+from django.http import HttpResponse
 from django.test import Client
+from django.urls import resolve
 
 from kapcare.accounts.models import ApiToken
 from kapcare.audit.models import Action, AuditEntry
+from kapcare.web.refusals import RefusalAuditMiddleware
 
 ADDRESS = "10.3.0.1"
 
@@ -68,3 +71,13 @@ def test_answers_that_are_not_refusals_are_not_logged_as_refusals(users, token_f
     path = "/api/v1/me" if status == 200 else "/api/v1/patients/987654321"
     assert client.get(path).status_code == status
     assert _refusals() == []
+
+
+def test_a_credential_in_the_path_is_logged_as_the_route_pattern(db, rf):
+    # A calendar feed's secret is its URL: a refusal there names the route, not the secret.
+    request = rf.get("/calendar/s3cret-feed-token.ics", REMOTE_ADDR=ADDRESS)
+    request.resolver_match = resolve(request.path)
+    response = HttpResponse(status=403)
+    RefusalAuditMiddleware(lambda _request: response)(request)
+    [entry] = _refusals()
+    assert entry.what == "403 GET /calendar/<str:token>.ics: forbidden"
