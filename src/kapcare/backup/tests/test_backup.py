@@ -208,7 +208,7 @@ def test_a_backup_holds_no_key(tmp_path: Path) -> None:
             [snapshot._pg_tool("pg_restore"), "--file=-"], input=plain, capture_output=True
         ).stdout
     assert b"signed in" in plain  # the content is there, to show the search below can find
-    for secret in [*settings.KAPCARE_AUDIT_KEYS, settings.KAPCARE_BACKUP_KEY]:
+    for secret in [*settings.KAPCARE_AUDIT_KEYS, settings.KAPCARE_BACKUP_KEY, settings.SECRET_KEY]:
         assert secret.encode() not in plain
         assert secret.encode() not in path.read_bytes()
     assert b"signed in" not in path.read_bytes()  # encrypted
