@@ -24,21 +24,37 @@ class Refused(Exception):
 @dataclass(frozen=True)
 class FieldProblem:
     """One invalid input: the field as the caller named it, a short machine-readable rule
-    (``required``, ``out_of_range``, ``in_future``, ...) and a sentence for a person."""
+    (``required``, ``out_of_range``, ``in_future``, ...) and a sentence for a person. A range
+    rule carries its limits and what was entered, so a page can say it in words with the
+    field's label and unit (``kapcare.web.words``)."""
 
     field: str
     rule: str
     message: str
+    low: float | None = None
+    high: float | None = None
+    entered: object = None
 
 
 class FieldInvalid(Refused, ValueError):
     """Bad input (HTTP 422 on the API, 400 on a page). Carries one or more problems. It is a
     ValueError too, as a bad argument to a pure function is."""
 
-    def __init__(self, field: str, rule: str, message: str = "") -> None:
+    def __init__(
+        self,
+        field: str,
+        rule: str,
+        message: str = "",
+        *,
+        low: float | None = None,
+        high: float | None = None,
+        entered: object = None,
+    ) -> None:
         message = message or rule
         super().__init__(f"{field}: {message}")
-        self.problems: list[FieldProblem] = [FieldProblem(field, rule, message)]
+        self.problems: list[FieldProblem] = [
+            FieldProblem(field, rule, message, low=low, high=high, entered=entered)
+        ]
 
     @property
     def field(self) -> str:

@@ -30,6 +30,13 @@ Rule = frozenset[str] | Public
 ADMIN_ONLY: Final = frozenset({Role.CLINIC_ADMIN})
 PRESCRIBER_ONLY: Final = frozenset({Role.PRESCRIBER})
 PATIENT_ONLY: Final = frozenset({Role.PATIENT})
+
+# The routes that put a clinician's signature on a record. A POST to one asks for the signer's
+# password again when they last gave it longer ago than KAPCARE_REAUTH_SIGN_MINUTES
+# (kapcare.accounts.reauth).
+SIGNING_ROUTES: Final = frozenset(
+    {"dosing:order_sign", "dosing:note_sign", "integration:note_sign"}
+)
 # The controlled-substance ledger: therapists and the front desk have no access.
 LEDGER_STAFF: Final = frozenset({Role.CLINIC_ADMIN, Role.NURSE, Role.PRESCRIBER})
 FRONT_DESK_ONLY: Final = frozenset({Role.FRONT_DESK})

@@ -12,6 +12,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 
 from kapcare.accounts.models import User, normalise_email
+from kapcare.accounts.reauth import mark_authenticated
 from kapcare.accounts.services import revoke_tokens_of_inactive_user
 from kapcare.audit.models import Action
 from kapcare.audit.services import Actor, record_event
@@ -20,6 +21,8 @@ from kapcare.audit.services import Actor, record_event
 @receiver(user_logged_in)
 def on_sign_in(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
     record_event(Actor.for_user(user, request), Action.SIGN_IN, "signed in")
+    if request is not None and hasattr(request, "session"):
+        mark_authenticated(request)
 
 
 @receiver(user_logged_out)

@@ -98,7 +98,14 @@ def ideal_body_weight_kg(height_cm: float, sex: str) -> float:
 def _ideal(height: Decimal, sex: object) -> Decimal:
     if not HEIGHT_RANGE_CM[0] <= height <= HEIGHT_RANGE_CM[1]:
         low, high = HEIGHT_RANGE_CM
-        raise FieldInvalid("height_cm", "out_of_range", f"must be {low}-{high}, got {height}")
+        raise FieldInvalid(
+            "height_cm",
+            "out_of_range",
+            f"must be {low}-{high}, got {height}",
+            low=float(low),
+            high=float(high),
+            entered=height,
+        )
     if sex not in SEXES:
         raise FieldInvalid("sex", "one_of", f"must be 'female' or 'male', got {sex!r}")
     inches = height / CM_PER_INCH
@@ -129,12 +136,24 @@ def weight_based_dose(
     rate = _number("mg_per_kg", mg_per_kg)
     if not Decimal(0) < rate <= MAX_MG_PER_KG:
         raise FieldInvalid(
-            "mg_per_kg", "out_of_range", f"must be above 0 and at most 2.0, got {mg_per_kg!r}"
+            "mg_per_kg",
+            "out_of_range",
+            f"must be above 0 and at most 2.0, got {mg_per_kg!r}",
+            low=0,
+            high=float(MAX_MG_PER_KG),
+            entered=mg_per_kg,
         )
     weight = _number("weight_kg", weight_kg)
     if not WEIGHT_RANGE_KG[0] <= weight <= WEIGHT_RANGE_KG[1]:
         low, high = WEIGHT_RANGE_KG
-        raise FieldInvalid("weight_kg", "out_of_range", f"must be {low}-{high}, got {weight_kg!r}")
+        raise FieldInvalid(
+            "weight_kg",
+            "out_of_range",
+            f"must be {low}-{high}, got {weight_kg!r}",
+            low=float(low),
+            high=float(high),
+            entered=weight_kg,
+        )
     if basis not in BASES:
         raise FieldInvalid(
             "basis", "one_of", f"must be 'actual', 'ideal' or 'adjusted', got {basis!r}"

@@ -192,7 +192,12 @@ def _check_int(name: str, value: object, lo: int, hi: int) -> None:
         return
     if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
         raise FieldInvalid(
-            name, "out_of_range", f"must be an integer {lo}-{hi} or None, got {value!r}"
+            name,
+            "out_of_range",
+            f"must be an integer {lo}-{hi} or None, got {value!r}",
+            low=lo,
+            high=hi,
+            entered=value,
         )
 
 

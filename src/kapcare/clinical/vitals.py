@@ -68,7 +68,12 @@ class Reading:
                 or not lo <= value <= hi
             ):
                 raise FieldInvalid(
-                    name, "out_of_range", f"must be a number {lo}-{hi} or None, got {value!r}"
+                    name,
+                    "out_of_range",
+                    f"must be a number {lo}-{hi} or None, got {value!r}",
+                    low=lo,
+                    high=hi,
+                    entered=value,
                 )
         if (
             self.systolic is not None
@@ -361,6 +366,8 @@ def discharge_check(
             "minutes_observed",
             "out_of_range",
             f"must be a number 0 or more, got {minutes_observed!r}",
+            low=0,
+            entered=minutes_observed,
         )
     if not isinstance(latest, Reading):
         raise FieldInvalid("latest", "type", f"must be a Reading, got {type(latest).__name__}")

@@ -139,6 +139,9 @@ MIDDLEWARE = [
     # After the access policy (a role's refusal stays a refusal): a session without its second
     # factor reaches only enrolment, verification and signing out.
     "kapcare.accounts.middleware.SecondFactorMiddleware",
+    # A signature asks for the password again when the last one is too old (clinic policy);
+    # after the second factor, so only a fully signed-in session is asked.
+    "kapcare.accounts.reauth.SigningNeedsRecentAuthenticationMiddleware",
     # Last, as django-axes requires: turns a locked-out sign-in into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -262,6 +265,9 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Signing an order or a note after this long without giving the password asks for it again
+# (clinic policy; kapcare.accounts.reauth).
+KAPCARE_REAUTH_SIGN_MINUTES = int(os.environ.get("KAPCARE_REAUTH_SIGN_MINUTES", "10"))
 SESSION_COOKIE_HTTPONLY = True
 # KAPCARE_SESSION_SECONDS: the absolute limit of a session from sign-in, however active.
 SESSION_COOKIE_AGE = int(os.environ.get("KAPCARE_SESSION_SECONDS", str(8 * 3600)))

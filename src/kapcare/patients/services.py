@@ -131,7 +131,14 @@ def add_measurement(
         ("height_cm", height_cm, MEASURED_HEIGHT_RANGE_CM, "cm"),
     ):
         if not low <= value <= high:
-            raise FieldInvalid(field, "out_of_range", f"must be {low}-{high} {unit}")
+            raise FieldInvalid(
+                field,
+                "out_of_range",
+                f"must be {low}-{high} {unit}",
+                low=float(low),
+                high=float(high),
+                entered=value,
+            )
     with transaction.atomic():
         measurement = BodyMeasurement.objects.create(
             patient=patient, measured_at=timezone.now(), weight_kg=weight_kg,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django import forms
 
 from kapcare.errors import Conflict, FieldInvalid, Forbidden, NotFound, Refused
+from kapcare.web.words import say, say_beside
 
 
 def page_status(error: Refused) -> int:
@@ -21,10 +22,11 @@ def page_status(error: Refused) -> int:
 
 
 def page_messages(error: Refused) -> list[str]:
-    """What the page says: each invalid field as the form names it, or the refusal's sentence
-    (a conflict's sentence already lists what is unmet)."""
+    """What the page says: each invalid field in words (its label, the rule, the unit and what
+    was entered), or the refusal's sentence (a conflict's sentence already lists what is
+    unmet)."""
     if isinstance(error, FieldInvalid):
-        return [f"{p.field}: {p.message}" for p in error.problems]
+        return [say(p) for p in error.problems]
     return [error.message]
 
 
@@ -35,9 +37,9 @@ def add_form_errors(form: forms.BaseForm, error: Refused) -> None:
     if isinstance(error, FieldInvalid):
         for problem in error.problems:
             if problem.field in form.fields:
-                form.add_error(problem.field, problem.message)
+                form.add_error(problem.field, say_beside(problem))
             else:
-                form.add_error(None, f"{problem.field}: {problem.message}")
+                form.add_error(None, say(problem))
     elif isinstance(error, Conflict) and error.field in form.fields:
         form.add_error(error.field, error.message)
     else:

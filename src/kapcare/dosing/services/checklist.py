@@ -40,7 +40,14 @@ def _decimal(name: str, value: Any, bounds: tuple[Decimal, Decimal], unit: str) 
     except InvalidOperation:
         raise FieldInvalid(name, "type", "must be a number") from None
     if not number.is_finite() or not bounds[0] <= number <= bounds[1]:
-        raise FieldInvalid(name, "out_of_range", f"must be {bounds[0]}-{bounds[1]} {unit}")
+        raise FieldInvalid(
+            name,
+            "out_of_range",
+            f"must be {bounds[0]}-{bounds[1]} {unit}",
+            low=float(bounds[0]),
+            high=float(bounds[1]),
+            entered=value,
+        )
     return number
 
 
@@ -107,7 +114,14 @@ def save_centering(
         )
     low, high = CENTERING_RANGE_MIN
     if kind != "none" and (minutes is None or not low <= minutes <= high):
-        raise FieldInvalid("centering_minutes", "out_of_range", f"must be {low}-{high} minutes")
+        raise FieldInvalid(
+            "centering_minutes",
+            "out_of_range",
+            f"must be {low}-{high} minutes",
+            low=low,
+            high=high,
+            entered=minutes,
+        )
     with transaction.atomic():
         session = locked(session.pk)
         require_open(Step.CENTERING, session)

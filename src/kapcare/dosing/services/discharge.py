@@ -38,7 +38,14 @@ def assess_discharge(
         or not isinstance(sedation_moaas, int)
         or not low <= sedation_moaas <= high
     ):
-        raise FieldInvalid("sedation_moaas", "out_of_range", f"must be a whole number {low}-{high}")
+        raise FieldInvalid(
+            "sedation_moaas",
+            "out_of_range",
+            f"must be a whole number {low}-{high}",
+            low=low,
+            high=high,
+            entered=sedation_moaas,
+        )
     escort = text(escort_name)[:120]
     inputs = {
         "escort_name": escort,

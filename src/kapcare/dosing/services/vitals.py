@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -77,7 +77,9 @@ def _parse(index: int, raw: Mapping[str, Any], now: datetime) -> tuple[datetime,
     try:
         reading = vitals.Reading(**values)
     except FieldInvalid as error:
-        raise _invalid(index, error.field, error.rule, error.problems[0].message) from None
+        # The core's problem, limits and all, named as the batch names the field.
+        where = f"readings[{index}]."
+        raise FieldInvalid.of([replace(p, field=where + p.field) for p in error.problems]) from None
     for name, value in values.items():
         if value is not None and float(value) != int(value):
             raise _invalid(index, name, "whole_number", "must be a whole number")

@@ -94,7 +94,7 @@ def test_cancel_needs_a_reason(session, users, client_for):
     client = client_for(users[Role.NURSE])
     response = client.post(_url("transition", session), {"to": "cancelled", "reason": " "})
     assert response.status_code == 400
-    assert "reason: Cancel the session needs: Give a reason for cancelling." in _messages(response)
+    assert "Reason: Cancel the session needs: Give a reason for cancelling." in _messages(response)
     session.refresh_from_db()
     assert session.state == State.SCHEDULED
     response = client.post(
@@ -129,8 +129,8 @@ def test_checklist_saves_every_field(session, users, client_for):
     ("field", "value", "message"),
     [
         ("weight_kg", "seventy", "weight_kg: Enter a number."),
-        ("weight_kg", "500", "weight_kg: must be 30-300 kg"),
-        ("fasting_hours", "99", "fasting_hours: must be 0-72 hours"),
+        ("weight_kg", "500", "Weight must be between 30 and 300 kg (you entered 500)."),
+        ("fasting_hours", "99", "Fasting must be between 0 and 72 hours (you entered 99)."),
     ],
 )
 def test_checklist_bad_input_names_the_field_and_stores_nothing(
@@ -187,7 +187,7 @@ def test_centering(session, users, client_for):
         _url("centering", session), {"centering_kind": "vr", "centering_minutes": "0"}
     )
     assert response.status_code == 400
-    assert "centering_minutes: must be 1-120 minutes" in _messages(response)
+    assert "Centering must be between 1 and 120 minutes (you entered 0)." in _messages(response)
     session.refresh_from_db()
     assert session.centering_kind == ""
     response = client.post(
@@ -225,7 +225,8 @@ def test_a_new_order_supersedes_and_the_old_one_is_struck_through(session, users
     response = client.post(_url("order_sign", session), {"mg_per_kg": "1.20"})
     assert response.status_code == 400
     assert any(
-        m.startswith("deviation_reason: required because 1.20 mg/kg") for m in _messages(response)
+        m.startswith("Reason for the deviation: required because 1.20 mg/kg")
+        for m in _messages(response)
     )
     assert models.DoseOrder.objects.filter(session=session).count() == 1
     response = client.post(_url("order_sign", session), {"mg_per_kg": "0.75"})
@@ -276,7 +277,7 @@ def test_administration_then_dosing(session, users, client_for):
     client = client_for(users[Role.NURSE])
     response = client.post(_url("administration", session), {"lot_number": "", "vial_id": "V1"})
     assert response.status_code == 400
-    assert "lot_number: the lot number on the vial's label" in _messages(response)
+    assert "Lot number: the lot number on the vial's label." in _messages(response)
     assert not hasattr(DosingSession.objects.get(pk=session.pk), "administration")
     start = timezone.now() - timedelta(minutes=5)
     response = client.post(
@@ -312,7 +313,8 @@ def test_bad_vitals_name_the_field_and_store_nothing(session, users, client_for)
     response = client.post(_url("vitals", session), _row(spo2=140), **HTMX)
     assert response.status_code == 400
     html = response.content.decode()
-    assert "spo2:" in html and 'value="140"' in html  # named, and the row kept for correction
+    assert "Oxygen saturation (SpO₂) must be between 50% and 100% (you entered 140)" in html
+    assert 'value="140"' in html  # named, and the row kept for correction
     response = client.post(_url("vitals", session), _row(heart_rate="fast"), **HTMX)
     assert (
         response.status_code == 400
@@ -320,7 +322,7 @@ def test_bad_vitals_name_the_field_and_store_nothing(session, users, client_for)
     )
     future = datetime_local(timezone.now() + timedelta(hours=1))
     response = client.post(_url("vitals", session), reading(future))
-    assert response.status_code == 400 and "taken_at: cannot be in the future" in _messages(
+    assert response.status_code == 400 and "Time taken cannot be in the future." in _messages(
         response
     )
     assert VitalReading.objects.filter(session=session).count() == before
@@ -348,7 +350,7 @@ def test_critical_alert_needs_the_action_taken(session, users, client_for):
     response = client.post(url, {"action_taken": "  "}, **HTMX)
     assert (
         response.status_code == 400
-        and "action_taken: say what was done" in response.content.decode()
+        and "Action taken: say what was done" in response.content.decode()
     )
     alert.refresh_from_db()
     assert alert.acknowledged_at is None
@@ -379,7 +381,7 @@ def test_side_effect_intervention_and_scores(session, users, client_for):
         _url("side_effect", session), {"kind": "other", "severity": "mild", "noted_at": now}
     )
     assert response.status_code == 400 and _said(
-        response, "note: describe the side effect", anywhere=True
+        response, "Note: describe the side effect", anywhere=True
     )
     assert (
         client.post(
@@ -392,7 +394,7 @@ def test_side_effect_intervention_and_scores(session, users, client_for):
     response = client.post(
         _url("intervention", session), {"drug": "Ondansetron", "dose": "", "given_at": now}
     )
-    assert response.status_code == 400 and _said(response, "dose: with its unit")
+    assert response.status_code == 400 and _said(response, "Dose: with its unit")
     assert (
         client.post(
             _url("intervention", session),
@@ -403,13 +405,13 @@ def test_side_effect_intervention_and_scores(session, users, client_for):
     assert models.Intervention.objects.get(session=session).dose == "4 mg IV"
     five = {f"item_{n}": "1" for n in range(1, 6)}
     response = client.post(_url("score", session), {"scale": "cadss6", **five})
-    assert response.status_code == 400 and _said(response, "items: CADSS-6 needs 6")
+    assert response.status_code == 400 and _said(response, "Items: CADSS-6 needs 6")
     assert (
         client.post(_url("score", session), {"scale": "cadss6", **five, "item_6": "2"}).status_code
         == 302
     )
     response = client.post(_url("score", session), {"scale": "moaas", "value": "7"})
-    assert response.status_code == 400 and _said(response, "value: moaas must be 0-5")
+    assert response.status_code == 400 and _said(response, "Value: moaas must be 0-5")
     assert client.post(_url("score", session), {"scale": "moaas", "value": "4"}).status_code == 302
     scores = {
         s.scale: s
@@ -458,7 +460,7 @@ def test_discharge_assessment_then_discharge(session, users, client_for):
     nurse = client_for(users[Role.NURSE])
     response = nurse.post(_url("discharge", session), {**DISCHARGE, "sedation_moaas": ""})
     assert response.status_code == 400
-    assert "sedation_moaas: must be a whole number 0-5" in _messages(response)
+    assert "Sedation (MOAA/S) must be between 0 and 5." in _messages(response)
     response = nurse.post(_url("discharge", session), {**DISCHARGE, "escort_name": ""}, follow=True)
     assert any("No escort" in m for m in _messages(response))
     page = response.content.decode()
@@ -493,7 +495,7 @@ def test_signed_note_cannot_be_changed_through_the_note_url(session, users, clie
     response = client.post(
         _url("note_amend", session), {"text": "BP at 60 min 128/80.", "reason": ""}
     )
-    assert response.status_code == 400 and _said(response, "reason:")
+    assert response.status_code == 400 and _said(response, "Reason: ")
     response = client.post(
         _url("note_amend", session),
         {"text": "BP at 60 min 128/80.", "reason": "Late entry"},

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from django import template
 
+from kapcare.web.words import code_words
+
 register = template.Library()
 
 
 @register.filter
 def words(code: object) -> str:
-    """A stored code as words: "needs_review" -> "needs review", "below_cutoff" -> "below
-    cutoff"."""
-    return str(code).replace("_", " ")
+    """A stored code as words (``kapcare.web.words.code_words``): "bp_critical" -> "critical
+    blood pressure", "needs_review" -> "needs review"."""
+    return code_words(code)

@@ -38,7 +38,7 @@ def test_each_invalid_field_is_named_in_the_messages():
     error = FieldInvalid.of(
         [FieldProblem("reason", "required", "required"), FieldProblem("day", "in_future", "no")]
     )
-    assert page_messages(error) == ["reason: required", "day: no"]
+    assert page_messages(error) == ["Reason is required.", "Day: no."]
     assert page_messages(Conflict("The request is already closed.")) == [
         "The request is already closed."
     ]
@@ -56,7 +56,7 @@ def test_a_form_shows_each_problem_on_its_input_and_the_rest_on_the_whole_form()
         ),
     )
     assert form.errors["reason"] == ["say why"]
-    assert form.non_field_errors() == ["owner: one owner"]
+    assert form.non_field_errors() == ["Owner: one owner."]
 
 
 def test_a_conflict_goes_on_the_input_it_names_else_on_the_whole_form():
