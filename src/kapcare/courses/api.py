@@ -17,14 +17,14 @@ book an appointment, cancel it (with a reason), mark arrival and did not attend.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.db.models import Prefetch
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from ninja import Router, Schema, Status
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, field_validator
 
 from kapcare.accounts.models import User
 from kapcare.accounts.roles import STAFF
@@ -354,6 +354,10 @@ def list_protocols(request: HttpRequest) -> list[ProtocolOut]:
 # --- the front desk's bookings -------------------------------------------------------------
 
 
+# A record's id as the database keeps it (a 32-bit key at least): larger numbers name nothing.
+RecordId = Annotated[int, Field(ge=1, le=2**31 - 1)]
+
+
 class AppointmentIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
@@ -362,8 +366,16 @@ class AppointmentIn(Schema):
     )
     starts_at: datetime = Field(..., description="ISO 8601; without an offset, clinic time")
     minutes: int = Field(..., description="Length, 5 to 480 minutes")
-    resource_id: int | None = Field(None, description="A room or chair (GET none yet: admin)")
-    staff_ids: list[int] = Field(default_factory=list, max_length=20)
+    resource_id: RecordId | None = Field(None, description="A room's or chair's id")
+    staff_ids: list[RecordId] = Field(default_factory=list, max_length=20)
+
+    @field_validator("starts_at")
+    @classmethod
+    def _a_year_of_this_era(cls, value: datetime) -> datetime:
+        # Far years overflow when moved to UTC; the service refuses anything not near now.
+        if not 1900 <= value.year <= 9000:
+            raise ValueError("must be a date and time from now to a year ahead")
+        return value
 
 
 class CancelIn(Schema):
@@ -449,7 +461,8 @@ def book_appointment(request: HttpRequest, patient_id: int, payload: Appointment
     """Book a consultation, intake, preparation or integration appointment with the room,
     chair and staff capacity rules of the reschedule page: a room, chair or staff member full
     at that time is 409 (``resource``: ``fully_booked``, ``staff``: ``at_capacity``); an
-    unknown room or staff member, or a length outside 5-480 minutes, 422 naming the field."""
+    unknown room or staff member, a length outside 5-480 minutes or a start outside yesterday to
+    400 days ahead, 422 naming the field."""
     patient = get_object_or_404(Patient, pk=patient_id)
     starts_at = payload.starts_at
     if timezone.is_naive(starts_at):

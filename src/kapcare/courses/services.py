@@ -248,8 +248,11 @@ def _save_with_staff(appointment: Appointment, staff: Sequence[User], *, created
     post_save.send(sender=Appointment, instance=appointment, created=created)
 
 
-# How long a booked appointment may last, in minutes (a typing guard, not a clinical rule).
+# How long a booked appointment may last, in minutes, and how far from now it may start (a day
+# back, for a walk-in already seen; about a year ahead): typing guards, not clinical rules.
 BOOKING_MINUTES = (5, 8 * 60)
+BOOKING_BACK = timedelta(days=1)
+BOOKING_AHEAD = timedelta(days=400)
 
 
 def book_appointment(
@@ -265,7 +268,8 @@ def book_appointment(
     """Book a consultation, intake, preparation or integration appointment, with the capacity
     rules of ``check_capacity``. FieldInvalid for an unknown kind, for ``dosing`` (a dose is
     part of a prescriber's treatment plan: planning a course or adding a booster books it; the
-    desk moves it with ``reschedule``) and for a length outside ``BOOKING_MINUTES``;
+    desk moves it with ``reschedule``), a length outside ``BOOKING_MINUTES`` and a start
+    outside ``BOOKING_BACK`` / ``BOOKING_AHEAD`` from now;
     BookingConflict when the room, chair or a staff member is full."""
     if kind not in AppointmentKind.values:
         raise FieldInvalid("kind", "one_of", f"must be one of {', '.join(AppointmentKind.values)}")
@@ -278,6 +282,13 @@ def book_appointment(
     low, high = BOOKING_MINUTES
     if not low <= minutes <= high:
         raise FieldInvalid("minutes", "out_of_range", f"must be {low} to {high} minutes")
+    now = timezone.now()
+    if not now - BOOKING_BACK <= starts_at <= now + BOOKING_AHEAD:
+        raise FieldInvalid(
+            "starts_at",
+            "out_of_range",
+            f"must be from yesterday to {BOOKING_AHEAD.days} days ahead",
+        )
     with transaction.atomic():
         appointment = _book(
             patient=patient,

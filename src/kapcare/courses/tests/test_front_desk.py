@@ -11,6 +11,7 @@ import pytest
 import time_machine
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from kapcare.accounts.roles import Role
 from kapcare.audit.models import Action, AuditEntry
@@ -88,6 +89,8 @@ def test_the_front_desk_books_every_kind_but_dosing(desk, patient, chair, users,
         ({"kind": "massage"}, "kind", "one_of"),
         ({"minutes": 0}, "minutes", "out_of_range"),
         ({"minutes": 600}, "minutes", "out_of_range"),
+        ({"starts_at": timezone.now() - timedelta(days=2)}, "starts_at", "out_of_range"),
+        ({"starts_at": timezone.now() + timedelta(days=401)}, "starts_at", "out_of_range"),
     ],
 )
 def test_a_booking_refused_for_its_input_stores_nothing(desk, patient, kwargs, field, rule):
