@@ -219,15 +219,19 @@ def snapshot_models() -> list[type[models.Model]]:
 
 
 def snapshot(*, exclude_reads: bool = False) -> dict[str, tuple[int, str]]:
-    """Per model: the row count and a hash of every row's values in primary-key order. With
-    ``exclude_reads``, the audit log's read entries (the access log) are left out."""
+    """Per model: the row count and a hash of every row's values in primary-key order. The audit
+    log's refusal entries (a 401 or 403 is logged as an attempt, `kapcare.web.refusals`) are
+    left out: they record the call, not a change. With ``exclude_reads``, so are its read
+    entries (the access log)."""
     from kapcare.audit.models import Action, AuditEntry
 
     result: dict[str, tuple[int, str]] = {}
     for model in snapshot_models():
         rows = model._default_manager.all()
-        if exclude_reads and model is AuditEntry:
-            rows = rows.exclude(action=Action.READ)
+        if model is AuditEntry:
+            rows = rows.exclude(action=Action.REFUSED)
+            if exclude_reads:
+                rows = rows.exclude(action=Action.READ)
         values = list(rows.order_by("pk").values_list())
         digest = hashlib.sha256(repr(values).encode()).hexdigest()
         result[model._meta.label] = (len(values), digest)

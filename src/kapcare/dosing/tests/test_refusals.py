@@ -401,6 +401,9 @@ def test_a_refused_api_call_changes_nothing(case, arrange, api_as):
             assert all(e["rule"] for e in errors)
     assert snapshot() == before
     assert _state(session) == state
+    # Refused for who the caller is: the attempt itself is logged (and nothing else is).
+    refusals = AuditEntry.objects.filter(action=Action.REFUSED, what__contains=path)
+    assert refusals.exists() == (case.api == 403)
 
 
 @pytest.mark.parametrize("case", PAGE_CASES, ids=[c.id for c in PAGE_CASES])
@@ -416,9 +419,11 @@ def test_a_refused_page_post_changes_nothing(case, arrange, users, client_for):
     assert response.status_code == case.page, response.content[:2000]
     assert snapshot(exclude_reads=True) == before
     assert _state(session) == state
-    # The page shown again is a read of the patient's record, and only that.
+    # The page shown again is a read of the patient's record, and only that; a 403 is also
+    # logged as a refusal.
     added = AuditEntry.objects.filter(pk__gt=last_entry)
-    assert set(added.values_list("action", flat=True)) <= {Action.READ}
+    logged = {Action.READ, Action.REFUSED} if case.page == 403 else {Action.READ}
+    assert set(added.values_list("action", flat=True)) <= logged
 
 
 def test_every_post_route_and_operation_has_a_refusal_case():
