@@ -454,7 +454,7 @@ def test_a_blank_dose_on_the_order_form_is_400_naming_the_field(
     )
     assert response.status_code == 400
     shown = [str(m) for m in response.context["messages"]]
-    assert any(m.startswith("mg_per_kg:") for m in shown), shown
+    assert any(m.startswith("Dose per kilogram: ") for m in shown), shown
     assert not DoseOrder.objects.filter(session=session).exists()
     assert snapshot(exclude_reads=True) == before
     assert _state(session) == State.CHECKLIST_PASSED
