@@ -61,6 +61,18 @@ def token_for(db: None) -> Callable[[User], str]:
     return make
 
 
+def pass_second_factor(client: Client, user: User) -> None:
+    """Mark a signed-in test client's session as past its second factor, as the verify page
+    does, for a user who has one (the demo prescriber): force_login gives the password step
+    only."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = TOTPDevice.objects.get(user=user).persistent_id
+    session.save()
+
+
 def chromium_path() -> str | None:
     configured = os.environ.get("KAPCARE_CHROMIUM")
     if configured:

@@ -144,15 +144,14 @@ class IdleLogoutMiddleware:
 BEFORE_SECOND_FACTOR = frozenset(
     {"accounts:verify", "accounts:second_factor", "accounts:session_status", "web:logout"}
 )
-# Pages that need a verified second factor even where the clinic does not require one.
-NEED_SECOND_FACTOR = frozenset({"web:token_create"})
 
 
 class SecondFactorMiddleware:
     """A signed-in session that has not passed its second factor reaches only
     `BEFORE_SECOND_FACTOR`: it is sent to verify when the user has a factor, and to enrol when
-    a factor is required (staff under KAPCARE_REQUIRE_MFA, and `NEED_SECOND_FACTOR` pages).
-    The API takes bearer tokens only, never the session, so it is not concerned here."""
+    one is required (staff under KAPCARE_REQUIRE_MFA). So creating an API token (a page like
+    any other) needs a verified factor. The API takes bearer tokens only, never the session,
+    so it is not concerned here."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -177,10 +176,8 @@ class SecondFactorMiddleware:
             return None
         if mfa.session_has_factor(request):
             target = "accounts:verify"
-        elif mfa.must_enrol(user) or name in NEED_SECOND_FACTOR:
+        elif mfa.must_enrol(user):
             target = "accounts:second_factor"
-            if name in NEED_SECOND_FACTOR:
-                messages.info(request, "This needs a second factor: set one up first.")
         else:
             return None
         url = reverse(target)

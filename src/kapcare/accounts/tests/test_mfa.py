@@ -211,24 +211,27 @@ def test_patients_may_enrol_but_are_not_forced(make_user):
     assert again.get(reverse("web:patient_home"))["Location"].startswith(reverse("accounts:verify"))
 
 
-def test_an_api_token_needs_a_verified_factor_even_where_none_is_required(
-    settings, make_user, client_for
-):
-    settings.KAPCARE_REQUIRE_MFA = False
+def test_an_api_token_needs_a_verified_factor(make_user):
     nurse = make_user(Role.NURSE)
+    device, _codes = enrolled(nurse)
     client = password_sign_in(nurse)
-    assert client.get(reverse("web:today")).status_code == 200  # not forced here
     response = client.post(
         reverse("web:token_create"), {"name": "lab"}, HTTP_REFERER="http://testserver/profile/"
     )
-    assert response["Location"] == f"{reverse('accounts:second_factor')}?next=%2Fprofile%2F"
+    assert response["Location"] == f"{reverse('accounts:verify')}?next=%2Fprofile%2F"
     assert not ApiToken.objects.filter(user=nurse).exists()
-
-    device, _codes = enrolled(nurse)
-    verified = password_sign_in(nurse)
-    verified.post(reverse("accounts:verify"), {"code": totp_code(device, steps_ahead=1)})
-    assert verified.post(reverse("web:token_create"), {"name": "lab"}).status_code == 201
+    client.post(reverse("accounts:verify"), {"code": totp_code(device, steps_ahead=1)})
+    assert client.post(reverse("web:token_create"), {"name": "lab"}).status_code == 201
     assert ApiToken.objects.filter(user=nurse).count() == 1
+
+
+def test_a_user_with_a_factor_is_asked_for_it_where_none_is_required(settings, make_user):
+    settings.KAPCARE_REQUIRE_MFA = False
+    nurse, therapist = make_user(Role.NURSE), make_user(Role.THERAPIST)
+    enrolled(nurse)
+    assert password_sign_in(therapist).get(reverse("web:today")).status_code == 200
+    asked = password_sign_in(nurse).get(reverse("web:today"))
+    assert asked["Location"].startswith(reverse("accounts:verify"))
 
 
 def test_the_clinic_admin_resets_a_factor_audited(make_user):

@@ -34,11 +34,17 @@ from kapcare.assessments.services import create_home_link
 from kapcare.audit.models import Action, AuditEntry
 from kapcare.audit.reads import PatientReadsAdmin
 from kapcare.audit.services import Actor
+from kapcare.conftest import pass_second_factor
 from kapcare.consultations.models import ConsultationRequest, RequestStatus
 from kapcare.consultations.services import convert_request
 from kapcare.courses.models import Appointment, TreatmentCourse
 from kapcare.courses.services import create_calendar_feed
-from kapcare.demodata.clinic import DEMO_PATIENT_LOGIN, DEMO_STAFF, load_demo_clinic
+from kapcare.demodata.clinic import (
+    DEMO_MFA_EMAIL,
+    DEMO_PATIENT_LOGIN,
+    DEMO_STAFF,
+    load_demo_clinic,
+)
 from kapcare.dosing.models import DosingSession, VitalAlert
 from kapcare.integration.models import IntegrationNote, JournalEntry
 from kapcare.patients.models import ConsentTemplate, Patient
@@ -164,6 +170,8 @@ def demo(db: None) -> Demo:
     for role, user in users.items():
         clients[role] = Client()
         clients[role].force_login(user)
+        if user.email == DEMO_MFA_EMAIL:
+            pass_second_factor(clients[role], user)
 
     # One patient in a course, with its appointments and PHQ-9 scores, for per-patient pages.
     patient = _first(
