@@ -65,6 +65,7 @@ def test_failed_sign_in_is_refused_and_logged(users):
                 "/resources/",
                 "/calendar/",
                 "/pk/",
+                "/account/tokens/",
                 "/admin/",
             },
         ),
