@@ -79,6 +79,9 @@ def test_nurse_today_on_a_phone_shows_sessions_in_progress_and_stacked_rows(
         link_box = link.bounding_box()
         # A tap target a gloved finger hits.
         assert link_box is not None and link_box["height"] >= 44
+        # The site's header leaves the phone's screen to the work (two short rows).
+        header = page.locator(".site-header").bounding_box()
+        assert header is not None and header["height"] <= 120, header
         # The page itself never scrolls sideways.
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"], width
