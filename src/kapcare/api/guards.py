@@ -6,7 +6,8 @@
 - A NUL character in a value: PostgreSQL cannot store or even compare one (a search for
   ``a\\x00b`` was a 500). On a page: 400 naming the parameter. On the API the operations check
   their parsed inputs (`find_nul`, applied by `kapcare.api.routing.endpoint`) after
-  authentication: 422 naming the field.
+  authentication: 422 naming the field. So with an integer beyond 64 bits, which no database
+  column holds (`find_out_of_range`).
 - On the API, a 4xx no operation answered (an unknown URL, a method not allowed) gets the
   API's error shape too.
 """
@@ -28,20 +29,39 @@ NUL = "\x00"
 _PLAIN_TEXT = "text/plain; charset=utf-8"
 
 
-def find_nul(value: object, field: str) -> str | None:
-    """The first field under ``value`` whose string holds a NUL, named as a client names it
-    (``readings[3].note``), or None."""
+# The databases' integers are 64-bit: a larger number names no record and fits no column (a
+# staff id of 2**64 was a 500, SQLite's OverflowError).
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _first_field(value: object, field: str, bad: Callable[[object], bool]) -> str | None:
+    """The first field under ``value`` (a schema, a mapping, a list, a plain value) whose value
+    is ``bad``, named as a client names it (``readings[3].note``), or None."""
     if isinstance(value, BaseModel):
         value = value.model_dump(by_alias=True)
-    if isinstance(value, str):
-        return field if NUL in value else None
+    if bad(value):
+        return field
     if isinstance(value, Mapping):
         parts = ((f"{field}.{name}" if field else str(name), item) for name, item in value.items())
-    elif isinstance(value, Sequence) and not isinstance(value, bytes):
+    elif isinstance(value, Sequence) and not isinstance(value, str | bytes):
         parts = ((f"{field}[{index}]", item) for index, item in enumerate(value))
     else:
         return None
-    return next((found for name, item in parts if (found := find_nul(item, name))), None)
+    return next((found for name, item in parts if (found := _first_field(item, name, bad))), None)
+
+
+def find_nul(value: object, field: str) -> str | None:
+    """The first field under ``value`` whose string holds a NUL, or None."""
+    return _first_field(value, field, lambda item: isinstance(item, str) and NUL in item)
+
+
+def find_out_of_range(value: object, field: str) -> str | None:
+    """The first field under ``value`` holding an integer beyond 64 bits, or None."""
+
+    def too_large(item: object) -> bool:
+        return isinstance(item, int) and not INT64_MIN <= item <= INT64_MAX
+
+    return _first_field(value, field, too_large)
 
 
 @cache

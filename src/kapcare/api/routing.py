@@ -16,7 +16,7 @@ from ninja.utils import contribute_operation_callback
 from pydantic import BaseModel
 
 from kapcare.api.errors import ApiErrorOut
-from kapcare.api.guards import find_nul
+from kapcare.api.guards import INT64_MAX, INT64_MIN, find_nul, find_out_of_range
 from kapcare.api.idempotency import OPENAPI_PARAMETER, idempotent
 from kapcare.api.security import RoleBearer
 from kapcare.errors import FieldInvalid
@@ -84,16 +84,22 @@ def _share_guards(operation: Operation) -> None:
 
 def _refusing_nul(view: Callable[..., Any]) -> Callable[..., Any]:
     """The view, called only when no string among its parsed inputs holds a NUL character
-    (PostgreSQL can neither store nor compare one)."""
+    (PostgreSQL can neither store nor compare one) and no integer is beyond 64 bits."""
 
     @wraps(view)
     def checked(request: HttpRequest, **inputs: Any) -> Any:
         for name, value in inputs.items():
             # A schema's fields are named as the client sends them, without the parameter's
             # name ("given_name", not "payload.given_name").
-            field = find_nul(value, "" if isinstance(value, BaseModel) else name)
+            named = "" if isinstance(value, BaseModel) else name
+            field = find_nul(value, named)
             if field is not None:
                 raise FieldInvalid(field, "nul_character", "must not contain a NUL character")
+            field = find_out_of_range(value, named)
+            if field is not None:
+                raise FieldInvalid(
+                    field, "out_of_range", f"must be between {INT64_MIN} and {INT64_MAX}"
+                )
         return view(request, **inputs)
 
     return checked
