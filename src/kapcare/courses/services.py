@@ -545,6 +545,23 @@ def _default_staff(email: str | None, starts_at: datetime, minutes: int) -> tupl
     return (member,)
 
 
+def _first_free_slot(
+    email: str, starts_at: datetime, minutes: int, tries: int = 6
+) -> tuple[datetime, tuple[User, ...]]:
+    """The first start, from ``starts_at`` on in steps of the appointment's length (at most
+    ``tries`` steps, the same day), at which the default member ``email`` is free, with them
+    booked; else ``starts_at`` unassigned. A therapist's integration sessions after the same
+    day's doses then follow one another instead of leaving all but one unassigned."""
+    for step in range(tries):
+        candidate = starts_at + timedelta(minutes=minutes * step)
+        if timezone.localdate(candidate) != timezone.localdate(starts_at):
+            break
+        staff = _default_staff(email, candidate, minutes)
+        if staff:
+            return candidate, staff
+    return starts_at, ()
+
+
 def _integration_start(
     course: TreatmentCourse, follows: Appointment, later_doses: Sequence[tuple[datetime, datetime]]
 ) -> datetime:
@@ -566,15 +583,31 @@ def _integration_start(
     return starts_at
 
 
+@dataclass(frozen=True)
+class Staffing:
+    """Who planned appointments are booked with, by email: the clinic's defaults
+    (``KAPCARE_DEFAULT_NURSE_EMAIL``, ``KAPCARE_DEFAULT_THERAPIST_EMAIL``) unless a caller
+    names others (the demo clinic names its own nurse and therapist)."""
+
+    nurse_email: str
+    therapist_email: str
+
+    @classmethod
+    def clinic_defaults(cls) -> Staffing:
+        return cls(conf.default_nurse_email(), conf.default_therapist_email())
+
+
 def _book_dosing(
     actor: Actor,
     course: TreatmentCourse,
     dose: _Dose,
     later_doses: Sequence[tuple[datetime, datetime]] = (),
+    staffing: Staffing | None = None,
 ) -> Appointment:
-    """Book one dosing session (default nurse) and its integration session (default
-    therapist). ``later_doses``: the (start, end) of the course's doses not booked yet, so
-    an integration landing on such a day comes after that dose."""
+    """Book one dosing session (the nurse of ``staffing``, by default the clinic's) and its
+    integration session (its therapist). ``later_doses``: the (start, end) of the course's
+    doses not booked yet, so an integration landing on such a day comes after that dose."""
+    staffing = staffing or Staffing.clinic_defaults()
     from kapcare.dosing.services import create_session
 
     minutes = dosing_minutes(course.protocol_record)
@@ -588,11 +621,15 @@ def _book_dosing(
         phase=dose.phase,
         number=dose.number,
         resource=_free_chair(starts_at, minutes),
-        staff=_default_staff(conf.default_nurse_email(), starts_at, minutes),
+        staff=_default_staff(staffing.nurse_email, starts_at, minutes),
     )
     create_session(actor, appointment)
     if course.protocol_record.integration_after_each_dose:
-        integration_at = _integration_start(course, appointment, later_doses)
+        integration_at, therapist = _first_free_slot(
+            staffing.therapist_email,
+            _integration_start(course, appointment, later_doses),
+            conf.integration_minutes(),
+        )
         _book(
             patient=course.patient,
             kind=AppointmentKind.INTEGRATION,
@@ -602,21 +639,26 @@ def _book_dosing(
             phase=dose.phase,
             number=dose.number,
             follows=appointment,
-            staff=_default_staff(
-                conf.default_therapist_email(), integration_at, conf.integration_minutes()
-            ),
+            staff=therapist,
         )
     return appointment
 
 
 def plan_course(
-    actor: Actor, patient: Patient, protocol: Protocol, start_date: date
+    actor: Actor,
+    patient: Patient,
+    protocol: Protocol,
+    start_date: date,
+    *,
+    staffing: Staffing | None = None,
 ) -> TreatmentCourse:
     """Plan a course from a protocol for a cleared patient (an accepted "eligible" screening or
     a prescriber's override): the preparation meeting, each dosing session (with its session
-    record) and an integration session after each. Raises NotEligible (a Conflict) with the
-    reason, FieldInvalid (``protocol``, ``retired``) for a retired protocol and the schedule's
+    record) and an integration session after each, booked with ``staffing`` (by default the
+    clinic's default nurse and therapist). Raises NotEligible (a Conflict) with the reason,
+    FieldInvalid (``protocol``, ``retired``) for a retired protocol and the schedule's
     FieldInvalid when it cannot be planned."""
+    staffing = staffing or Staffing.clinic_defaults()
     if not protocol.active:
         raise FieldInvalid("protocol", "retired", f"{protocol.code} is retired")
     clearance = course_planning_clearance(patient)
@@ -638,15 +680,16 @@ def plan_course(
             day = _shift_to_clinic_day(
                 planned[0].date - timedelta(days=conf.preparation_days_before()), -1
             )
+            preparation_at, therapist = _first_free_slot(
+                staffing.therapist_email, _at(day, 7 * 60), conf.preparation_minutes()
+            )
             _book(
                 patient=patient,
                 kind=AppointmentKind.PREPARATION,
-                starts_at=_at(day, 7 * 60),
+                starts_at=preparation_at,
                 minutes=conf.preparation_minutes(),
                 course=course,
-                staff=_default_staff(
-                    conf.default_therapist_email(), _at(day, 7 * 60), conf.preparation_minutes()
-                ),
+                staff=therapist,
             )
         minutes = dosing_minutes(course.protocol_record)
         doses = [(_at(s.date), _at(s.date, minutes)) for s in planned]
@@ -656,6 +699,7 @@ def plan_course(
                 course,
                 _Dose(session.date, session.phase, session.number),
                 later_doses=doses[index + 1 :],
+                staffing=staffing,
             )
         Patient.objects.filter(pk=patient.pk).update(care_status=CareStatus.IN_COURSE)
         record_event(

@@ -64,7 +64,13 @@ def load_demo() -> bool:
         zip(cleared, COURSES, strict=False)
     ):
         start = _last_clinic_day_on_or_before(today - timedelta(days=days_before))
-        course = courses.plan_course(planner, patient, Protocol.objects.get(code=code), start)
+        course = courses.plan_course(
+            planner,
+            patient,
+            Protocol.objects.get(code=code),
+            start,
+            staffing=courses.Staffing(nurse.email, therapist.email),
+        )
         # No session passes its checklist without the current version of the route's
         # consent signed (the intake demo signs the racemic one for some patients only).
         scenario.sign_treatment_consent(nurse, patient, course.route)
