@@ -138,7 +138,10 @@ def test_a_future_integration_appointment_is_refused(client_for, users, first_se
         },
     )
     assert response.status_code == 400
-    assert "appointment: the integration appointment on" in response.content.decode()
+    page = response.content.decode()
+    # Named in words beside its field, not by its code.
+    assert "the integration appointment on" in page
+    assert "appointment: the integration appointment on" not in page
     assert not IntegrationNote.objects.exists()
 
 
