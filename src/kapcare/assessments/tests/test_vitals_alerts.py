@@ -208,6 +208,7 @@ def test_acknowledged_alert_leaves_the_open_lists(dosing, users, client_for, tok
 def test_overdue_vitals_appear_on_the_nurse_today(dosing, users, make_user, client_for) -> None:
     # The last reading was taken well over the dosing interval ago.
     [item] = selectors.overdue_vitals(users[Role.NURSE])
+    assert item.reminder is not None
     assert item.session.pk == dosing.pk and item.reminder.overdue_min > 0
     page = _today(client_for(users[Role.NURSE]))
     # The nurse's today shows it once, in the sessions in progress.
