@@ -17,6 +17,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.deprecation import MiddlewareMixin
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from kapcare.accounts import idle, mfa
@@ -25,13 +26,7 @@ from kapcare.accounts.policy import API_NAMESPACE, Public, html_rule
 logger = logging.getLogger(__name__)
 
 
-class AccessPolicyMiddleware:
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
-
+class AccessPolicyMiddleware(MiddlewareMixin):
     def process_view(
         self, request: HttpRequest, view_func: Callable[..., Any], args: Any, kwargs: Any
     ) -> HttpResponse | None:
@@ -146,18 +141,12 @@ BEFORE_SECOND_FACTOR = frozenset(
 )
 
 
-class SecondFactorMiddleware:
+class SecondFactorMiddleware(MiddlewareMixin):
     """A signed-in session that has not passed its second factor reaches only
     `BEFORE_SECOND_FACTOR`: it is sent to verify when the user has a factor, and to enrol when
     one is required (staff under KAPCARE_REQUIRE_MFA). So creating an API token (a page like
     any other) needs a verified factor. The API takes bearer tokens only, never the session,
     so it is not concerned here."""
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
 
     def process_view(
         self, request: HttpRequest, view_func: Callable[..., Any], args: Any, kwargs: Any

@@ -21,6 +21,7 @@ from django.contrib.auth import authenticate
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.deprecation import MiddlewareMixin
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from kapcare.accounts.mfa import session_has_factor, verify_second_factor
@@ -67,14 +68,8 @@ def _confirmed(request: HttpRequest, how: str) -> None:
     record_event(Actor.from_request(request), Action.SIGN_IN, f"identity confirmed to sign ({how})")
 
 
-class SigningNeedsRecentAuthenticationMiddleware:
+class SigningNeedsRecentAuthenticationMiddleware(MiddlewareMixin):
     """After the access policy: it only ever sees users the policy already let through."""
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
 
     def process_view(
         self, request: HttpRequest, view_func: Callable[..., Any], args: Any, kwargs: Any
