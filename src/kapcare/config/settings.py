@@ -160,6 +160,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "kapcare.web.context.navigation",
+                "kapcare.web.context.ledger_reminder",
             ],
             "builtins": ["kapcare.web.templatetags.words"],
         },

@@ -118,7 +118,8 @@ def load_demo_clinic() -> bool:
     import kapcare.dosing.demo
 
     kapcare.dosing.demo.load_demo()
-    # The controlled-substance ledger: stock, every past session drawn from a container.
+    # The controlled-substance ledger: the sessions above drew from real containers (stock
+    # received as they needed it); an inventory and a resolved count.
     import kapcare.ledger.demo
 
     kapcare.ledger.demo.load_demo()

@@ -10,7 +10,7 @@ an unknown session 404. A refused call stores nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from django.http import HttpRequest
@@ -66,6 +66,8 @@ from kapcare.dosing.api_schemas import (
     VitalsPageOut,
 )
 from kapcare.dosing.models import (
+    Administration,
+    DeviceUse,
     DoseOrder,
     DosingSession,
     NoteAmendment,
@@ -74,6 +76,7 @@ from kapcare.dosing.models import (
     VitalAlert,
     VitalReading,
 )
+from kapcare.ledger.witness import from_header
 
 router = Router(tags=["dosing sessions"])
 SchemaT = TypeVar("SchemaT", bound=Schema)
@@ -180,14 +183,7 @@ def session_out(record: selectors.SessionRecord) -> SessionOut:
         checklist=_checklist_out(record),
         order=_order_out(current) if current else None,
         superseded_orders=[_order_out(o) for o in record.orders if o.superseded_by_id is not None],
-        administration=AdministrationOut(
-            order_id=administration.order_id,
-            lot_number=administration.lot_number,
-            vial_id=administration.vial_id,
-            started_at=administration.started_at,
-            stopped_at=administration.stopped_at,
-            devices=[DeviceOut.from_orm(d) for d in record.devices],
-        )
+        administration=_administration_out(administration, record.devices)
         if administration is not None
         else None,
         vitals=[_reading_out(r) for r in record.readings],
@@ -351,29 +347,49 @@ def sign_order(request: HttpRequest, session_id: int, payload: OrderIn) -> Statu
     return Status(201, _order_out(order))
 
 
+def _administration_out(
+    administration: Administration, devices: Iterable[DeviceUse]
+) -> AdministrationOut:
+    return AdministrationOut(
+        order_id=administration.order_id, lot_number=administration.lot_number,
+        container_id=administration.container_id,
+        legacy_vial_label=administration.legacy_vial_label,
+        started_at=administration.started_at, stopped_at=administration.stopped_at,
+        devices=[DeviceOut.from_orm(d) for d in devices],
+    )  # fmt: skip
+
+
 @_session_post("/administration", "record_session_administration", AdministrationOut)
 def record_administration(
     request: HttpRequest, session_id: int, payload: AdministrationIn
 ) -> AdministrationOut:
-    """The lot, the vial and the start time (before dosing starts), and the stop time (during
-    dosing). Sent again, it corrects the record (each version is kept)."""
+    """The container drawn from with drawn, given and wasted (the ledger's withdrawal, in the
+    same transaction; waste needs the witness's own token in ``X-Witness-Authorization:
+    Bearer``, as on ``POST /ledger/containers/{id}/withdrawals``) and the start time (before
+    dosing starts), and the stop time (during dosing). Sent again, it corrects the times (each
+    version is kept); the draw is corrected in the ledger, by a reversing entry."""
+    draw = services.Draw(
+        payload.container_id, drawn_ml=payload.drawn_ml, given_ml=payload.given_ml,
+        wasted_ml=payload.wasted_ml, waste_manner=payload.waste_manner,
+        witness=from_header(request.headers.get("X-Witness-Authorization")),
+    )  # fmt: skip
     done = services.record_administration(
-        _actor(request), _session(session_id), lot_number=payload.lot_number,
-        vial_id=payload.vial_id, started_at=payload.started_at, stopped_at=payload.stopped_at,
+        _actor(request), _session(session_id), draw=draw if payload.container_id else None,
+        started_at=payload.started_at, stopped_at=payload.stopped_at,
     )  # fmt: skip
-    return AdministrationOut(
-        order_id=done.order_id, lot_number=done.lot_number, vial_id=done.vial_id,
-        started_at=done.started_at, stopped_at=done.stopped_at,
-        devices=[DeviceOut.from_orm(d) for d in done.devices.all()],
-    )  # fmt: skip
+    return _administration_out(done, done.devices.all())
 
 
 @_session_post("/devices", "record_session_device", {201: DeviceOut})
 def record_device(request: HttpRequest, session_id: int, payload: DeviceIn) -> Status[DeviceOut]:
     """Esketamine: one more nasal device used, at least 5 minutes after the previous one
-    (SPRAVATO label; sooner is 422 saying how long to wait). The last device ends the
+    (SPRAVATO label; sooner is 422 saying how long to wait), withdrawn whole from the ledger
+    (``container_id``, or the next full device of the lot). The last device ends the
     administration."""
-    used = services.record_device(_actor(request), _session(session_id), used_at=payload.used_at)
+    used = services.record_device(
+        _actor(request), _session(session_id), used_at=payload.used_at,
+        container_id=payload.container_id,
+    )  # fmt: skip
     return Status(201, DeviceOut.from_orm(used))
 
 

@@ -70,12 +70,18 @@ class OrderOut(Schema):
 class DeviceOut(Schema):
     number: int
     used_at: datetime
+    container_id: int | None = Field(None, description="The ledger's device (empty before it)")
 
 
 class AdministrationOut(Schema):
     order_id: int
-    lot_number: str
-    vial_id: str
+    lot_number: str = Field(..., description="The lot of the container drawn from")
+    container_id: int | None = Field(
+        None, description="The ledger's vial or first device; empty on rows from before it"
+    )
+    legacy_vial_label: str = Field(
+        "", description="The free-text vial id typed before the ledger (older rows only)"
+    )
     started_at: datetime
     stopped_at: datetime | None
     devices: list[DeviceOut]
@@ -335,10 +341,19 @@ class OrderIn(Schema):
 class AdministrationIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    lot_number: str = Field(..., max_length=40)
-    vial_id: str = Field(
-        "", max_length=40, description="The vial's identifier; none for esketamine nasal devices"
+    container_id: int | None = Field(
+        None,
+        description="The ledger's vial or (esketamine) first device drawn from, needed the "
+        "first time; its lot is the administration's",
     )
+    drawn_ml: Decimal | None = Field(None, description="Vial: mL drawn, to 0.01")
+    given_ml: Decimal | None = Field(None, description="Vial: mL given, to 0.01")
+    wasted_ml: Decimal | None = Field(
+        None,
+        description="Vial: mL wasted, to 0.01 (drawn = given + wasted); more than 0 needs "
+        "waste_manner and the X-Witness-Authorization header",
+    )
+    waste_manner: str = Field("", max_length=200)
     started_at: datetime
     stopped_at: datetime | None = None
 
@@ -347,6 +362,9 @@ class DeviceIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     used_at: datetime | None = Field(None, description="Default: now")
+    container_id: int | None = Field(
+        None, description="The ledger's device; default: the next full one of the lot"
+    )
 
 
 class SideEffectIn(Schema):

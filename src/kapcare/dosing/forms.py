@@ -121,9 +121,19 @@ class OrderForm(forms.Form):
         return {self.amount_name: self.cleaned_data.get(self.amount_name)}
 
 
+def _ml(label: str) -> forms.DecimalField:
+    # decimal keypad on a tablet; to the 0.01 mL (the ledger refuses a finer volume, naming it).
+    return forms.DecimalField(
+        label=label,
+        required=False,
+        widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.01"}),
+    )
+
+
 class AdministrationForm(forms.Form):
-    lot_number = forms.CharField(label="Lot number", max_length=40, required=False)
-    vial_id = forms.CharField(label="Vial identifier", max_length=40, required=False)
+    """A correction of the administration's times (the container and the quantities are the
+    ledger's, corrected there by a reversing entry)."""
+
     started_at = _when("Started at")
     stopped_at = forms.DateTimeField(
         label="Stopped at",
@@ -134,16 +144,40 @@ class AdministrationForm(forms.Form):
 
 
 class StartDosingForm(AdministrationForm):
-    """The administration as dosing starts: saved and the session moved to dosing in one post
-    (``services.start_dosing``). Every field of the administration but its stop, which comes
-    later ("Stopped now"), and a prescriber's override reason when the move needs one."""
+    """The administration as dosing starts: the container drawn from (its lot is the
+    administration's), drawn, given and wasted with the manner of waste and a witness who
+    signs in here, and the start; saved, withdrawn from the ledger and the session moved to
+    dosing in one post (``services.start_dosing``). Every field of the administration but its
+    stop, which comes later ("Stopped now"), and a prescriber's override reason when the move
+    needs one. The container's choices are the usable stock (``presenter``); the ledger checks
+    the one sent."""
 
+    container_id = forms.IntegerField(label="Vial or device", required=False, widget=forms.Select)
+    drawn_ml = _ml("Drawn (mL)")
+    given_ml = _ml("Given (mL)")
+    wasted_ml = _ml("Wasted (mL)")
+    waste_manner = forms.CharField(
+        label="Manner of waste", max_length=200, required=False,
+        help_text="For example: expelled into a drug-disposal container.",
+    )  # fmt: skip
+    witness_email = forms.EmailField(label="Witness's email", required=False)
+    witness_password = forms.CharField(
+        label="Witness's password", required=False, widget=forms.PasswordInput
+    )
+    witness_code = forms.CharField(
+        label="Witness's code", max_length=20, required=False,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
+        help_text="The six digits of their authenticator app, when they have one.",
+    )  # fmt: skip
     reason = forms.CharField(
         label="Override reason (prescriber)",
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Only when a requirement below is overridden; kept with the record.",
     )
+
+    # The container first: it is what the nurse holds.
+    field_order = ["container_id", "drawn_ml", "given_ml", "wasted_ml", "waste_manner"]
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)

@@ -205,15 +205,24 @@ class DoseOrder(models.Model):
 
 
 class Administration(models.Model):
-    """What was given: the lot and vial, and when it started and stopped. For esketamine each
-    device has its own time (``DeviceUse``)."""
+    """What was given: the container drawn from (the ledger's vial or first device, whose lot
+    this is), and when it started and stopped. For esketamine each device has its own time
+    (``DeviceUse``) and its own withdrawal. ``legacy_vial_label`` keeps the free-text vial id
+    typed before the ledger (rows since then have ``container`` instead)."""
 
     session = models.OneToOneField(
         DosingSession, on_delete=models.PROTECT, related_name="administration"
     )
     order = models.ForeignKey(DoseOrder, on_delete=models.PROTECT, related_name="+")
     lot_number = models.CharField(max_length=40)
-    vial_id = models.CharField(max_length=40)
+    container = models.ForeignKey(
+        "ledger.Container",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="administrations",
+    )
+    legacy_vial_label = models.CharField(max_length=40, blank=True)
     started_at = models.DateTimeField()
     stopped_at = models.DateTimeField(null=True, blank=True)
     recorded_by = _staff_member()
@@ -229,6 +238,10 @@ class DeviceUse(models.Model):
     )
     number = models.PositiveSmallIntegerField()
     used_at = models.DateTimeField()
+    # The ledger's device (a whole device is one withdrawal); empty on rows from before it.
+    container = models.ForeignKey(
+        "ledger.Container", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["number"]

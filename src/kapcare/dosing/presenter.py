@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.urls import reverse
+from django.utils import timezone
 
 from kapcare.clinical import session as model
 from kapcare.clinical.dosing import ESKETAMINE_DEVICE_SPACING_MIN
@@ -18,6 +19,7 @@ from kapcare.dosing import charts, conf, rules, selectors, services
 from kapcare.dosing import forms as step_forms
 from kapcare.dosing.models import DosingSession, ScoreScale, State, VitalAlert, VitalReading
 from kapcare.errors import FieldInvalid
+from kapcare.ledger import selectors as ledger_selectors
 
 # The states the bar shows, in order (a cancelled session is shown apart).
 STATE_BAR: list[State] = [s for s in State if s != State.CANCELLED]
@@ -25,6 +27,11 @@ STATE_BAR: list[State] = [s for s in State if s != State.CANCELLED]
 # signing the note to "note signed".
 # While the dose runs and the patient recovers, the vitals entry, the latest readings and any
 # open alert sit at the top of the page (``live``).
+# The start form's fields for what a vial's draw needs and a whole device does not.
+DRAW_FIELDS = (
+    "drawn_ml", "given_ml", "wasted_ml", "waste_manner",
+    "witness_email", "witness_password", "witness_code",
+)  # fmt: skip
 LIVE_STATES = frozenset({State.DOSING, State.RECOVERY})
 # The latest readings the live panel shows above the fold (the whole table is further down).
 LIVE_READINGS = 3
@@ -253,13 +260,10 @@ def _forms(record: selectors.SessionRecord, bound: dict[str, forms.Form]) -> dic
         {name: getattr(checklist, name) for name in services.CHECKLIST_FIELDS} if checklist else {}
     )
     administration_initial = (
-        {
-            "lot_number": administration.lot_number, "vial_id": administration.vial_id,
-            "started_at": administration.started_at, "stopped_at": administration.stopped_at,
-        }
+        {"started_at": administration.started_at, "stopped_at": administration.stopped_at}
         if administration
         else {}
-    )  # fmt: skip
+    )
     # The designated driver named on the checklist is usually the escort: offer the name.
     driver = checklist.driver_name if checklist is not None else ""
     form_set: dict[str, forms.Form] = {
@@ -291,6 +295,15 @@ def _forms(record: selectors.SessionRecord, bound: dict[str, forms.Form]) -> dic
     }
     form_set.update(_score_forms(bound))
     form_set.update({k: v for k, v in bound.items() if k in form_set})
+    start = form_set["administration"]
+    if "container_id" in start.fields:
+        stock = ledger_selectors.usable_containers(
+            session.route, timezone.localdate(), session.appointment.resource_id
+        )
+        start.fields["container_id"].widget.choices = [
+            ("", "Pick the vial or device"),
+            *((c.pk, ledger_selectors.container_choice(c)) for c in stock),
+        ]
     return form_set
 
 
@@ -402,9 +415,9 @@ def page_context(
         "amendments": record.amendments,
         "transitions": record.transitions,
         "rems": session.route == "esketamine" and record.protocol.rems_required,
-        # Esketamine has no vial (sealed nasal devices) and no stop field (the last device is
-        # the stop).
-        "administration_without": ["vial_id", "stopped_at"]
+        # Esketamine is used in whole devices (nothing drawn or wasted) and has no stop field
+        # (the last device is the stop).
+        "administration_without": [*DRAW_FIELDS, "stopped_at"]
         if session.route == model.ESKETAMINE
         else [],
     }

@@ -15,9 +15,11 @@ from kapcare.clinical import session as model
 from kapcare.clinical.dosing import ESKETAMINE_DEVICE_SPACING_MIN, ESKETAMINE_MG_PER_DEVICE
 from kapcare.dosing import rules, services
 from kapcare.dosing.models import DosingSession, PregnancyTest, State
+from kapcare.ledger import demo as ledger_demo
 from kapcare.patients.models import ConsentTemplate, Patient
 from kapcare.patients.services import sign_consent
 
+VIAL_MG_PER_ML = Decimal(50)  # the scenario draws from the 50 mg/mL vial (ledger.demo)
 PAUSED = "Paused the infusion for 5 minutes; BP rechecked 150/92; resumed at the same rate."
 ORDER = [
     State.CHECKED_IN,
@@ -73,6 +75,29 @@ def sign_treatment_consent(witness: User, patient: Patient, route: str) -> None:
         return
     template = current_consent_template(route)
     sign_consent(_actor(witness), patient, template, typed_name=patient.full_name)
+
+
+def draw(session: DosingSession, at: datetime, witness: User) -> services.Draw:
+    """The ledger draw for the session's signed order, from a real container (stock received
+    when there is none): for a vial, the dose drawn rounded up to 0.1 mL and the rest wasted,
+    witnessed by ``witness``; for esketamine, the first device."""
+    order = session.orders.filter(superseded_by__isnull=True).order_by("-id").first()
+    dose_mg = Decimal(order.dose_mg) if order is not None else Decimal(0)
+    if session.route == model.ESKETAMINE:
+        device = ledger_demo.container_for(session.route, Decimal(ESKETAMINE_MG_PER_DEVICE), at)
+        return services.Draw(device.pk)
+    given_ml = (dose_mg / VIAL_MG_PER_ML).quantize(Decimal("0.01"))
+    drawn_ml = (given_ml + Decimal("0.05")).quantize(Decimal("0.1"))
+    vial = ledger_demo.container_for(session.route, drawn_ml * VIAL_MG_PER_ML, at)
+    wasted_ml = drawn_ml - given_ml
+    return services.Draw(
+        vial.pk,
+        drawn_ml=drawn_ml,
+        given_ml=given_ml,
+        wasted_ml=wasted_ml,
+        waste_manner="Expelled into a drug-disposal container" if wasted_ml else "",
+        witness=ledger_demo.waste_witness(witness) if wasted_ml else None,
+    )
 
 
 def run_to(
@@ -155,7 +180,7 @@ def run_to(
             )  # fmt: skip
         elif step == State.DOSING:
             services.record_administration(
-                n, session, lot_number="DEMO-LOT-1", vial_id="V-001", started_at=dose_start,
+                n, session, draw=draw(session, dose_start, prescriber), started_at=dose_start,
                 now=dose_start,
             )  # fmt: skip
             session = services.transition(n, session, State.DOSING, now=dose_start)
@@ -181,9 +206,8 @@ def run_to(
             if not esketamine:
                 administration = session.administration
                 services.record_administration(
-                    n, session, lot_number=administration.lot_number,
-                    vial_id=administration.vial_id, started_at=administration.started_at,
-                    stopped_at=dose_stop, now=dose_stop,
+                    n, session, started_at=administration.started_at, stopped_at=dose_stop,
+                    now=dose_stop,
                 )  # fmt: skip
             services.add_score(
                 n, session, scale="moaas", value=4, scored_at=dose_stop, now=dose_stop

@@ -51,6 +51,7 @@ def session_queryset() -> QuerySet[DosingSession]:
         "note__author",
         "note__signed_by",
         "administration",
+        "administration__container",
     )
 
 

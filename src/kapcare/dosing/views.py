@@ -47,6 +47,7 @@ from kapcare.dosing.forms import (
 from kapcare.dosing.models import DosingSession, ScoreScale, State, VitalAlert
 from kapcare.dosing.rems import build_rems_pdf
 from kapcare.errors import NotFound, Refused
+from kapcare.ledger.witness import by_password
 from kapcare.web.errors import add_form_errors, page_messages, page_status
 from kapcare.web.sections import is_htmx
 
@@ -325,19 +326,42 @@ def _write_order(actor: Actor, session: DosingSession, form: forms.Form) -> str:
 def _write_administration(actor: Actor, session: DosingSession, form: forms.Form) -> str:
     data = form.cleaned_data
     services.record_administration(
-        actor, session, lot_number=data["lot_number"], vial_id=data["vial_id"],
-        started_at=data["started_at"] or timezone.now(), stopped_at=data["stopped_at"],
+        actor, session, started_at=data["started_at"] or timezone.now(),
+        stopped_at=data["stopped_at"],
     )  # fmt: skip
     return "Administration saved."
 
 
-def _write_start_dosing(actor: Actor, session: DosingSession, form: forms.Form) -> str:
-    data = form.cleaned_data
-    services.start_dosing(
-        actor, session, lot_number=data["lot_number"], vial_id=data["vial_id"],
-        started_at=data["started_at"] or timezone.now(), reason=data["reason"] or "",
-    )  # fmt: skip
-    return "Administration saved; the session is now: dosing."
+@require_POST
+@reads_patient_data  # a refusal shows the page again
+def start_dosing(request: HttpRequest, session_id: int) -> HttpResponse:
+    """The administration with its draw from the ledger, and dosing started: one post, one
+    service call. The waste's witness signs in on the same form (email, password and their
+    second-factor code when they have one) as the post is saved."""
+
+    def write(actor: Actor, session: DosingSession, form: forms.Form) -> str:
+        data = form.cleaned_data
+        witness = (
+            by_password(
+                request, data["witness_email"], data["witness_password"] or "",
+                code=data["witness_code"] or "", field="witness_email",
+            )
+            if data["witness_email"]
+            else None
+        )  # fmt: skip
+        draw = services.Draw(
+            data["container_id"], drawn_ml=data["drawn_ml"], given_ml=data["given_ml"],
+            wasted_ml=data["wasted_ml"], waste_manner=data["waste_manner"] or "",
+            witness=witness,
+        )  # fmt: skip
+        services.start_dosing(
+            actor, session, draw=draw, started_at=data["started_at"] or timezone.now(),
+            reason=data["reason"] or "",
+        )  # fmt: skip
+        return "Administration saved; the session is now: dosing."
+
+    form = StartDosingForm(request.POST)
+    return _write(request, session_id, form, "administration", write, anchor="live")
 
 
 def _write_stop(actor: Actor, session: DosingSession, form: forms.Form) -> str:
@@ -419,7 +443,6 @@ checklist = _step(ChecklistForm, "checklist", _write_checklist)
 centering = _step(CenteringForm, "centering", _write_centering)
 administration = _step(AdministrationForm, "administration", _write_administration)
 # Once dosing runs, the page opens on its live panel: the vitals entry and the dose's controls.
-start_dosing = _step(StartDosingForm, "administration", _write_start_dosing, anchor="live")
 stop_dosing = _step(forms.Form, "administration", _write_stop, anchor="live")
 device = _step(forms.Form, "administration", _write_device, anchor="live")
 side_effect = _step(SideEffectForm, "side_effect", _write_side_effect)

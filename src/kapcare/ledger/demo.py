@@ -1,24 +1,28 @@
 """The demo clinic's ledger (synthetic): a registration with a safe and a cart, stock received
-before the first demo session, every documented past session drawn from a real container
-(waste witnessed by the prescriber), a count whose discrepancy was resolved, and the initial
-inventory. Everything goes through the services, at the times the sessions happened."""
+the day before a session needs it, every documented past session drawn from a real container
+as it runs (``kapcare.dosing.scenario`` calls ``container_for``; waste witnessed by the
+prescriber), a count whose discrepancy was resolved, and an inventory. Everything goes through
+the services, at the times the sessions happened."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import importlib
+from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import QuerySet
+from django.apps import apps
 from django.utils import timezone
 
 from kapcare.accounts.models import User
 from kapcare.accounts.roles import Role
 from kapcare.audit.services import Actor
-from kapcare.dosing.models import Administration
 from kapcare.ledger import services
-from kapcare.ledger.models import Container, Form, Product
+from kapcare.ledger.models import Container, Form, Product, Receipt, StorageLocation
 from kapcare.ledger.witness import Witness
 
+# The seeded products (a data migration, so a test's flush empties them).
+_SEED = importlib.import_module("kapcare.ledger.migrations.0002_seed_products")
+DEMO_INVOICE = "DEMO-INV-"  # the demo's receipts (the scenario draws from these only)
 DEMO_DEA = "FK1234563"  # synthetic; 1+3+5 + 2 x (2+4+6) = 33, check digit 3
 SUPPLIER = services.Supplier(
     "Example Pharmaceutical Wholesale (synthetic)", "400 Depot Road, Springfield", "PW7654329"
@@ -29,102 +33,109 @@ def _staff(role: str) -> User:
     return User.objects.filter(role=role, is_active=True).order_by("id").first()  # type: ignore[return-value]  # the demo has one of each
 
 
-def load_demo() -> None:
-    admin_user, nurse_user = _staff(Role.CLINIC_ADMIN), _staff(Role.NURSE)
-    prescriber = _staff(Role.PRESCRIBER)
-    admin, nurse = Actor.for_user(admin_user), Actor.for_user(nurse_user)
-    witness = Witness(prescriber.pk, prescriber.role, prescriber.email, "password")
-    administrations = list(
-        Administration.objects.select_related("session__course", "order").order_by("started_at")
+def _receiver() -> Actor:
+    """The clinic admin who receives synthetic stock (made when a test clinic has none)."""
+    admin = _staff(Role.CLINIC_ADMIN) or User.objects.create_user(
+        "stock.receiver@example.org",
+        None,
+        full_name="Stock Receiver (synthetic)",
+        role=Role.CLINIC_ADMIN,
+        is_synthetic=True,
     )
-    first = administrations[0].started_at if administrations else timezone.now()
-    received_at = first - timedelta(days=3)
+    return Actor.for_user(admin)
+
+
+def _registration(admin: Actor, at: datetime) -> StorageLocation:
+    """The demo registration's safe, set up at ``at`` the first time it is needed."""
+    safe = StorageLocation.objects.filter(kind="safe").order_by("id").first()
+    if safe is not None:
+        return safe
     registration = services.create_registration(
         admin,
         name="kapcare Demo Clinic (synthetic)",
         address="1 Example Street, Springfield",
         dea_number=DEMO_DEA,
-        expires_on=(received_at + timedelta(days=3 * 365)).date(),
+        expires_on=(at + timedelta(days=3 * 365)).date(),
     )
     safe = services.add_location(admin, registration, name="Main safe", kind="safe")
     services.add_location(admin, registration, name="Infusion cart", kind="cart")
-    expires_on = (received_at + timedelta(days=540)).date()
-    for product in Product.objects.order_by("id"):
-        services.record_receipt(
-            admin,
-            product_ndc=product.ndc,
-            supplier=SUPPLIER,
-            invoice=f"DEMO-INV-{product.pk}",
-            lot=f"DEMO-LOT-{product.pk}",
-            expires_on=expires_on,
-            containers=12 if product.form == Form.NASAL_DEVICE else 6,
-            received_at=received_at,
-            location_id=safe.pk,
-            now=received_at,
-        )
-    # The initial inventory (21 CFR 1304.11(b)): the stock on hand when the clinic began.
+    return safe
+
+
+def receive(product: Product, at: datetime) -> Receipt:
+    """A box of the product received into the safe at ``at`` (12 devices or 6 vials)."""
+    admin = _receiver()
+    safe = _registration(admin, at)
+    number = Receipt.objects.filter(product=product).count() + 1
+    return services.record_receipt(
+        admin,
+        product_ndc=product.ndc,
+        supplier=SUPPLIER,
+        invoice=f"{DEMO_INVOICE}{product.pk}-{number}",
+        lot=f"DEMO-LOT-{product.pk}-{number}",
+        expires_on=(at + timedelta(days=540)).date(),
+        containers=12 if product.form == Form.NASAL_DEVICE else 6,
+        received_at=at,
+        location_id=safe.pk,
+        now=at,
+    )
+
+
+def container_for(route: str, needed_mg: Decimal, at: datetime) -> Container:
+    """A usable container of the demo's own stock (``receive``) of the route's product (the
+    50 mg/mL vial for IV and IM) holding at least ``needed_mg`` on ``at``'s date, from a box
+    received a day before when there is none: the scenario's sessions draw from real
+    containers, and never from stock a test received for itself."""
+    if not Product.objects.exists():  # a test database flushed of the seeded products
+        _SEED.seed(apps, None)
+    products = Product.objects.filter(route__contains=route)
+    if route != "esketamine":
+        products = products.filter(mg_per_ml=50)
+    usable = Container.objects.filter(
+        product__in=products,
+        balance_mg__gte=needed_mg,
+        quarantined=False,
+        expires_on__gte=timezone.localtime(at).date(),
+        receipt__received_at__lte=at,
+        receipt__invoice__startswith=DEMO_INVOICE,
+    ).order_by("receipt__received_at", "label")
+    container = usable.first()
+    if container is None:
+        product = products.order_by("id").first()
+        if product is None:
+            raise RuntimeError(f"no ledger product for the route {route}")
+        receive(product, at - timedelta(days=1))
+        container = usable.first()
+    assert container is not None  # a full box was just received
+    return container
+
+
+def waste_witness(prescriber: User) -> Witness:
+    """The prescriber witnessing a synthetic session's waste (as if signed in at the cart)."""
+    return Witness(prescriber.pk, prescriber.role, prescriber.email, "password")
+
+
+def load_demo() -> None:
+    """After the sessions (which drew their stock as they ran): the initial inventory at the
+    first receipt, and a count with a resolved discrepancy."""
+    admin_user, nurse_user = _staff(Role.CLINIC_ADMIN), _staff(Role.NURSE)
+    admin = Actor.for_user(admin_user)
+    first = Receipt.objects.order_by("received_at").first()
+    at = first.received_at if first is not None else timezone.now() - timedelta(days=3)
+    safe = _registration(admin, at)
+    if first is None:
+        for product in Product.objects.order_by("id"):
+            receive(product, at)
+    # The initial inventory (21 CFR 1304.11(b)) is of today's stock: the service counts what
+    # is on hand now.
     services.take_inventory(
         admin,
-        registration_id=registration.pk,
+        registration_id=safe.registration_id,
         kind="initial",
-        taken_on=received_at.date(),
+        taken_on=timezone.localdate(),
         timing="close",
-        now=received_at + timedelta(hours=1),
     )
-    for administration in administrations:
-        _draw(nurse, witness, administration)
     _count_and_resolve(admin, nurse_user, safe.pk)
-
-
-def _draw(nurse: Actor, witness: Witness, administration: Administration) -> None:
-    session = administration.session
-    esketamine = session.course.route == "esketamine"
-    products = Product.objects.filter(route__contains=session.course.route)
-    dose_mg = Decimal(administration.order.dose_mg)
-    if esketamine:
-        for _device in range(int(dose_mg // 28)):
-            container = _full_container(products, Decimal(28))
-            services.record_withdrawal(
-                nurse,
-                container_id=container.pk,
-                session=session,
-                administration=administration,
-                drawn_ml=None,
-                given_ml=None,
-                wasted_ml=None,
-                now=administration.started_at,
-            )
-        return
-    # The 50 mg/mL vial: draw the dose rounded up to 0.1 mL, waste the rest of the draw.
-    product = products.filter(mg_per_ml=50).first()
-    if product is None:
-        return
-    given_ml = (dose_mg / product.mg_per_ml).quantize(Decimal("0.01"))  # type: ignore[operator]  # a vial has mg_per_ml
-    drawn_ml = (given_ml + Decimal("0.05")).quantize(Decimal("0.1"))
-    container = _full_container(products.filter(pk=product.pk), drawn_ml * product.mg_per_ml)  # type: ignore[operator]  # as above
-    services.record_withdrawal(
-        nurse,
-        container_id=container.pk,
-        session=session,
-        administration=administration,
-        drawn_ml=drawn_ml,
-        given_ml=given_ml,
-        wasted_ml=drawn_ml - given_ml,
-        waste_manner="Expelled into a drug-disposal container",
-        witness=witness,
-        now=administration.started_at,
-    )
-
-
-def _full_container(products: QuerySet[Product], needed_mg: Decimal) -> Container:
-    container = (
-        Container.objects.filter(product__in=products, balance_mg__gte=needed_mg)
-        .order_by("id")
-        .first()
-    )
-    if container is None:
-        raise RuntimeError("the demo ledger ran out of stock; receive more containers")
-    return container
 
 
 def _count_and_resolve(admin: Actor, nurse_user: User, location_id: int) -> None:

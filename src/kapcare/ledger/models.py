@@ -82,6 +82,9 @@ class StorageLocation(models.Model):
     )
     name = models.CharField(max_length=100)
     kind = models.CharField(max_length=10, choices=LocationKind.choices)
+    # The rooms and chairs this location stocks (a cart at two chairs). A session in a room or
+    # chair named here draws only from such locations; one named by none may draw from any.
+    serves = models.ManyToManyField("courses.Resource", blank=True, related_name="+")
 
     class Meta:
         constraints = [

@@ -40,6 +40,33 @@ def containers(*, product_ndc: str = "", lot: str = "") -> QuerySet[Container]:
     return found
 
 
+def usable_containers(route: str, on: date, resource_id: int | None = None) -> list[Container]:
+    """What a session of ``route`` in room or chair ``resource_id`` may draw from on ``on``:
+    its products' containers with something left, not expired and not set aside, at a location
+    serving the room or chair when any does, by product, expiry (first to expire first) and
+    label. Two queries."""
+    found = Container.objects.select_related("product", "location").filter(
+        product__route__contains=route, balance_mg__gt=0, quarantined=False, expires_on__gte=on
+    )
+    serving = list(
+        StorageLocation.objects.filter(serves=resource_id).values_list("pk", flat=True)
+        if resource_id
+        else []
+    )
+    if serving:
+        found = found.filter(location__in=serving)
+    return list(found.order_by("product__name", "expires_on", "label"))
+
+
+def container_choice(container: Container) -> str:
+    """A container as a select shows it: label, lot, expiry and balance in mL and mg."""
+    return (
+        f"{container.label} · {container.product.name} · lot {container.lot} · "
+        f"expires {container.expires_on:%Y-%m-%d} · {container.balance_ml} mL "
+        f"({container.balance_mg} mg) · {container.location.name}"
+    )
+
+
 def entries(*, container_id: int | None = None, since: datetime | None = None) -> QuerySet[Entry]:
     found = Entry.objects.select_related("container", "product").order_by("id")
     if container_id is not None:

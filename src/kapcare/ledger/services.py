@@ -239,6 +239,24 @@ def _usable(container: Container, on: date) -> None:
         )
 
 
+def _at_the_sessions_location(container: Container, session: Any) -> None:
+    """The nurse draws where the session is: when locations serve the session's room or chair,
+    the container must be at one of them (clinical-reference.md §12)."""
+    resource_id = session.appointment.resource_id
+    serving = set(
+        StorageLocation.serves.through.objects.filter(resource_id=resource_id).values_list(
+            "storagelocation_id", flat=True
+        )
+    )
+    if serving and container.location_id not in serving:
+        raise Conflict(
+            f"{container.label} is at {container.location}, which does not serve "
+            f"{session.appointment.resource}: draw from the stock at the session's chair.",
+            field="container_id",
+            rule="other_location",
+        )
+
+
 # --- the registrant ------------------------------------------------------------------------
 
 
@@ -260,8 +278,15 @@ def create_registration(
 
 
 def add_location(
-    actor: Actor, registration: Registration, *, name: str, kind: str
+    actor: Actor,
+    registration: Registration,
+    *,
+    name: str,
+    kind: str,
+    serves: tuple[int, ...] = (),
 ) -> StorageLocation:
+    """A storage location; ``serves``: the ids of the rooms and chairs it stocks (a session
+    there draws only from the locations serving it)."""
     _require_role(actor, MANAGERS, "manage storage locations")
     name = _required("name", name, "the location's name")
     if kind not in LocationKind.values:
@@ -270,6 +295,7 @@ def add_location(
         if StorageLocation.objects.filter(registration=registration, name=name).exists():
             raise FieldInvalid("name", "duplicate", "a location of this name exists already")
         location = StorageLocation.objects.create(registration=registration, name=name, kind=kind)
+        location.serves.set(serves)
         _audit(actor, f"location {location.pk} {name}")
     return location
 
@@ -442,6 +468,7 @@ def record_withdrawal(
         elif administration.session_id != session.pk:
             raise FieldInvalid("administration", "other_session", "not this session's")
         _usable(container, timezone.localtime(at).date())
+        _at_the_sessions_location(container, session)
         witnessed = None
         if quantities.wasted_ml > 0 and conf.witness_required():
             witnessed = _check_witness(witness, actor)

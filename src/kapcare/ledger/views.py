@@ -35,9 +35,8 @@ from kapcare.web.errors import add_form_errors, page_status
 def _page(
     request: HttpRequest, template: str, context: dict[str, object], status: int = 200
 ) -> HttpResponse:
-    """Every ledger page reminds the admin of a theft or loss not yet filed (DEA Form 106 is
-    due within one business day of discovery)."""
-    context.setdefault("unfiled", selectors.unfiled_losses())
+    """A ledger page (the reminder of a theft or loss not yet filed is on every page of the
+    clinic admin's, `kapcare.web.context.ledger_reminder`)."""
     return render(request, template, context, status=status)
 
 

@@ -11,9 +11,12 @@ from dataclasses import dataclass
 
 from django.contrib.auth import authenticate
 from django.http import HttpRequest
+from django_otp import user_has_device
 
+from kapcare.accounts.mfa import verify_second_factor
 from kapcare.accounts.models import ApiToken, hash_token
-from kapcare.errors import Conflict
+from kapcare.audit.services import Actor
+from kapcare.errors import Conflict, FieldInvalid
 
 
 @dataclass(frozen=True)
@@ -31,12 +34,23 @@ def _refused(field: str) -> Conflict:
 
 
 def by_password(
-    request: HttpRequest, email: str, password: str, *, field: str = "witness"
+    request: HttpRequest, email: str, password: str, *, code: str = "", field: str = "witness"
 ) -> Witness:
-    """The staff member whose email and password these are (sign-in throttling applies)."""
+    """The staff member whose email and password these are (sign-in throttling applies), and
+    their second-factor ``code`` when they have one (`kapcare.accounts.mfa`): a witness proves
+    who they are as fully as at sign-in."""
     user = authenticate(request, username=email.strip(), password=password)
     if user is None or not user.is_active:
         raise _refused(field)
+    if user_has_device(user, confirmed=True):
+        if not code.strip():
+            raise FieldInvalid(
+                f"{field}_code", "required", "the witness's second-factor code (six digits)"
+            )
+        try:
+            verify_second_factor(Actor.for_user(user), user, code)  # type: ignore[arg-type]  # kapcare's User
+        except FieldInvalid as refused:
+            raise FieldInvalid(f"{field}_code", refused.rule, refused.problems[0].message) from None
     return Witness(user.pk, user.role, user.email, "password")  # type: ignore[attr-defined]  # kapcare's User
 
 

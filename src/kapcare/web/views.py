@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import RedirectView
 
 from kapcare.accounts.models import User
-from kapcare.accounts.roles import CLINICAL
+from kapcare.accounts.roles import CLINICAL, Role
 from kapcare.accounts.services import create_api_token, revoke_api_token
 from kapcare.accounts.signin import landing_page, page_after_sign_in
 from kapcare.audit.reads import reads_patient_data, shown
@@ -112,6 +112,9 @@ def today(request: HttpRequest) -> HttpResponse:
         work = worklist(_user(request))
         context.update(mbc, worklist=work)
         shown(request, [*mbc["mbc_patient_ids"], *work.patient_ids])
+    elif _user(request).role == Role.CLINIC_ADMIN:
+        # The ledger's open discrepancies and unfiled losses (no patient data).
+        context["worklist"] = worklist(_user(request))
     # The day's schedule as the user's role sees it (it hands over its patients itself).
     context.update(day_context(request, timezone.localdate()))
     return render(request, "web/today.html", context)

@@ -6,6 +6,8 @@ that owns the record, gathered in one place so the page and its test see the sam
 - A nurse (and a therapist booked on a session): the sessions in progress they are booked on,
   each with when its next vitals reading is due or how overdue it is, and the notes waiting
   for their signature.
+- The clinic admin and a prescriber: the controlled-substance ledger's open count
+  discrepancies (they stay until resolved) and thefts or losses not yet filed on DEA Form 106.
 
 Every list is bounded by the clinic's day (a handful of sessions), so each is one query."""
 
@@ -21,6 +23,8 @@ from kapcare.dosing.models import DosingSession, State
 from kapcare.intake.models import Screening
 from kapcare.intake.selectors import pending_reviews
 from kapcare.integration.models import IntegrationNote
+from kapcare.ledger.models import Discrepancy, LossReport
+from kapcare.ledger.selectors import open_discrepancies, unfiled_losses
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,19 @@ class Worklist:
     session_notes_to_sign: list[DosingSession]
     integration_notes_to_sign: list[IntegrationNote]
     in_progress: list[SessionInProgress]
+    discrepancies: list[Discrepancy]
+    unfiled_losses: list[LossReport]
+
+    @property
+    def ledger(self) -> bool:
+        return bool(self.discrepancies or self.unfiled_losses)
+
+    @property
+    def empty(self) -> bool:
+        return not (
+            self.in_progress or self.orders_to_sign or self.screenings_to_review
+            or self.session_notes_to_sign or self.integration_notes_to_sign or self.ledger
+        )  # fmt: skip
 
     @property
     def waiting(self) -> int:
@@ -41,6 +58,8 @@ class Worklist:
             + len(self.session_notes_to_sign)
             + len(self.integration_notes_to_sign)
             + sum(1 for item in self.in_progress if item.overdue)
+            + len(self.discrepancies)
+            + len(self.unfiled_losses)
         )
 
     @property
@@ -64,10 +83,11 @@ def _sessions_in(state: str, user: Any) -> list[DosingSession]:
 
 
 def worklist(user: Any, now: datetime | None = None) -> Worklist:
-    """The work list of a clinician (empty lists for anyone else)."""
+    """The work list of a clinician or the clinic admin (empty lists for anyone else)."""
     role = getattr(user, "role", None)
     prescriber = role == Role.PRESCRIBER
     clinical = role in (Role.PRESCRIBER, Role.NURSE, Role.THERAPIST)
+    ledger = role in (Role.PRESCRIBER, Role.CLINIC_ADMIN)
     return Worklist(
         orders_to_sign=_sessions_in(State.CHECKLIST_PASSED, user) if prescriber else [],
         screenings_to_review=pending_reviews() if prescriber else [],
@@ -81,4 +101,6 @@ def worklist(user: Any, now: datetime | None = None) -> Worklist:
         else [],
         # A prescriber watches sessions through the alerts; the list is the nurse's.
         in_progress=sessions_in_progress(user, now) if role in (Role.NURSE, Role.THERAPIST) else [],
+        discrepancies=open_discrepancies() if ledger else [],
+        unfiled_losses=unfiled_losses() if ledger else [],
     )

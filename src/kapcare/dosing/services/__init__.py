@@ -2,6 +2,7 @@
 use case in one transaction (see ``_common``); callers import them from here."""
 
 from kapcare.dosing.services.administration import (
+    Draw,
     record_administration,
     record_device,
     record_stop,
@@ -31,6 +32,7 @@ __all__ = [
     "CHECKLIST_FIELDS",
     "MAX_READINGS",
     "VITAL_FIELDS",
+    "Draw",
     "OrderPlan",
     "VitalsResult",
     "acknowledge_vital_alert",

@@ -196,13 +196,15 @@ def pdf_text(pdf: bytes) -> str:
 
 
 def snapshot_models() -> list[type[models.Model]]:
-    """Every model of the dosing app (its simple_history tables included), the audit log, the
-    patient's body measurements and the appointments (with their history tables)."""
+    """Every model of the dosing app (its simple_history tables included), the ledger's (the
+    administration's withdrawal is written with it), the audit log, the patient's body
+    measurements and the appointments (with their history tables)."""
     from kapcare.audit.models import AuditEntry
     from kapcare.courses.models import Appointment
     from kapcare.patients.models import BodyMeasurement
 
     found: list[type[models.Model]] = list(apps.get_app_config("dosing").get_models())
+    found += apps.get_app_config("ledger").get_models()
     for model in (AuditEntry, BodyMeasurement, Appointment):
         found.append(model)
         history = getattr(model, "history", None)
@@ -220,8 +222,9 @@ def snapshot_models() -> list[type[models.Model]]:
 
 def snapshot(*, exclude_reads: bool = False) -> dict[str, tuple[int, str]]:
     """Per model: the row count and a hash of every row's values in primary-key order. The audit
-    log's refusal entries (a 401 or 403 is logged as an attempt, `kapcare.web.refusals`) are
-    left out: they record the call, not a change. With ``exclude_reads``, so are its read
+    log's refusal entries (a 401 or 403 is logged as an attempt, `kapcare.web.refusals`) and
+    failed sign-ins (a witness's wrong password) are left out: they record the attempt, not a
+    change. With ``exclude_reads``, so are its read
     entries (the access log)."""
     from kapcare.audit.models import Action, AuditEntry
 
@@ -229,7 +232,7 @@ def snapshot(*, exclude_reads: bool = False) -> dict[str, tuple[int, str]]:
     for model in snapshot_models():
         rows = model._default_manager.all()
         if model is AuditEntry:
-            rows = rows.exclude(action=Action.REFUSED)
+            rows = rows.exclude(action__in=[Action.REFUSED, Action.SIGN_IN_FAILED])
             if exclude_reads:
                 rows = rows.exclude(action=Action.READ)
         values = list(rows.order_by("pk").values_list())

@@ -81,8 +81,9 @@ def test_a_whole_iv_session_through_the_api(session, users, api_as):
         assert all(item["ok"] for item in detail["checklist"]["items"])
     with at(25):
         services.record_administration(
-            n, session, lot_number="L-1", vial_id="V-1", started_at=start + timedelta(minutes=25)
-        )
+            n, session, draw=scenario.draw(session, start, users["prescriber"]),
+            started_at=start + timedelta(minutes=25),
+        )  # fmt: skip
         assert api_post(nurse, f"{path}/transitions", {"to": "dosing"}).status_code == 200
     with at(65):
         batch = [reading(start + timedelta(minutes=m), 138, 86) for m in (25, 35, 45, 55)]
@@ -99,8 +100,6 @@ def test_a_whole_iv_session_through_the_api(session, users, api_as):
         services.record_administration(
             n,
             session,
-            lot_number="L-1",
-            vial_id="V-1",
             started_at=start + timedelta(minutes=25),
             stopped_at=start + timedelta(minutes=65),
         )
@@ -422,8 +421,9 @@ def test_critical_baseline_override_to_dose(session, users, api_as):
     )
     [alert] = [a for a in response.json()["alerts"] if a["level"] == "critical"]
     services.record_administration(
-        nurse, session, lot_number="L1", vial_id="V1", started_at=timezone.now()
-    )
+        nurse, session, draw=scenario.draw(session, timezone.now(), users["prescriber"]),
+        started_at=timezone.now(),
+    )  # fmt: skip
     path = f"/sessions/{session.pk}/transitions"
     response = api_post(api_as("prescriber"), path, {"to": "dosing", "reason": "reviewed"})
     assert response.status_code == 409 and "critical_alert" in _rules(response)

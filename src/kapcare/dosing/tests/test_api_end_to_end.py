@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -26,6 +27,7 @@ from kapcare.dosing.tests.conftest import (
     reading,
     run_to,
 )
+from kapcare.ledger import demo as ledger_demo
 
 
 class Clock:
@@ -148,7 +150,7 @@ def _assert_signed_and_readable(
     return detail
 
 
-def test_a_whole_iv_session_through_the_api_alone(passed_checklist, users):
+def test_a_whole_iv_session_through_the_api_alone(passed_checklist, users, token_for):
     session, t, nurse, prescriber = passed_checklist("iv-ptsd")
     path = f"/sessions/{session.pk}"
     with t.at(15):
@@ -162,12 +164,25 @@ def test_a_whole_iv_session_through_the_api_alone(passed_checklist, users):
         assert order["devices"] is None and order["signed_by"] == users["prescriber"].email
         assert get_json(nurse, path)["state"] == "dose_ordered"
     with t.at(25):
-        administration = post_json(
-            nurse,
-            f"{path}/administration",
-            {"lot_number": "L-1", "vial_id": "V-1", "started_at": t(25).isoformat()},
-        )
+        # Drawn from a real vial: 0.8 mL drawn, 0.7 mL (35 mg) given, 0.1 mL wasted, the
+        # prescriber witnessing with their own token.
+        vial = ledger_demo.container_for(session.route, Decimal(40), t(25))
+        answer = nurse.post(
+            f"/api/v1{path}/administration",
+            {
+                "container_id": vial.pk, "drawn_ml": "0.8", "given_ml": "0.7",
+                "wasted_ml": "0.1", "waste_manner": "Expelled into a disposal container",
+                "started_at": t(25).isoformat(),
+            },
+            content_type="application/json",
+            headers={"X-Witness-Authorization": f"Bearer {token_for(users['prescriber'])}"},
+        )  # fmt: skip
+        assert answer.status_code == 200, answer.content
+        administration = answer.json()
         assert administration["order_id"] == order["id"] and administration["stopped_at"] is None
+        assert (administration["container_id"], administration["lot_number"]) == (vial.pk, vial.lot)
+        vial.refresh_from_db()
+        assert (vial.balance_ml, vial.balance_mg) == (Decimal("9.20"), Decimal("460.00"))
         assert post_json(nurse, f"{path}/transitions", {"to": "dosing"})["state"] == "dosing"
     with t.at(45):
         post_json(nurse, f"{path}/side-effects", {"kind": "nausea", "severity": "mild"}, status=201)
@@ -188,12 +203,7 @@ def test_a_whole_iv_session_through_the_api_alone(passed_checklist, users):
         stopped = post_json(
             nurse,
             f"{path}/administration",
-            {
-                "lot_number": "L-1",
-                "vial_id": "V-1",
-                "started_at": t(25).isoformat(),
-                "stopped_at": t(65).isoformat(),
-            },
+            {"started_at": t(25).isoformat(), "stopped_at": t(65).isoformat()},
         )
         assert stopped["stopped_at"] is not None
         post_json(nurse, f"{path}/scores", {"scale": "moaas", "value": 4}, status=201)
@@ -218,10 +228,11 @@ def test_a_whole_esketamine_session_through_the_api_alone(passed_checklist, user
         assert (order["route"], order["dose_mg"], order["devices"]) == ("esketamine", 56.0, 2)
         assert order["rate_ml_per_h"] is None and order["mg_per_kg"] is None
     with t.at(25):
+        device = scenario.draw(session, t(25), users["prescriber"]).container_id
         post_json(
             nurse,
             f"{path}/administration",
-            {"lot_number": "ESK-1", "vial_id": "KIT-1", "started_at": t(25).isoformat()},
+            {"container_id": device, "started_at": t(25).isoformat()},
         )
         assert post_json(nurse, f"{path}/transitions", {"to": "dosing"})["state"] == "dosing"
         first = post_json(nurse, f"{path}/devices", {}, status=201)

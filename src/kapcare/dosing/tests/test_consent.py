@@ -86,7 +86,8 @@ def test_dosing_is_refused_when_a_new_version_appears_after_the_checklist(sessio
     _new_version()
     administration_at = session.orders.last().signed_at
     services.record_administration(
-        Actor.for_user(users[Role.NURSE]), session, lot_number="L1", vial_id="V1",
+        Actor.for_user(users[Role.NURSE]), session,
+        draw=scenario.draw(session, administration_at, users[Role.PRESCRIBER]),
         started_at=administration_at, now=administration_at,
     )  # fmt: skip
     with pytest.raises(Conflict) as refused:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -22,7 +23,7 @@ from django.utils import timezone
 
 from kapcare.audit.models import Action, AuditEntry
 from kapcare.audit.services import Actor
-from kapcare.dosing import services
+from kapcare.dosing import scenario, services
 from kapcare.dosing.models import DoseOrder, DosingSession, State, VitalAlert
 from kapcare.dosing.tests.conftest import (
     CHECKLIST,
@@ -34,6 +35,7 @@ from kapcare.dosing.tests.conftest import (
     short_fast,
     snapshot,
 )
+from kapcare.ledger import demo as ledger_demo
 
 # --- bringing a session to the state a case needs --------------------------------------------
 
@@ -102,8 +104,9 @@ def _esketamine_one_device(make, users):
     nurse, now = Actor.for_user(users["nurse"]), timezone.now()
     start = now - timedelta(minutes=1)
     services.record_administration(
-        nurse, session, lot_number="L1", vial_id="V1", started_at=start, now=now
-    )
+        nurse, session, draw=scenario.draw(session, start, users["prescriber"]), started_at=start,
+        now=now,
+    )  # fmt: skip
     services.transition(nurse, session, State.DOSING, now=now)
     services.record_device(nurse, session, used_at=start, now=now)
     return session
@@ -148,15 +151,27 @@ def _at(minutes: float) -> str:
     return f"@now{minutes:+}"
 
 
-def _resolve(value: Any, now: datetime, *, page: bool = False) -> Any:
+def _resolve(value: Any, now: datetime, *, page: bool = False, names: Any = None) -> Any:
+    """The body with its markers resolved: a time, a container (``VIAL``) or a user's email
+    ("@prescriber"), from ``names`` (see ``_names``)."""
+    names = names or {}
     if isinstance(value, str) and value.startswith("@now"):
         moment = now + timedelta(minutes=float(value[4:]))
         return datetime_local(moment) if page else moment.isoformat()
+    if isinstance(value, str) and value in names:
+        return names[value]
     if isinstance(value, dict):
-        return {k: _resolve(v, now, page=page) for k, v in value.items()}
+        return {k: _resolve(v, now, page=page, names=names) for k, v in value.items()}
     if isinstance(value, list):
-        return [_resolve(v, now, page=page) for v in value]
+        return [_resolve(v, now, page=page, names=names) for v in value]
     return value
+
+
+def _names(session: DosingSession, users: dict[str, Any]) -> dict[str, Any]:
+    """What the markers stand for: a usable vial of the session's route (received first, so
+    before the snapshot) and the users' emails."""
+    vial = ledger_demo.container_for(session.route, Decimal(28), timezone.now())
+    return {VIAL: vial.pk, **{f"@{role}": user.email for role, user in users.items()}}
 
 
 def R(minutes: float = -1, **values: Any) -> dict[str, Any]:
@@ -180,7 +195,10 @@ VIEWS = {
     # Page-only routes: the administration saved and dosing started in one post, "stopped now".
     "administration/start": "start_dosing", "administration/stop": "stop_dosing",
 }  # fmt: skip
-LOT = {"lot_number": "L1", "vial_id": "V1"}
+VIAL = "@vial"  # a marker for a usable container of the session's route (the ledger's)
+# A draw from the vial with nothing wasted (no witness needed), and one wasting 0.3 mL.
+DRAW = {"container_id": VIAL, "drawn_ml": "0.7", "given_ml": "0.7", "wasted_ml": "0"}
+WASTE = {**DRAW, "drawn_ml": "1.0", "wasted_ml": "0.3", "waste_manner": "Expelled (synthetic)"}
 TAKEN = {"systolic": "120", "diastolic": "80"}
 NAUSEA = {"kind": "nausea", "severity": "mild"}
 ONDANSETRON = {"drug": "Ondansetron", "dose": "4 mg IV"}
@@ -200,7 +218,7 @@ CASES = [
     Case("order-before-checklist-passed", _checked_in, "prescriber", "orders", {"mg_per_kg": 0.5},
          409, "not_open", page=409),
     Case("administration-before-order", _checked_in, "nurse", "administration",
-         {**LOT, "started_at": _at(-1)}, page=409),
+         {**DRAW, "started_at": _at(-1)}, page=409),
     Case("device-before-dosing", _checked_in, "nurse", "devices", {}),
     Case("side-effect-before-order", _checked_in, "nurse", "side-effects", NAUSEA, page=409),
     Case("intervention-before-order", _checked_in, "nurse", "interventions", ONDANSETRON,
@@ -297,21 +315,36 @@ CASES = [
          422, "dose_mg"),
     Case("esketamine-order-30-mg", _esketamine_checklist_passed, "prescriber", "orders",
          {"dose_mg": 30.5}, 422, "dose_mg"),
-    Case("administration-blank-lot", _dose_ordered, "nurse", "administration",
-         {**LOT, "lot_number": " ", "started_at": _at(-1)}, 422, "lot_number",
-         page=400, form={**LOT, "lot_number": "", "started_at": _at(-1)}),
+    Case("administration-no-container", _dose_ordered, "nurse", "administration",
+         {"started_at": _at(-1)}, 422, "container_id", page=400),
     Case("administration-start-in-future", _dose_ordered, "nurse", "administration",
-         {**LOT, "started_at": _at(30)}, 422, "started_at"),
+         {**DRAW, "started_at": _at(30)}, 422, "started_at"),
     Case("administration-stop-before-start", _dosing, "nurse", "administration",
-         {**LOT, "started_at": _at(-10), "stopped_at": _at(-20)}, 422, "stopped_at"),
+         {"started_at": _at(-10), "stopped_at": _at(-20)}, 422, "stopped_at"),
+    # The draw is refused by the ledger: the administration is not stored either.
+    Case("administration-drawn-not-given-plus-wasted", _dose_ordered, "nurse", "administration",
+         {**WASTE, "wasted_ml": "0.2", "started_at": _at(-1)}, 422, "drawn_ml"),
+    Case("administration-more-than-the-vial-holds", _dose_ordered, "nurse", "administration",
+         {**DRAW, "drawn_ml": "20", "given_ml": "20", "started_at": _at(-1)}, 409,
+         "insufficient_balance"),
+    Case("administration-waste-without-a-witness", _dose_ordered, "nurse", "administration",
+         {**WASTE, "started_at": _at(-1)}, 409, "witness_required"),
+    Case("start-dosing-waste-without-a-witness", _dose_ordered, "nurse", "administration/start",
+         {**WASTE, "started_at": _at(-1)}, None, page=409),
+    Case("start-dosing-waste-witness-wrong-password", _dose_ordered, "nurse",
+         "administration/start", {**WASTE, "started_at": _at(-1)}, None, page=409,
+         form={**WASTE, "started_at": _at(-1), "witness_email": "@prescriber",
+               "witness_password": "not their password"}),
+    Case("start-dosing-waste-without-its-manner", _dose_ordered, "nurse", "administration/start",
+         {**WASTE, "waste_manner": "", "started_at": _at(-1)}, None, page=400),
     Case("device-too-soon", _esketamine_one_device, "nurse", "devices", {}, 422, "used_at"),
-    Case("start-dosing-blank-lot", _dose_ordered, "nurse", "administration/start",
-         {**LOT, "lot_number": "", "started_at": _at(-1)}, None, page=400),
+    Case("start-dosing-no-container", _dose_ordered, "nurse", "administration/start",
+         {"started_at": _at(-1)}, None, page=400),
     # The administration is valid but the move is not: neither is stored.
     Case("start-dosing-with-an-open-critical-alert", _dose_ordered_critical_open, "nurse",
-         "administration/start", {**LOT, "started_at": _at(-1)}, None, page=409),
+         "administration/start", {**DRAW, "started_at": _at(-1)}, None, page=409),
     Case("start-dosing-twice", _dosing, "nurse", "administration/start",
-         {**LOT, "started_at": _at(-1)}, None, page=409),
+         {**DRAW, "started_at": _at(-1)}, None, page=409),
     Case("stop-before-administration", _dose_ordered, "nurse", "administration/stop", {}, None,
          page=409),
     Case("stop-an-esketamine-dose", _esketamine_one_device, "nurse", "administration/stop", {},
@@ -382,13 +415,14 @@ def _state(session: DosingSession) -> str:
 
 
 @pytest.mark.parametrize("case", API_CASES, ids=[c.id for c in API_CASES])
-def test_a_refused_api_call_changes_nothing(case, arrange, api_as):
+def test_a_refused_api_call_changes_nothing(case, arrange, api_as, users):
     session, alert = arrange(case)
+    names = _names(session, users)
     client = api_as(case.role)
     assert client.get("/api/v1/me").status_code == 200  # the token's first use is recorded
     state, before = _state(session), snapshot()
     path = case.api_path.format(s=session.pk, alert=alert)
-    body = _resolve(case.body, timezone.now())
+    body = _resolve(case.body, timezone.now(), names=names)
     response = client.post(path, body, content_type="application/json")
     assert response.status_code == case.api, response.content
     if case.fields:
@@ -409,13 +443,14 @@ def test_a_refused_api_call_changes_nothing(case, arrange, api_as):
 @pytest.mark.parametrize("case", PAGE_CASES, ids=[c.id for c in PAGE_CASES])
 def test_a_refused_page_post_changes_nothing(case, arrange, users, client_for):
     session, alert = arrange(case)
+    names = _names(session, users)
     client = client_for(users[case.role])
     state, before = _state(session), snapshot(exclude_reads=True)
     last_entry = AuditEntry.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     target = alert if case.view == "vital_alert_acknowledge" else session.pk
     url = reverse(f"dosing:{case.view}", args=[target])
     form = case.body if case.form is None else case.form
-    response = client.post(url, _resolve(form, timezone.now(), page=True))
+    response = client.post(url, _resolve(form, timezone.now(), page=True, names=names))
     assert response.status_code == case.page, response.content[:2000]
     assert snapshot(exclude_reads=True) == before
     assert _state(session) == state
@@ -423,6 +458,10 @@ def test_a_refused_page_post_changes_nothing(case, arrange, users, client_for):
     # logged as a refusal.
     added = AuditEntry.objects.filter(pk__gt=last_entry)
     logged = {Action.READ, Action.REFUSED} if case.page == 403 else {Action.READ}
+    # A witness who fails to sign in on the page is logged as any failed sign-in is.
+    if form.get("witness_password"):
+        logged.add(Action.SIGN_IN_FAILED)
+        assert added.filter(action=Action.SIGN_IN_FAILED).count() == 1
     assert set(added.values_list("action", flat=True)) <= logged
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
@@ -17,9 +18,11 @@ from kapcare.accounts.roles import Role
 from kapcare.assessments.models import Assessment
 from kapcare.audit.services import Actor
 from kapcare.clinical.dosing import ESKETAMINE_DEVICE_SPACING_MIN
-from kapcare.dosing import services
+from kapcare.conftest import TEST_PASSWORD
+from kapcare.dosing import scenario, services
 from kapcare.dosing.models import Administration, DosingSession, State
 from kapcare.dosing.tests.conftest import datetime_local, reading, run_to
+from kapcare.ledger.models import Container, Entry
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 # What the page costs: the one read model (selectors.session_record, 24 queries whatever the
@@ -82,27 +85,45 @@ def test_administration_and_dosing_start_in_one_post(session, users, client_for)
     session = run_to(session, users, State.DOSE_ORDERED, minutes_ago=30)
     client = client_for(users[Role.NURSE])
     start = timezone.now() - timedelta(minutes=2)
+    vial = Container.objects.get(pk=_vial(session, users))
     response = client.post(
         _url("start_dosing", session),
-        {"lot_number": "LOT-9", "vial_id": "V-3", "started_at": datetime_local(start)},
-    )
+        {**_draw(vial.pk), "witness_email": users[Role.PRESCRIBER].email,
+         "witness_password": TEST_PASSWORD, "started_at": datetime_local(start)},
+    )  # fmt: skip
     assert response.status_code == 302
     session = DosingSession.objects.get(pk=session.pk)
     assert session.state == State.DOSING
-    assert session.administration.lot_number == "LOT-9"
+    assert (session.administration.container, session.administration.lot_number) == (
+        vial,
+        vial.lot,
+    )
+    # The withdrawal is the ledger's, with the same administration, witnessed.
+    entry = Entry.objects.get(administration=session.administration)
+    assert (entry.delta_ml, entry.given_ml, entry.wasted_ml) == (
+        Decimal("-1.00"),
+        Decimal("0.70"),
+        Decimal("0.30"),
+    )
+    assert entry.witness_id == users[Role.PRESCRIBER].pk and entry.manner
+    vial.refresh_from_db()
+    assert vial.balance_ml == Decimal("9.00")
     assert session.administration.stopped_at is None
     assert session.transitions.filter(to_state=State.DOSING).count() == 1
 
 
 def test_a_refused_start_keeps_what_was_typed_beside_the_field(session, users, client_for):
     session = run_to(session, users, State.DOSE_ORDERED, minutes_ago=30)
+    vial = _vial(session, users)
+    # More given than drawn: refused by the ledger, in the same transaction as the rest.
     response = client_for(users[Role.NURSE]).post(
-        _url("start_dosing", session), {"lot_number": "", "vial_id": "V-3"}
+        _url("start_dosing", session), {**_draw(vial), "given_ml": "0.9"}
     )
     assert response.status_code == 400
     form = response.context["forms"]["administration"]
-    assert form["vial_id"].value() == "V-3"
-    assert form.errors["lot_number"]  # beside the field, as well as on top
+    assert form["given_ml"].value() == "0.9" and form["container_id"].value() == str(vial)
+    assert form.errors["drawn_ml"]  # beside the field, as well as on top
+    assert not Entry.objects.filter(session=session).exists()
     assert not Administration.objects.filter(session=session).exists()
     assert DosingSession.objects.get(pk=session.pk).state == State.DOSE_ORDERED
 
@@ -114,7 +135,8 @@ def test_stopped_now_is_one_post(session, users, client_for):
     response = client.post(_url("stop_dosing", session), follow=True)
     administration = Administration.objects.get(session=session)
     assert administration.stopped_at is not None and administration.stopped_at >= before
-    assert administration.lot_number == "DEMO-LOT-1"  # the rest as it was
+    assert administration.container is not None
+    assert administration.lot_number == administration.container.lot  # the rest as it was
     stopped = timezone.localtime(administration.stopped_at)
     assert f"Administration stopped at {stopped:%H:%M}." in _messages(response)
     # The dose has stopped: the next step, recovery, may be taken.
@@ -170,7 +192,8 @@ def test_the_cssrs_form_goes_back_only_to_a_page_of_this_site(
 def test_the_esketamine_countdown_to_the_next_device(dosing_session_for, users, client_for):
     session = run_to(dosing_session_for("esketamine"), users, State.DOSE_ORDERED, minutes_ago=30)
     client = client_for(users[Role.NURSE])
-    assert client.post(_url("start_dosing", session), {"lot_number": "ESK-1"}).status_code == 302
+    device = _vial(session, users)
+    assert client.post(_url("start_dosing", session), {"container_id": device}).status_code == 302
     assert client.post(_url("device", session)).status_code == 302
     device = DosingSession.objects.get(pk=session.pk).administration.devices.get()
     ready = timezone.localtime(device.used_at + timedelta(minutes=ESKETAMINE_DEVICE_SPACING_MIN))
@@ -193,8 +216,22 @@ def test_no_countdown_once_the_spacing_has_passed(dosing_session_for, users, cli
     session = run_to(dosing_session_for("esketamine"), users, State.DOSE_ORDERED, minutes_ago=30)
     nurse, now = Actor.for_user(users[Role.NURSE]), timezone.now()
     started = now - timedelta(minutes=6)
-    services.start_dosing(nurse, session, lot_number="ESK-1", started_at=started, now=started)
+    draw = scenario.draw(session, started, users[Role.PRESCRIBER])
+    services.start_dosing(nurse, session, draw=draw, started_at=started, now=started)
     services.record_device(nurse, session, used_at=started, now=now)
     response = client_for(users[Role.NURSE]).get(_url("session", session))
     assert response.context["device_wait"] is None
     assert "Device 2 used</button>" in response.content.decode()
+
+
+def _vial(session, users):
+    """A usable container of the session's route (received when there is none)."""
+    return scenario.draw(session, timezone.now(), users[Role.PRESCRIBER]).container_id
+
+
+def _draw(container_id):
+    """The start form's draw: 1 mL drawn, 0.7 mL given, 0.3 mL wasted."""
+    return {
+        "container_id": container_id, "drawn_ml": "1.00", "given_ml": "0.70",
+        "wasted_ml": "0.30", "waste_manner": "Expelled into a drug-disposal container",
+    }  # fmt: skip

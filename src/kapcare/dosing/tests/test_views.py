@@ -272,22 +272,24 @@ def test_order_preview_computes_as_the_prescriber_types(session, users, client_f
 # --- administration and vitals ---------------------------------------------------------------
 
 
-def test_administration_then_dosing(session, users, client_for):
+def test_administration_needs_its_container_and_starts_dosing(session, users, client_for):
     session = run_to(session, users, State.DOSE_ORDERED)
     client = client_for(users[Role.NURSE])
-    response = client.post(_url("administration", session), {"lot_number": "", "vial_id": "V1"})
+    response = client.post(_url("administration", session), {})
     assert response.status_code == 400
-    assert "Lot number: the lot number on the vial's label." in _messages(response)
+    assert "Vial or device: the vial or device drawn from." in _messages(response)
     assert not hasattr(DosingSession.objects.get(pk=session.pk), "administration")
     start = timezone.now() - timedelta(minutes=5)
+    vial = scenario.draw(session, start, users[Role.PRESCRIBER]).container_id
     response = client.post(
-        _url("administration", session),
-        {"lot_number": "LOT-7", "vial_id": "V-12", "started_at": datetime_local(start)},
-    )
+        _url("start_dosing", session),
+        {"container_id": vial, "drawn_ml": "0.7", "given_ml": "0.7", "wasted_ml": "0",
+         "started_at": datetime_local(start)},
+    )  # fmt: skip
     assert response.status_code == 302
     session = DosingSession.objects.get(pk=session.pk)
-    assert session.administration.lot_number == "LOT-7"
-    assert client.post(_url("transition", session), {"to": "dosing"}).status_code == 302
+    assert session.administration.container_id == vial
+    assert session.administration.lot_number == session.administration.container.lot
     session.refresh_from_db()
     assert session.state == State.DOSING
 
@@ -529,8 +531,8 @@ def test_esketamine_device_buttons_and_rems_link(dosing_session_for, users, clie
     page = client.get(_url("session", session)).content.decode()
     assert "REMS monitoring record (PDF)" in page and _url("rems_pdf", session) in page
     assert "2 devices" in page
-    client.post(_url("administration", session), {"lot_number": "ESK-1", "vial_id": "KIT-1"})
-    assert client.post(_url("transition", session), {"to": "dosing"}).status_code == 302
+    device = scenario.draw(session, timezone.now(), users[Role.PRESCRIBER]).container_id
+    assert client.post(_url("start_dosing", session), {"container_id": device}).status_code == 302
     page = client.get(_url("session", session)).content.decode()
     assert "Device 1 used</button>" in page and "Device 2 used</button>" not in page
     assert client.post(_url("device", session)).status_code == 302

@@ -14,6 +14,7 @@ from kapcare.dosing import scenario, services
 from kapcare.dosing.models import ImmutableError, State, Transition
 from kapcare.dosing.tests.conftest import ALLOWED, DISCHARGE, bring_to, reading, run_to, short_fast
 from kapcare.errors import Conflict, FieldInvalid, Forbidden
+from kapcare.ledger.models import Container, Entry, Kind
 
 
 def test_full_iv_session_reaches_a_signed_note(session, users):
@@ -78,7 +79,7 @@ def test_critical_baseline_blocks_dosing_unless_prescriber_overrides(session, us
     result = services.record_vitals(nurse, session, [reading(timezone.now(), 186, 112)])
     alert = next(a for _, a in result.alerts if a.level == "critical")
     services.record_administration(
-        nurse, session, lot_number="L1", vial_id="V1", started_at=timezone.now()
+        nurse, session, draw=_draw(session, users), started_at=timezone.now()
     )
     with pytest.raises(Conflict) as refused:
         services.transition(prescriber, session, State.DOSING, reason="reviewed")
@@ -208,7 +209,7 @@ def test_a_second_esketamine_device_sooner_than_5_minutes_is_refused_with_the_wa
     nurse = Actor.for_user(users["nurse"])
     started = timezone.now() - timedelta(minutes=20)
     services.record_administration(
-        nurse, session, lot_number="L-1", vial_id="D-1", started_at=started
+        nurse, session, draw=_draw(session, users, started), started_at=started
     )
     services.transition(nurse, session, State.DOSING)
     first = services.record_device(nurse, session, used_at=started).used_at
@@ -225,10 +226,10 @@ def _to_the_minute(moment):
     return moment.replace(second=0, microsecond=0)
 
 
-def test_correcting_an_esketamine_lot_keeps_the_devices_stop_and_every_phase(
+def test_correcting_an_esketamine_administration_keeps_the_devices_stop_and_every_phase(
     dosing_session_for, users
 ):
-    # Both devices used (the scenario's dosing step), still dosing: the lot may be corrected.
+    # Both devices used (the scenario's dosing step), still dosing: the start may be corrected.
     session = run_to(dosing_session_for("esketamine"), users, State.DOSING)
     administration = session.administration
     phases = dict(session.vitals.values_list("id", "phase"))
@@ -236,13 +237,13 @@ def test_correcting_an_esketamine_lot_keeps_the_devices_stop_and_every_phase(
     assert stopped_at is not None and "pre_dose" in phases.values()
     # The page sends the times back as it shows them (to the minute); esketamine has no stop
     # field: the last device set it.
+    lot = administration.lot_number
     services.record_administration(
-        Actor.for_user(users["nurse"]), session, lot_number="LOT-CORRECTED",
-        vial_id=administration.vial_id, started_at=_to_the_minute(administration.started_at),
-        stopped_at=None,
+        Actor.for_user(users["nurse"]), session,
+        started_at=_to_the_minute(administration.started_at), stopped_at=None,
     )  # fmt: skip
     administration.refresh_from_db()
-    assert administration.lot_number == "LOT-CORRECTED"
+    assert administration.lot_number == lot  # the container's, not typed
     assert administration.stopped_at == stopped_at
     assert dict(session.vitals.values_list("id", "phase")) == phases
 
@@ -254,11 +255,11 @@ def test_a_baseline_in_the_start_minute_stays_a_baseline_when_the_stop_is_saved(
     baseline = started - timedelta(seconds=20)  # the same minute, before the start
     services.record_vitals(nurse, session, [reading(baseline)])
     services.record_administration(
-        nurse, session, lot_number="L-1", vial_id="V-1", started_at=started
+        nurse, session, draw=_draw(session, users, started), started_at=started
     )
     services.transition(nurse, session, State.DOSING)
     services.record_administration(
-        nurse, session, lot_number="L-1", vial_id="V-1", started_at=_to_the_minute(started),
+        nurse, session, started_at=_to_the_minute(started),
         stopped_at=started + timedelta(minutes=40),
     )  # fmt: skip
     session.administration.refresh_from_db()
@@ -289,15 +290,36 @@ def test_a_discharge_keeps_every_requirement_it_overrode(dosing_session_for, use
     assert done.discharge_unmet == overridden
 
 
-def test_an_esketamine_administration_asks_no_vial_and_an_iv_one_does(dosing_session_for, users):
+def test_an_esketamine_administration_withdraws_no_volume_and_an_iv_one_needs_its_container(
+    dosing_session_for, users
+):
     nurse = Actor.for_user(users["nurse"])
     started = timezone.now() - timedelta(minutes=5)
     esketamine = run_to(dosing_session_for("esketamine"), users, State.DOSE_ORDERED)
-    done = services.record_administration(
-        nurse, esketamine, lot_number="SPR-LOT-9", started_at=started
-    )
-    assert done.vial_id == "" and done.lot_number == "SPR-LOT-9"
+    draw = _draw(esketamine, users, started)
+    done = services.record_administration(nurse, esketamine, draw=draw, started_at=started)
+    device = Container.objects.get(pk=draw.container_id)
+    # The first device picked gives the lot; it is withdrawn whole when it is used.
+    assert done.container == device and done.lot_number == device.lot
+    assert not Entry.objects.filter(session=esketamine, kind=Kind.WITHDRAWAL).exists()
     iv = run_to(dosing_session_for(), users, State.DOSE_ORDERED)
     with pytest.raises(FieldInvalid) as refused:
-        services.record_administration(nurse, iv, lot_number="KET-1", started_at=started)
-    assert (refused.value.field, refused.value.rule) == ("vial_id", "required")
+        services.record_administration(nurse, iv, started_at=started)
+    assert (refused.value.field, refused.value.rule) == ("container_id", "required")
+
+
+def test_each_esketamine_device_is_one_whole_device_withdrawn_from_the_ledger(
+    dosing_session_for, users
+):
+    session = run_to(dosing_session_for("esketamine"), users, State.DOSING)
+    devices = list(session.administration.devices.all())
+    withdrawals = Entry.objects.filter(session=session, kind=Kind.WITHDRAWAL).order_by("id")
+    assert [e.container_id for e in withdrawals] == [d.container_id for d in devices]
+    assert len({e.container_id for e in withdrawals}) == len(devices) >= 2
+    assert all(e.wasted_mg == 0 and e.given_mg == 28 for e in withdrawals)
+    assert all(e.container.balance_mg == 0 for e in withdrawals)
+
+
+def _draw(session, users, at=None):
+    """The scenario's draw for the session's order, from a real container."""
+    return scenario.draw(session, at or timezone.now(), users["prescriber"])

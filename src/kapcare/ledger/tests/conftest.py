@@ -1,5 +1,5 @@
 """Fixtures for the ledger tests: a registration with two locations, stock received, and a
-dosing session (IV, in dosing) to draw for; witnesses who authenticated."""
+dosing session (IV, its dose ordered) to draw for; witnesses who authenticated."""
 
 from __future__ import annotations
 
@@ -93,7 +93,10 @@ def vial(receive) -> Container:
 
 @pytest.fixture
 def dosing(session, users):  # noqa: F811  (the dosing tests' fixture, imported above)
-    return run_to(session, users, State.DOSING, minutes_ago=30)
+    """An IV session with its signed order, its administration not recorded yet: the session
+    page records it with its own withdrawal (the dosing tests), so here the ledger's own calls
+    are the only entries."""
+    return run_to(session, users, State.DOSE_ORDERED, minutes_ago=30)
 
 
 def withdraw(actor: Actor, container: Container, for_session: Any, **kwargs: Any):

