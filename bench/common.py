@@ -66,3 +66,16 @@ def subprocess_env(database_url: str, var_dir: str) -> dict[str, str]:
         "DJANGO_SETTINGS_MODULE": "kapcare.config.test_settings",
         "KAPCARE_ALLOWED_HOSTS": "testserver",
     }
+
+
+def fresh_database() -> None:
+    """An empty database with every migration applied, the data migrations' rows included (the
+    seeded protocols and ledger products): PostgreSQL's schema is dropped and rebuilt (a flush
+    would also remove the seeded rows); SQLite is a new temp file."""
+    from django.core.management import call_command
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+    call_command("migrate", interactive=False, verbosity=0)

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
-BENCHMARKS = ["pk_bench.py", "pages_bench.py", "sessions_bench.py"]
+BENCHMARKS = ["pk_bench.py", "pages_bench.py", "sessions_bench.py", "ledger_bench.py"]
 
 
 def main() -> int:

@@ -38,7 +38,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from common import POSTGRES_URL, percentiles, postgres_reachable, subprocess_env, time_requests
+from common import (
+    POSTGRES_URL,
+    fresh_database,
+    percentiles,
+    postgres_reachable,
+    subprocess_env,
+    time_requests,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "sessions.json"
@@ -207,19 +214,6 @@ def _batches(count: int, offset: int) -> list[dict[str, Any]]:
     return batches
 
 
-def _fresh_database() -> None:
-    """An empty database with every migration applied, the data migrations' rows included (the
-    seeded protocols): PostgreSQL's schema is dropped and rebuilt (a flush would also remove
-    the seeded rows); SQLite is a new temp file."""
-    from django.core.management import call_command
-    from django.db import connection
-
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
-    call_command("migrate", interactive=False, verbosity=0)
-
-
 def run_one() -> dict[str, Any]:
     """Runs inside a subprocess whose environment selects the database."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kapcare.config.test_settings")
@@ -237,7 +231,7 @@ def run_one() -> dict[str, Any]:
     def log(message: str) -> None:
         print(f"  [{connection.vendor}] {message}", file=sys.stderr, flush=True)
 
-    _fresh_database()
+    fresh_database()
     data = _seed(log)
     nurse = data["nurse"]
     token = create_api_token(Actor.system("bench"), nurse, "bench")[1]
@@ -348,7 +342,7 @@ def profile_one() -> None:
     from kapcare.intake.services import review_screening, screen_patient
     from kapcare.patients.services import create_patient
 
-    _fresh_database()
+    fresh_database()
     nurse = User.objects.create_user("n@example.org", "x", full_name="N", role="nurse")
     prescriber = User.objects.create_user("p@example.org", "x", full_name="P", role="prescriber")
     n, p = Actor.for_user(nurse), Actor.for_user(prescriber)

@@ -278,6 +278,50 @@ def _latin(text: str) -> str:
     return text.replace("\u2014", "-").replace("\u2013", "-").encode("latin-1", "replace").decode()
 
 
+PDF_LINE_MM = 3.6
+PDF_PAD_MM = 0.8
+
+
+def _wrapped(pdf: FPDF, text: str, width_mm: float) -> list[str]:
+    """``text`` in lines that fit ``width_mm`` at the current font, broken between words (a
+    word longer than the width, by characters). Measured here, a word's width once (the core
+    fonts have no kerning, so a line is the sum of its words), rather than by fpdf2's table,
+    which lays out a two-year report in about a minute."""
+    space = pdf.get_string_width(" ")
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        line, line_mm = "", 0.0
+        for word in paragraph.split(" "):
+            word_mm = pdf.get_string_width(word)
+            if line and line_mm + space + word_mm <= width_mm:
+                line, line_mm = f"{line} {word}", line_mm + space + word_mm
+                continue
+            if line:
+                lines.append(line)
+            while word_mm > width_mm and len(word) > 1:
+                cut = max(1, int(len(word) * width_mm / word_mm))
+                lines.append(word[:cut])
+                word = word[cut:]
+                word_mm = pdf.get_string_width(word)
+            line, line_mm = word, word_mm
+        lines.append(line)
+    return lines
+
+
+def _pdf_row(pdf: FPDF, widths: list[float], cells: list[Any]) -> None:
+    """One table row: each cell's lines (a string is one cell of one line) in a bordered box
+    as tall as the row's longest cell."""
+    cells = [[c] if isinstance(c, str) else c for c in cells]
+    height = PDF_LINE_MM * max(map(len, cells)) + 2 * PDF_PAD_MM
+    x, y = pdf.l_margin, pdf.y
+    for lines, w in zip(cells, widths, strict=True):
+        pdf.rect(x, y, w, height)
+        for number, line in enumerate(lines):
+            pdf.text(x + PDF_PAD_MM, y + PDF_PAD_MM + PDF_LINE_MM * (number + 0.75), line)
+        x += w
+    pdf.set_xy(pdf.l_margin, y + height)
+
+
 def as_pdf(report: Report) -> bytes:
     """Landscape A4, the columns sharing the width by how much they hold, rows wrapping."""
     pdf = FPDF(orientation="L", unit="mm", format="A4")
@@ -298,16 +342,23 @@ def as_pdf(report: Report) -> bytes:
     ]
     weights = [min(max(w, 4), 40) for w in weights]
     total = sum(weights)
+    widths = [width * w / total for w in weights]
+    pdf.set_font("Helvetica", "B", 7)
+    _pdf_row(pdf, widths, [_latin(c) for c in report.columns])
+    heading_end = pdf.y
     pdf.set_font("Helvetica", "", 7)
-    with pdf.table(
-        col_widths=tuple(width * w / total for w in weights),
-        text_align="LEFT",
-        line_height=3.6,
-        repeat_headings=1,
-    ) as table:
-        table.row([_latin(c) for c in report.columns])
-        for row in report.rows:
-            table.row([_latin(value) for value in row])
+    for row in report.rows:
+        lines = [
+            _wrapped(pdf, _latin(value), w - 2 * PDF_PAD_MM)
+            for value, w in zip(row, widths, strict=True)
+        ]
+        if pdf.y + PDF_LINE_MM * max(map(len, lines)) > pdf.page_break_trigger:
+            pdf.add_page()  # the headings again on every page
+            pdf.set_font("Helvetica", "B", 7)
+            _pdf_row(pdf, widths, [_latin(c) for c in report.columns])
+            pdf.set_font("Helvetica", "", 7)
+        _pdf_row(pdf, widths, lines)
     if not report.rows:
+        pdf.set_y(heading_end)
         pdf.cell(width, 6, "No entries.", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     return bytes(pdf.output())
