@@ -9,6 +9,7 @@ charted, and how the 30-minute observation minimum is met without the test waiti
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from kapcare.accounts.roles import Role
 from kapcare.conftest import sign_in
 from kapcare.dosing.models import DosingSession, State, VitalAlert
 from kapcare.dosing.tests.conftest import datetime_local, run_to
+from kapcare.ledger import demo as ledger_demo
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -137,10 +139,13 @@ def test_full_iv_session(page, users, session, settings) -> None:
 
     # --- the nurse: administration, vitals with a critical alert, recovery ---
     page.get_by_role("button", name="Sign out").click()
+    # The vial drawn from is the ledger's (its lot is the administration's); nothing wasted.
+    vial = ledger_demo.container_for("iv", Decimal(35), timezone.now())
     sign_in(page, nurse.email)
     page.goto(url)
-    page.get_by_label("Lot number").fill("KET-2026-001")
-    page.get_by_label("Vial identifier").fill("V-17")
+    page.get_by_label("Vial or device").select_option(str(vial.pk))
+    for label, ml in (("Drawn (mL)", "0.70"), ("Given (mL)", "0.70"), ("Wasted (mL)", "0")):
+        page.get_by_label(label).fill(ml)
     page.get_by_label("Started at").fill(_local(80))
     page.get_by_role("button", name="Save and start dosing").click()  # one post
     _message(page, "Administration saved; the session is now: dosing.")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from kapcare.accounts.roles import Role
 from kapcare.conftest import sign_in
 from kapcare.dosing.models import Administration, DosingSession, State
 from kapcare.dosing.tests.conftest import run_to
+from kapcare.ledger import demo as ledger_demo
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -143,10 +145,11 @@ def test_the_esketamine_device_countdown(sized, users, dosing_session_for) -> No
     session = run_to(dosing_session_for("esketamine"), users, State.DOSE_ORDERED, minutes_ago=30)
     # The page's clock, under the test's control from the current time.
     page.clock.install(time=timezone.now())
+    device = ledger_demo.container_for(session.route, Decimal(28), timezone.now())
     sign_in(page, users[Role.NURSE].email)
     page.goto(_session_url(session))
-    expect(page.get_by_label("Vial identifier")).to_have_count(0)  # a sealed nasal device
-    page.get_by_label("Lot number").fill("ESK-7")
+    expect(page.get_by_label("Drawn (mL)")).to_have_count(0)  # a sealed device, used whole
+    page.get_by_label("Vial or device").select_option(str(device.pk))
     page.get_by_role("button", name="Save and start dosing").click()
     page.locator(".messages").get_by_text("the session is now: dosing").wait_for()
     _within_viewport(page, "#vitals-form")
