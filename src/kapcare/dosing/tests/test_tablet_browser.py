@@ -145,11 +145,11 @@ def test_the_esketamine_device_countdown(sized, users, dosing_session_for) -> No
     session = run_to(dosing_session_for("esketamine"), users, State.DOSE_ORDERED, minutes_ago=30)
     # The page's clock, under the test's control from the current time.
     page.clock.install(time=timezone.now())
-    device = ledger_demo.container_for(session.route, Decimal(28), timezone.now())
+    first_device = ledger_demo.container_for(session.route, Decimal(28), timezone.now())
     sign_in(page, users[Role.NURSE].email)
     page.goto(_session_url(session))
     expect(page.get_by_label("Drawn (mL)")).to_have_count(0)  # a sealed device, used whole
-    page.get_by_label("Vial or device").select_option(str(device.pk))
+    page.get_by_label("Vial or device").select_option(str(first_device.pk))
     page.get_by_role("button", name="Save and start dosing").click()
     page.locator(".messages").get_by_text("the session is now: dosing").wait_for()
     _within_viewport(page, "#vitals-form")
