@@ -109,7 +109,8 @@ class IdleLogoutMiddleware:
         """Sign out, then send the person to sign in again and back to where they were. A
         plain GET goes on, signed out: the access policy sends it to sign in with ?next=."""
         back_to = page_the_user_was_on(request)
-        # Read by the sign-out audit receiver (accounts/signals.py).
+        # Read by the sign-out audit receiver (accounts/signals.py); an attribute of our own
+        # on the request, which HttpRequest's type does not declare.
         request.kapcare_sign_out_reason = (  # type: ignore[attr-defined]
             f"signed out automatically after {idle.idle_limit_words()} without activity"
             if timed_out

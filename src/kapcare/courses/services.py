@@ -241,6 +241,7 @@ def _save_with_staff(appointment: Appointment, staff: Sequence[User], *, created
     writes a row on each save and on each change of the staff; its documented switch (an
     attribute set on the instance) skips both, and the row is then written once, as the
     save's own signal does."""
+    # simple-history's switch, not a model field (the stubs do not know it).
     appointment.skip_history_when_saving = True  # type: ignore[attr-defined]
     appointment.save()
     appointment.staff.set(staff)

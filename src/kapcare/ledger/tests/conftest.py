@@ -14,7 +14,11 @@ from django.utils import timezone
 
 from kapcare.audit.services import Actor
 from kapcare.dosing.models import State
-from kapcare.dosing.tests.conftest import dosing_session_for, run_to, session  # noqa: F401
+from kapcare.dosing.tests.conftest import (  # noqa: F401  (fixtures, used by name)
+    dosing_session_for,
+    run_to,
+    session,
+)
 from kapcare.ledger import services
 from kapcare.ledger.models import Container, Product, Registration, StorageLocation
 from kapcare.ledger.witness import Witness
