@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -103,9 +103,17 @@ def _required(field: str, value: str | None, what: str) -> str:
     return value
 
 
-def _not_in_future(field: str, at: datetime, now: datetime) -> None:
+# No ledger record predates electronic ledgers; the floor also keeps a fuzzed year-1 time from
+# overflowing when it is turned into the clinic's local date.
+EARLIEST_LEDGER_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def _plausible_time(field: str, at: datetime, now: datetime) -> datetime:
+    if at < EARLIEST_LEDGER_TIME:
+        raise FieldInvalid(field, "too_early", f"on or after {EARLIEST_LEDGER_TIME:%Y-%m-%d}")
     if at > now + timedelta(minutes=5):
         raise FieldInvalid(field, "in_future", "cannot be in the future")
+    return at
 
 
 def strength(product: Product) -> controlled.ProductStrength:
@@ -351,8 +359,9 @@ def record_receipt(
         problems.append(
             FieldProblem("containers", "out_of_range", f"1 to {MAX_CONTAINERS_PER_RECEIPT}")
         )
-    check("received_at", lambda: _not_in_future("received_at", received_at, at))
-    if expires_on < timezone.localtime(received_at).date():
+    if check("received_at", lambda: _plausible_time("received_at", received_at, at)) and (
+        expires_on < timezone.localtime(received_at).date()
+    ):
         problems.append(FieldProblem("expires_on", "expired", "the stock had expired on receipt"))
     product = Product.objects.filter(ndc=_text(product_ndc)).first()
     if product is None:
@@ -607,8 +616,10 @@ def _loss_details(loss: LossDetails | None, at: datetime) -> dict[str, Any]:
         )
     if not _text(loss.description):
         problems.append(FieldProblem("loss.description", "required", "what happened"))
-    if loss.discovered_at > at + timedelta(minutes=5):
-        problems.append(FieldProblem("loss.discovered_at", "in_future", "cannot be in the future"))
+    try:
+        _plausible_time("loss.discovered_at", loss.discovered_at, at)
+    except FieldInvalid as refused:
+        problems.extend(refused.problems)
     if problems:
         raise FieldInvalid.of(problems)
     return {
@@ -696,7 +707,7 @@ def mark_loss_filed(
     _require_role(actor, MANAGERS, "file loss reports")
     at = _now(now)
     filed_at = filed_at or at
-    _not_in_future("filed_at", filed_at, at)
+    _plausible_time("filed_at", filed_at, at)
     with transaction.atomic():
         report = LossReport.objects.select_for_update().filter(pk=report_id).first()
         if report is None:
@@ -727,7 +738,7 @@ def record_count(
     _require_role(actor, MANAGERS | LICENSED, "count stock")
     at = _now(now)
     counted_at = counted_at or at
-    _not_in_future("counted_at", counted_at, at)
+    _plausible_time("counted_at", counted_at, at)
     with transaction.atomic():
         location = _location(location_id)
         second = _check_witness(

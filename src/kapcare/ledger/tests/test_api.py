@@ -62,6 +62,25 @@ def test_a_receipt_with_a_bad_supplier_dea_number_is_422_naming_the_field(api, u
     assert not Container.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("received_at", "rule"),
+    [
+        # Year 1 just after midnight UTC is still year 0 in the Americas: it must be refused,
+        # not overflow (found by the schema fuzz).
+        ("0001-01-01T00:00:10Z", "too_early"),
+        ("1999-12-31T23:59:00Z", "too_early"),
+        ((timezone.now() + timedelta(hours=1)).isoformat(), "in_future"),
+    ],
+)
+def test_an_implausible_receipt_time_is_422_naming_the_field(api, users, safe, received_at, rule):
+    body = receipt_body(received_at=received_at)
+    response = post(api(users["clinic_admin"]), "/receipts", body)
+    assert response.status_code == 422, response.content
+    (error,) = response.json()["errors"]
+    assert (error["field"], error["rule"]) == ("received_at", rule)
+    assert not Container.objects.exists() and not Entry.objects.exists()
+
+
 @pytest.mark.parametrize("role", ["nurse", "therapist", "front_desk", "prescriber"])
 def test_only_the_admin_records_receipts(api, users, safe, role):
     assert post(api(users[role]), "/receipts", receipt_body()).status_code == 403
