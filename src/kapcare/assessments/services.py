@@ -313,7 +313,14 @@ def create_schedule(
     check_instrument(instrument)
     low, high = EVERY_DAYS_RANGE
     if not low <= every_days <= high:
-        raise FieldInvalid("every_days", "out_of_range", f"must be {low}-{high}")
+        raise FieldInvalid(
+            "every_days",
+            "out_of_range",
+            f"must be {low}-{high}",
+            low=low,
+            high=high,
+            entered=every_days,
+        )
     if delivery not in Delivery.values:
         raise FieldInvalid("delivery", "one_of", f"must be one of {', '.join(Delivery.values)}")
     if ends_on is not None and ends_on < starts_on:

@@ -166,7 +166,7 @@ def weight_based_dose(
             missing = " and ".join(
                 n for n, v in (("height_cm", height_cm), ("sex", sex)) if v is None
             )
-            raise FieldInvalid(missing, "required", f"required when basis is {basis!r}")
+            raise FieldInvalid(missing, "required", f"required for a dose by {basis} body weight")
         ibw = _ideal(_number("height_cm", height_cm), sex)
         if basis == "ideal":
             dosing_weight, source = ibw, f"{dose_source}; {DEVINE_SOURCE}"
@@ -179,7 +179,10 @@ def weight_based_dose(
         limit = _number("max_dose_mg", max_dose_mg)
         if limit <= 0:
             raise FieldInvalid(
-                "max_dose_mg", "out_of_range", f"must be above 0, got {max_dose_mg!r}"
+                "max_dose_mg",
+                "out_of_range",
+                f"must be above 0, got {max_dose_mg!r}",
+                entered=max_dose_mg,
             )
         if Decimal(str(dose)) > limit:
             raise FieldInvalid(
@@ -206,7 +209,7 @@ def infusion_rate(dose_mg: float, duration_min: float, total_volume_ml: float) -
     volume = _number("total_volume_ml", total_volume_ml)
     for name, value in (("dose_mg", dose), ("duration_min", duration), ("total_volume_ml", volume)):
         if value <= 0:
-            raise FieldInvalid(name, "out_of_range", f"must be above 0, got {value}")
+            raise FieldInvalid(name, "out_of_range", f"must be above 0, got {value}", entered=value)
     return Infusion(
         rate_ml_per_h=_round(volume / duration * 60, "0.1"),
         rate_mg_per_min=_round(dose / duration, "0.1"),
@@ -221,7 +224,11 @@ def esketamine_devices(dose_mg: int) -> int:
     between devices).
     """
     if isinstance(dose_mg, bool) or not isinstance(dose_mg, int | float):
-        raise FieldInvalid("dose_mg", "one_of", f"must be 28, 56 or 84, got {dose_mg!r}")
+        raise FieldInvalid(
+            "dose_mg", "one_of", f"must be 28, 56 or 84, got {dose_mg!r}", entered=dose_mg
+        )
     if dose_mg not in ESKETAMINE_DOSES_MG:
-        raise FieldInvalid("dose_mg", "one_of", f"must be 28, 56 or 84, got {dose_mg!r}")
+        raise FieldInvalid(
+            "dose_mg", "one_of", f"must be 28, 56 or 84, got {dose_mg!r}", entered=dose_mg
+        )
     return int(dose_mg) // ESKETAMINE_MG_PER_DEVICE

@@ -63,6 +63,30 @@ class BookingConflict(Conflict):
 # --- protocols -------------------------------------------------------------------------------
 
 
+def _out_of_order(
+    field: str, doses: tuple[Decimal, Decimal, Decimal], unit: str, most: Decimal | None = None
+) -> FieldInvalid:
+    """A protocol's minimum, default and maximum dose that do not hold together: the default
+    outside sound limits is refused with those limits and the default entered; limits that
+    are not sound themselves are refused in words."""
+    low, default, high = doses
+    if Decimal(0) < low <= high and (most is None or high <= most):
+        return FieldInvalid(
+            field,
+            "out_of_range",
+            f"must be from the minimum to the maximum, {low}-{high} {unit}",
+            low=float(low),
+            high=float(high),
+            entered=default,
+        )
+    ceiling = f", and the maximum at most {most} {unit}" if most is not None else ""
+    return FieldInvalid(
+        field,
+        "out_of_range",
+        f"the minimum must be above 0 and no more than the maximum{ceiling}",
+    )
+
+
 def validate_protocol(protocol: Protocol) -> None:
     """FieldInvalid naming the field when a protocol's settings do not hold together."""
     if protocol.schedule_code not in schedule.PROTOCOLS:
@@ -82,11 +106,7 @@ def validate_protocol(protocol: Protocol) -> None:
                 "weight-based protocols need a default, minimum and maximum mg/kg",
             )
         if not Decimal(0) < low <= default <= high <= MAX_MG_PER_KG:
-            raise FieldInvalid(
-                "default_mg_per_kg",
-                "out_of_range",
-                f"must satisfy 0 < minimum <= default <= maximum <= {MAX_MG_PER_KG} mg/kg",
-            )
+            raise _out_of_order("default_mg_per_kg", (low, default, high), "mg/kg", MAX_MG_PER_KG)
     else:
         low, default, high = protocol.min_dose_mg, protocol.default_dose_mg, protocol.max_dose_mg
         if low is None or default is None or high is None:
@@ -96,11 +116,7 @@ def validate_protocol(protocol: Protocol) -> None:
                 "fixed-dose protocols need a default, minimum and maximum dose",
             )
         if not Decimal(0) < low <= default <= high:
-            raise FieldInvalid(
-                "default_dose_mg",
-                "out_of_range",
-                "must satisfy 0 < minimum <= default <= maximum mg",
-            )
+            raise _out_of_order("default_dose_mg", (low, default, high), "mg")
     if protocol.route == Route.IV and not (
         protocol.infusion_duration_min and protocol.infusion_volume_ml
     ):
@@ -137,7 +153,9 @@ def save_resource(actor: Actor, resource: Resource) -> Resource:
     if not resource.name:
         raise FieldInvalid("name", "required", "required")
     if resource.capacity < 1:
-        raise FieldInvalid("capacity", "out_of_range", "must be at least 1")
+        raise FieldInvalid(
+            "capacity", "out_of_range", "must be at least 1", low=1, entered=resource.capacity
+        )
     with transaction.atomic():
         created = resource.pk is None
         resource.save()
@@ -282,7 +300,14 @@ def book_appointment(
         )
     low, high = BOOKING_MINUTES
     if not low <= minutes <= high:
-        raise FieldInvalid("minutes", "out_of_range", f"must be {low} to {high} minutes")
+        raise FieldInvalid(
+            "minutes",
+            "out_of_range",
+            f"must be {low} to {high} minutes",
+            low=low,
+            high=high,
+            entered=minutes,
+        )
     now = timezone.now()
     if not now - BOOKING_BACK <= starts_at <= now + BOOKING_AHEAD:
         raise FieldInvalid(

@@ -16,6 +16,7 @@ from kapcare.intake.services import review_screening, screen_patient
 from kapcare.patients.models import Patient, PatientHistory
 from kapcare.patients.selectors import active_medications
 from kapcare.patients.services import update_histories
+from kapcare.web.errors import add_form_errors, page_messages
 
 
 @reads_patient_data
@@ -29,10 +30,8 @@ def intake_form(request: HttpRequest, patient_id: int) -> HttpResponse:
             try:
                 screening = screen_patient(actor, patient, form.intake_fields())
             except FieldInvalid as error:
-                for problem in error.problems:
-                    form.add_error(
-                        problem.field if problem.field in form.fields else None, problem.message
-                    )
+                # Beside its input in words, with the unit and what was entered.
+                add_form_errors(form, error)
             else:
                 update_histories(actor, patient, **form.history_fields())
                 messages.success(request, f"Screening complete: {screening.get_verdict_display()}.")
@@ -64,7 +63,7 @@ def review(request: HttpRequest, screening_id: int) -> HttpResponse:
     screening = get_object_or_404(Screening, pk=screening_id)
     form = ReviewForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "decision: choose accept or override")
+        messages.error(request, "Decision: choose accept or override.")
     else:
         try:
             review_screening(
@@ -74,7 +73,8 @@ def review(request: HttpRequest, screening_id: int) -> HttpResponse:
                 form.cleaned_data["reason"],
             )
         except Refused as error:
-            messages.error(request, error.message)
+            for message in page_messages(error):
+                messages.error(request, message)
         else:
             messages.success(request, "Screening review recorded.")
     return redirect("patients:chart", patient_id=screening.patient_id)

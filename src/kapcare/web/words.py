@@ -73,6 +73,21 @@ FIELD_WORDS: Mapping[str, tuple[str, str]] = MappingProxyType(
         "resource": ("Room or chair", ""),
         "staff": ("Staff", ""),
         "day": ("Day", ""),
+        # A score's value: its scale names it when the refusal carries a label (a score).
+        "value": ("Score", ""),
+        "items": ("CADSS-6 items", ""),
+        "every_days": ("Repeat interval", "days"),
+        "minutes": ("Length", "minutes"),
+        "capacity": ("Capacity", ""),
+        "default_mg_per_kg": ("Default dose per kilogram", "mg/kg"),
+        "default_dose_mg": ("Default dose", "mg"),
+        "total_volume_ml": ("Bag volume", "mL"),
+        "sex": ("Sex at birth", ""),
+        "height_cm and sex": ("Height and sex at birth", ""),
+        # The intake screening's items (``kapcare.clinical.eligibility``).
+        "age_years": ("Age", "years"),
+        "systolic_bp": ("Systolic blood pressure", "mmHg"),
+        "diastolic_bp": ("Diastolic blood pressure", "mmHg"),
     }
 )
 
@@ -120,9 +135,14 @@ def _from_code(code: str) -> str:
     return last.replace("_", " ").strip().capitalize() or code
 
 
-def _label_and_unit(field: str) -> tuple[str, str]:
-    """A field as the API names it (``readings[3].spo2``) by its label and unit."""
-    return FIELD_WORDS.get(field.rsplit(".", 1)[-1], (_from_code(field), ""))
+def _label_and_unit(problem: FieldProblem) -> tuple[str, str]:
+    """A field as the API names it (``readings[3].spo2``) by its label and unit. A problem
+    may carry its own ``label`` (a subclass of FieldProblem), for a field whose meaning
+    depends on another input: a score's ``value`` is named by its scale."""
+    field = problem.field
+    label, unit = FIELD_WORDS.get(field.rsplit(".", 1)[-1], (_from_code(field), ""))
+    own: object = getattr(problem, "label", "")
+    return (own, unit) if isinstance(own, str) and own else (label, unit)
 
 
 def _number(value: float) -> str:
@@ -148,14 +168,14 @@ def _rule_words(problem: FieldProblem, unit: str) -> str:
         return f"must be {_with_unit(problem.low, unit)} or more{entered}"
     if problem.rule == "required" and problem.message in ("", "required"):
         return "is required"
-    return _without_got(problem.message).removesuffix(".")
+    return _without_got(problem.message).removesuffix(".") + entered
 
 
 def say(problem: FieldProblem) -> str:
     """The refusal of one field as a sentence: its label in words, the rule with the unit,
     and what was entered ("Systolic blood pressure must be between 40 and 300 mmHg (you
     entered 1850).")."""
-    label, unit = _label_and_unit(problem.field)
+    label, unit = _label_and_unit(problem)
     words = _rule_words(problem, unit)
     # "must be …", "is …", "cannot …" read on from the label; anything else follows a colon.
     joiner = " " if words.split(" ", 1)[0] in {"must", "is", "cannot", "can", "has"} else ": "
@@ -165,7 +185,7 @@ def say(problem: FieldProblem) -> str:
 def say_beside(problem: FieldProblem) -> str:
     """The same refusal beside its input, which the form already labels: the rule with the
     unit and what was entered ("must be between 40 and 300 mmHg (you entered 1850)")."""
-    return _rule_words(problem, _label_and_unit(problem.field)[1])
+    return _rule_words(problem, _label_and_unit(problem)[1])
 
 
 def _without_got(message: str) -> str:

@@ -4,6 +4,7 @@ and sedation scores."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -29,7 +30,7 @@ from kapcare.dosing.services._common import (
     text,
     time_noted,
 )
-from kapcare.errors import FieldInvalid
+from kapcare.errors import FieldInvalid, FieldProblem
 
 Entry = TypeVar("Entry", SideEffect, Intervention, SessionScore)
 
@@ -38,6 +39,19 @@ Entry = TypeVar("Entry", SideEffect, Intervention, SessionScore)
 CADSS6_ITEMS = 6
 CADSS6_ITEM_RANGE = (0, 4)
 SCALE_RANGES = {ScoreScale.DISSOCIATION_0_10: (0, 10), ScoreScale.MOAAS: (0, 5)}
+
+
+@dataclass(frozen=True)
+class ScoreProblem(FieldProblem):
+    """A score out of its scale's range. The API names the field ``value`` whatever the
+    scale; ``label`` names it as a page does ("MOAA/S sedation score", ``kapcare.web.words``)."""
+
+    label: str = ""
+
+
+def scale_label(scale: str) -> str:
+    """A scale's score in words, from the scale's choice label: "MOAA/S sedation score"."""
+    return f"{ScoreScale(scale).label.split(' (')[0]} score"
 
 
 def _one_of(field: str, value: str, allowed: Sequence[str]) -> None:
@@ -107,11 +121,28 @@ def _score_value(scale: str, value: int | None, items: Sequence[int]) -> tuple[i
         if len(items) != CADSS6_ITEMS or any(
             isinstance(i, bool) or not isinstance(i, int) or not low <= i <= high for i in items
         ):
-            raise FieldInvalid("items", "out_of_range", "CADSS-6 needs 6 item scores, each 0-4")
+            raise FieldInvalid(
+                "items",
+                "out_of_range",
+                f"must be {CADSS6_ITEMS} scores, each between {low} and {high}",
+            )
         return sum(items), list(items)
     low, high = SCALE_RANGES[ScoreScale(scale)]
     if value is None or isinstance(value, bool) or not low <= value <= high:
-        raise FieldInvalid("value", "out_of_range", f"{scale} must be {low}-{high}")
+        label = scale_label(scale)
+        raise FieldInvalid.of(
+            [
+                ScoreProblem(
+                    "value",
+                    "out_of_range",
+                    f"{label} must be between {low} and {high}",
+                    low=low,
+                    high=high,
+                    entered=value,
+                    label=label,
+                )
+            ]
+        )
     return value, []
 
 

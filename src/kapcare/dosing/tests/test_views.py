@@ -407,13 +407,17 @@ def test_side_effect_intervention_and_scores(session, users, client_for):
     assert models.Intervention.objects.get(session=session).dose == "4 mg IV"
     five = {f"item_{n}": "1" for n in range(1, 6)}
     response = client.post(_url("score", session), {"scale": "cadss6", **five})
-    assert response.status_code == 400 and _said(response, "Items: CADSS-6 needs 6")
+    assert response.status_code == 400 and _said(
+        response, "CADSS-6 items must be 6 scores, each between 0 and 4."
+    )
     assert (
         client.post(_url("score", session), {"scale": "cadss6", **five, "item_6": "2"}).status_code
         == 302
     )
     response = client.post(_url("score", session), {"scale": "moaas", "value": "7"})
-    assert response.status_code == 400 and _said(response, "Value: moaas must be 0-5")
+    assert response.status_code == 400 and _said(
+        response, "MOAA/S sedation score must be between 0 and 5 (you entered 7)."
+    )
     assert client.post(_url("score", session), {"scale": "moaas", "value": "4"}).status_code == 302
     scores = {
         s.scale: s

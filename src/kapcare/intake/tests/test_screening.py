@@ -355,7 +355,7 @@ def test_a_reading_out_of_range_is_shown_on_its_field(female_patient, users, cli
     response = client.post(f"/patients/{female_patient.pk}/intake/", _answers(systolic_bp="400"))
     assert response.status_code == 400 and not Screening.objects.exists()
     assert response.context["form"].errors["systolic_bp"] == [
-        "must be an integer 40-300 or None, got 400"
+        "must be between 40 and 300 mmHg (you entered 400)"
     ]
 
 
