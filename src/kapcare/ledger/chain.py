@@ -16,7 +16,9 @@ from kapcare.audit import chain
 from kapcare.audit.chain import GENESIS_HASH, ChainReport
 from kapcare.ledger.models import Entry, LedgerHead
 
-__all__ = ["GENESIS_HASH", "LEDGER_CHAIN", "ChainReport", "append", "entry_digest", "verify"]
+__all__ = [
+    "GENESIS_HASH", "LEDGER_CHAIN", "ChainReport", "append", "entry_digest", "seal", "verify",
+]  # fmt: skip
 
 # What an entry's hash covers, in order, after the previous entry's hash (attribute names).
 HASHED_FIELDS = (
@@ -66,6 +68,12 @@ def entry_digest(entry: Entry) -> str:
     return chain.entry_hash(chain.keyring(), entry.key_id, entry.previous_hash, _content(entry))
 
 
+def seal(entry: Entry, previous_hash: str) -> tuple[str, str]:
+    """The key id and hash of ``entry`` following an entry whose hash is ``previous_hash``."""
+    sealed = chain.seal(chain.keyring(), previous_hash, _content(entry))
+    return sealed.key_id, sealed.hash
+
+
 def append(entry: Entry) -> Entry:
     """Link ``entry`` to the newest one and store it; the caller's transaction holds the head's
     row lock until it commits, so concurrent appenders take turns."""
@@ -74,8 +82,7 @@ def append(entry: Entry) -> Entry:
         LedgerHead.objects.get_or_create(pk=1, defaults={"last_hash": GENESIS_HASH})
         head = LedgerHead.objects.select_for_update().get(pk=1)
     entry.previous_hash = head.last_hash
-    sealed = chain.seal(chain.keyring(), head.last_hash, _content(entry))
-    entry.key_id, entry.entry_hash = sealed.key_id, sealed.hash
+    entry.key_id, entry.entry_hash = seal(entry, head.last_hash)
     entry.save()
     head.last_hash = entry.entry_hash
     head.entries += 1

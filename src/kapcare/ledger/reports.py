@@ -13,49 +13,70 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Mapping
+import itertools
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
-from decimal import Decimal
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from django.db.models import QuerySet
 from django.utils import timezone
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from kapcare.errors import FieldInvalid, NotFound
 from kapcare.ledger import selectors
-from kapcare.ledger.models import Container, Entry, Product
+from kapcare.ledger.models import Container, Entry, Kind, Product
+from kapcare.patients.models import Patient
 
 KINDS = ("dispensing", "container", "lot", "patient", "running", "inventory")
 
 
+PAGE_ROWS = 200
+"""Rows on one page of a report; the CSV and the PDF hold them all."""
+
+
 @dataclass(frozen=True)
 class Report:
+    """A report's table. ``rows``: one page's (``build(..., page=n)``) or every row, streamed
+    once (for the CSV and the PDF); ``total_rows`` and ``pages`` count them all."""
+
     title: str
     subtitle: str
     columns: tuple[str, ...]
-    rows: list[tuple[str, ...]]
+    rows: Iterable[tuple[str, ...]]
     patient_ids: list[int] = field(default_factory=list)
+    total_rows: int = 0
+    page: int = 1
+    pages: int = 1
 
 
-def _person(user: Any) -> str:
-    return user.full_name if user is not None else ""
+# A row of selectors.REPORT_FIELDS, by name.
+(ID, AT, KIND, LABEL, LOT, LOCATION, DELTA_ML, DELTA_MG, BALANCE_ML, PATIENT, FAMILY, GIVEN,
+ BY, WITNESS, SECOND_WITNESS, REASON, MANNER, REVERSES, PRODUCT, GIVEN_MG, GIVEN_ML,
+ WASTED_MG, WASTED_ML, SESSION) = range(len(selectors.REPORT_FIELDS))  # fmt: skip
+KIND_WORDS = dict(Kind.choices)
 
 
-def _patient(entry: Entry) -> str:
-    patient = entry.patient
-    if patient is None:
-        return ""
-    return f"{patient.family_name}, {patient.given_name} (MRN {patient.pk})"
-
-
-def _amount(value: Decimal) -> str:
+def _amount(value: Any) -> str:
+    # An int, float or Decimal, as the driver gives it (selectors.report_rows): to 0.01.
     return f"{value:.2f}"
 
 
-def _when(entry: Entry) -> str:
-    return timezone.localtime(entry.occurred_at).strftime("%Y-%m-%d %H:%M")
+def _when(value: datetime) -> str:
+    if value.tzinfo is None:  # SQLite's driver gives UTC without the zone
+        value = value.replace(tzinfo=UTC)
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+
+
+def _person(name: str | None) -> str:
+    return name or ""
+
+
+def _patient(row: tuple[Any, ...]) -> str:
+    if row[PATIENT] is None:
+        return ""
+    return f"{row[FAMILY]}, {row[GIVEN]} (MRN {row[PATIENT]})"
 
 
 ENTRY_COLUMNS = (
@@ -64,32 +85,26 @@ ENTRY_COLUMNS = (
 )  # fmt: skip
 
 
-def _entry_row(entry: Entry, balance_ml: Decimal | None = None) -> tuple[str, ...]:
-    witnesses = ", ".join(
-        name for name in (_person(entry.witness), _person(entry.second_witness)) if name
-    )
-    reason = "; ".join(text for text in (entry.reason, entry.manner) if text)
-    if entry.reverses_id:
-        reason = f"reverses #{entry.reverses_id}: {reason}"
+def _entry_row(row: tuple[Any, ...], balance_ml: Any = None) -> tuple[str, ...]:
+    witnesses = ", ".join(name for name in (row[WITNESS], row[SECOND_WITNESS]) if name)
+    reason = "; ".join(text for text in (row[REASON], row[MANNER]) if text)
+    if row[REVERSES]:
+        reason = f"reverses #{row[REVERSES]}: {reason}"
     return (
-        str(entry.pk),
-        _when(entry),
-        entry.get_kind_display(),
-        entry.container.label,
-        entry.lot,
-        entry.location.name,
-        _amount(entry.delta_ml),
-        _amount(entry.delta_mg),
-        _amount(entry.balance_ml_after if balance_ml is None else balance_ml),
-        _patient(entry),
-        _person(entry.by),
+        str(row[ID]),
+        _when(row[AT]),
+        KIND_WORDS.get(row[KIND], row[KIND]),
+        row[LABEL],
+        row[LOT],
+        row[LOCATION],
+        _amount(row[DELTA_ML]),
+        _amount(row[DELTA_MG]),
+        _amount(row[BALANCE_ML] if balance_ml is None else balance_ml),
+        _patient(row),
+        _person(row[BY]),
         witnesses,
         reason,
     )
-
-
-def _patients(entries: list[Entry]) -> list[int]:
-    return sorted({e.patient_id for e in entries if e.patient_id is not None})
 
 
 def _date(params: Mapping[str, str], name: str) -> date:
@@ -132,101 +147,158 @@ def _period(params: Mapping[str, str]) -> tuple[date, date]:
     return start, end
 
 
-def _dispensing(params: Mapping[str, str]) -> Report:
+RowMaker = Callable[[Iterator[tuple[Any, ...]]], Iterator[tuple[str, ...]]]
+
+
+def _entries(
+    title: str,
+    subtitle: str,
+    columns: tuple[str, ...],
+    found: QuerySet[Entry],
+    rows: RowMaker,
+    page: int | None,
+    *,
+    skipped: Callable[[QuerySet[Entry]], None] | None = None,
+) -> Report:
+    """A report of the entries ``found`` (ordered), made into rows by ``rows``: all of them,
+    streamed, or one page (``page``, from 1), after ``skipped`` is told the entries before it."""
+    total = found.count()
+    pages = max(1, -(-total // PAGE_ROWS))
+    if page is None:
+        everyone = selectors.patients_in(found)
+        streamed = rows(selectors.report_rows(found))
+        return Report(title, subtitle, columns, streamed, everyone, total, 1, pages)
+    page = min(max(page, 1), pages)
+    offset = (page - 1) * PAGE_ROWS
+    if skipped is not None and offset:
+        skipped(found[:offset])
+    fetched = list(selectors.report_rows(found[offset : offset + PAGE_ROWS]))
+    on_page = sorted({row[PATIENT] for row in fetched if row[PATIENT] is not None})
+    return Report(title, subtitle, columns, list(rows(iter(fetched))), on_page, total, page, pages)
+
+
+def _each(make: Callable[[tuple[Any, ...]], tuple[str, ...]]) -> RowMaker:
+    return lambda found: map(make, found)
+
+
+def _dispensing_row(row: tuple[Any, ...]) -> tuple[str, ...]:
+    manner = row[MANNER]
+    if row[KIND] == Kind.REVERSAL:
+        manner = f"reversal of #{row[REVERSES]}: {row[REASON]}"
+    return (
+        str(row[ID]), _when(row[AT]), _patient(row), row[PRODUCT], row[LABEL], row[LOT],
+        _amount(0 - row[DELTA_ML]), _amount(row[GIVEN_MG]), _amount(row[GIVEN_ML]),
+        _amount(row[WASTED_ML]), manner, _person(row[BY]), _person(row[WITNESS]),
+    )  # fmt: skip
+
+
+def _dispensing(params: Mapping[str, str], page: int | None) -> Report:
     """One product's, or every product's when none is chosen."""
     product = _product(params) if params.get("product") else None
     start, end = _period(params)
-    entries = list(selectors.dispensing_log(product.pk if product else None, start, end))
-    return Report(
+    return _entries(
         f"Dispensing log: {product.name if product else 'all products'}",
         f"{f'NDC {product.ndc}, ' if product else ''}{start} to {end}",
         ("Entry", "When", "Patient", "Product", "Container", "Lot", "Drawn (mL)", "Given (mg)",
          "Given (mL)", "Wasted (mL)", "Manner of waste", "By", "Witness"),
-        [
-            (str(e.pk), _when(e), _patient(e), e.product.name, e.container.label, e.lot,
-             _amount(-e.delta_ml),
-             _amount(e.given_mg), _amount(e.given_ml), _amount(e.wasted_ml),
-             e.manner if e.kind != "reversal" else f"reversal of #{e.reverses_id}: {e.reason}",
-             _person(e.by), _person(e.witness))
-            for e in entries
-        ],
-        _patients(entries),
+        selectors.dispensing_log(product.pk if product else None, start, end),
+        _each(_dispensing_row),
+        page,
     )  # fmt: skip
 
 
-def _container(params: Mapping[str, str]) -> Report:
+def _container(params: Mapping[str, str], page: int | None) -> Report:
     container = Container.objects.select_related("product").filter(pk=_number(params, "container"))
     found = container.first()
     if found is None:
         raise NotFound("container", "No such container.")
-    entries = list(selectors.container_history(found.pk))
-    return Report(
+    return _entries(
         f"Container history: {found.label}",
         f"{found.product.name}, lot {found.lot}, expires {found.expires_on}",
         ENTRY_COLUMNS,
-        [_entry_row(e) for e in entries],
-        _patients(entries),
+        selectors.container_history(found.pk),
+        _each(_entry_row),
+        page,
     )
 
 
-def _lot(params: Mapping[str, str]) -> Report:
+def _lot(params: Mapping[str, str], page: int | None) -> Report:
     product = _product(params)
     lot = params.get("lot", "").strip()
     if not lot:
         raise FieldInvalid("lot", "required", "the lot number")
-    entries = list(selectors.lot_history(product.pk, lot))
-    return Report(
+    return _entries(
         f"Lot history: {lot}",
         f"{product.name} (NDC {product.ndc})",
         ENTRY_COLUMNS,
-        [_entry_row(e) for e in entries],
-        _patients(entries),
+        selectors.lot_history(product.pk, lot),
+        _each(_entry_row),
+        page,
     )
 
 
-def _patient_report(params: Mapping[str, str]) -> Report:
-    patient_id = _number(params, "patient")
-    entries = list(selectors.patient_administrations(patient_id))
-    name = _patient(entries[0]) if entries else f"MRN {patient_id}"
-    return Report(
-        f"Administrations from the ledger: {name}",
-        "Every withdrawal for the patient's dosing sessions, and any reversal of one",
-        ("Entry", "When", "Session", "Product", "Container", "Lot", "Given (mg)", "Wasted (mg)",
-         "By", "Witness"),
-        [
-            (str(e.pk), _when(e), str(e.session_id or ""), e.product.name, e.container.label,
-             e.lot, _amount(e.given_mg), _amount(e.wasted_mg), _person(e.by),
-             _person(e.witness))
-            for e in entries
-        ],
-        [patient_id],
+def _administration_row(row: tuple[Any, ...]) -> tuple[str, ...]:
+    return (
+        str(row[ID]), _when(row[AT]), str(row[SESSION] or ""), row[PRODUCT], row[LABEL],
+        row[LOT], _amount(row[GIVEN_MG]), _amount(row[WASTED_MG]), _person(row[BY]),
+        _person(row[WITNESS]),
     )  # fmt: skip
 
 
-def _running(params: Mapping[str, str]) -> Report:
+def _patient_report(params: Mapping[str, str], page: int | None) -> Report:
+    patient_id = _number(params, "patient")
+    patient = Patient.objects.filter(pk=patient_id).values_list("family_name", "given_name")
+    names = patient.first()
+    name = f"{names[0]}, {names[1]} (MRN {patient_id})" if names else f"MRN {patient_id}"
+    return _entries(
+        f"Administrations from the ledger: {name}",
+        "Every withdrawal for the patient's dosing sessions, and any reversal of one",
+        ("Entry", "When", "Session", "Product", "Container", "Lot", "Given (mg)",
+         "Wasted (mg)", "By", "Witness"),
+        selectors.patient_administrations(patient_id),
+        _each(_administration_row),
+        page,
+    )  # fmt: skip
+
+
+def _running(params: Mapping[str, str], page: int | None) -> Report:
     product = _product(params)
     start, end = _period(params)
-    lines = selectors.running_ledger(product.pk, start, end)
-    columns = (*ENTRY_COLUMNS[:8], "Product balance (mL)", *ENTRY_COLUMNS[9:])
-    return Report(
+    opening = list(selectors.product_balance_before(product.pk, start, None))
+
+    def skipped(before_page: QuerySet[Entry]) -> None:
+        opening[:] = selectors.product_balance_before(product.pk, start, before_page)
+
+    def rows(found: Iterator[tuple[Any, ...]]) -> Iterator[tuple[str, ...]]:
+        # In hundredths of a mL: the driver's numbers may be floats (SQLite), summed exactly.
+        balance_cml = round(opening[1] * 100)
+        for row in found:
+            balance_cml += round(row[DELTA_ML] * 100)
+            yield _entry_row(row, balance_cml / 100)
+
+    return _entries(
         f"Running-balance ledger: {product.name}",
         f"NDC {product.ndc}, {start} to {end}; the balance is the product's, after each entry",
-        columns,
-        [_entry_row(line.entry, line.product_balance_ml) for line in lines],
-        _patients([line.entry for line in lines]),
+        (*ENTRY_COLUMNS[:8], "Product balance (mL)", *ENTRY_COLUMNS[9:]),
+        selectors.product_entries(product.pk, start, end),
+        rows,
+        page,
+        skipped=skipped,
     )
 
 
-def _inventory(params: Mapping[str, str]) -> Report:
+def _inventory(params: Mapping[str, str], page: int | None) -> Report:
+    """Every line on one page: an inventory is the stock on hand on one day."""
     inventory = selectors.inventory(_number(params, "inventory"))
     if inventory is None:
         raise NotFound("inventory", "No such inventory.")
     registration = inventory.registration
+    lines = list(inventory.lines.all())
     return Report(
         f"{inventory.get_kind_display()} of controlled substances",
         f"{registration.name}, {registration.address}, DEA {registration.dea_number}; taken "
         f"{inventory.taken_on} {inventory.get_timing_display().lower()}; signed by "
-        f"{_person(inventory.signed_by)} at "
+        f"{inventory.signed_by.full_name} at "
         f"{timezone.localtime(inventory.signed_at):%Y-%m-%d %H:%M}",
         ("Container", "Product", "NDC", "Form", "Strength", "Lot", "Location", "Sealed",
          "Quantity (mL)", "Quantity (mg)", "Counted"),
@@ -239,12 +311,13 @@ def _inventory(params: Mapping[str, str]) -> Report:
              line.container.lot, line.container.location.name,
              "sealed" if line.sealed else "opened", _amount(line.quantity_ml),
              _amount(line.quantity_mg), "estimated" if line.estimated else "exact")
-            for line in inventory.lines.all()
+            for line in lines
         ],
+        total_rows=len(lines),
     )  # fmt: skip
 
 
-BUILDERS: dict[str, Callable[[Mapping[str, str]], Report]] = {
+BUILDERS: dict[str, Callable[[Mapping[str, str], int | None], Report]] = {
     "dispensing": _dispensing,
     "container": _container,
     "lot": _lot,
@@ -254,10 +327,11 @@ BUILDERS: dict[str, Callable[[Mapping[str, str]], Report]] = {
 }
 
 
-def build(kind: str, params: Mapping[str, str]) -> Report:
+def build(kind: str, params: Mapping[str, str], page: int | None = None) -> Report:
+    """The report ``kind``: every row (streamed, for the CSV and the PDF) or one ``page``."""
     if kind not in BUILDERS:
         raise NotFound("kind", "No such report.")
-    return BUILDERS[kind](params)
+    return BUILDERS[kind](params, page)
 
 
 # --- CSV and PDF ---------------------------------------------------------------------------
@@ -278,87 +352,143 @@ def _latin(text: str) -> str:
     return text.replace("\u2014", "-").replace("\u2013", "-").encode("latin-1", "replace").decode()
 
 
-PDF_LINE_MM = 3.6
-PDF_PAD_MM = 0.8
+# The PDF is a fixed-pitch listing (Courier, a core font): a row is one text line per line of
+# its tallest cell, so two years of entries (hundreds of thousands of rows) lay out in seconds;
+# a table of boxed cells measured word by word took minutes.
+PDF_POINT_MM = 25.4 / 72
+COURIER_ADVANCE = 0.6  # of the font size: every Courier character's width
+PDF_SIZES_PT = (7.0, 4.5)  # the largest that fits the page's width, down to the smallest
+PDF_GAP = "  "
+PDF_MAX_CELL_CHARS = 36
 
 
-def _wrapped(pdf: FPDF, text: str, width_mm: float) -> list[str]:
-    """``text`` in lines that fit ``width_mm`` at the current font, broken between words (a
-    word longer than the width, by characters). Measured here, a word's width once (the core
-    fonts have no kerning, so a line is the sum of its words), rather than by fpdf2's table,
-    which lays out a two-year report in about a minute."""
-    space = pdf.get_string_width(" ")
+def _cell_lines(text: str, width: int) -> list[str]:
+    """``text`` in lines of at most ``width`` characters, broken between words where it can."""
+    if len(text) <= width:
+        return [text]
     lines: list[str] = []
-    for paragraph in text.split("\n"):
-        line, line_mm = "", 0.0
-        for word in paragraph.split(" "):
-            word_mm = pdf.get_string_width(word)
-            if line and line_mm + space + word_mm <= width_mm:
-                line, line_mm = f"{line} {word}", line_mm + space + word_mm
-                continue
+    line = ""
+    for word in text.split():
+        while len(word) > width:
             if line:
                 lines.append(line)
-            while word_mm > width_mm and len(word) > 1:
-                cut = max(1, int(len(word) * width_mm / word_mm))
-                lines.append(word[:cut])
-                word = word[cut:]
-                word_mm = pdf.get_string_width(word)
-            line, line_mm = word, word_mm
-        lines.append(line)
+                line = ""
+            lines.append(word[:width])
+            word = word[width:]
+        if not line:
+            line = word
+        elif len(line) + 1 + len(word) <= width:
+            line = f"{line} {word}"
+        else:
+            lines.append(line)
+            line = word
+    lines.append(line)
     return lines
 
 
-def _pdf_row(pdf: FPDF, widths: list[float], cells: list[Any]) -> None:
-    """One table row: each cell's lines (a string is one cell of one line) in a bordered box
-    as tall as the row's longest cell."""
-    cells = [[c] if isinstance(c, str) else c for c in cells]
-    height = PDF_LINE_MM * max(map(len, cells)) + 2 * PDF_PAD_MM
-    x, y = pdf.l_margin, pdf.y
-    for lines, w in zip(cells, widths, strict=True):
-        pdf.rect(x, y, w, height)
-        for number, line in enumerate(lines):
-            pdf.text(x + PDF_PAD_MM, y + PDF_PAD_MM + PDF_LINE_MM * (number + 0.75), line)
-        x += w
-    pdf.set_xy(pdf.l_margin, y + height)
+def _layout(
+    report_columns: tuple[str, ...], sample: list[tuple[str, ...]], width_mm: float
+) -> tuple[list[int], float]:
+    """Each column's width in characters (by its heading and the first rows) and the font size
+    at which they fit the page; the widest columns narrow when even the smallest size is too
+    big."""
+    widths = [
+        min(max(len(column), 4, *(len(row[i]) for row in sample)), PDF_MAX_CELL_CHARS)
+        for i, column in enumerate(report_columns)
+    ]
+
+    def chars_fitting(size_pt: float) -> int:
+        return int(width_mm / (size_pt * COURIER_ADVANCE * PDF_POINT_MM))
+
+    largest, smallest = PDF_SIZES_PT
+    needed = sum(widths) + len(PDF_GAP) * (len(widths) - 1)
+    while needed > chars_fitting(smallest):
+        widest = widths.index(max(widths))
+        widths[widest] -= 1
+        needed -= 1
+    size = min(largest, width_mm / (needed * COURIER_ADVANCE * PDF_POINT_MM))
+    return widths, size
+
+
+class _ListingPdf(FPDF):
+    """Landscape A4, each page headed by the column headings and footed by the report's
+    title and "page n of N"."""
+
+    def __init__(self, report: Report) -> None:
+        super().__init__(orientation="L", unit="mm", format="A4")
+        self.report_title = _latin(report.title)
+        self.headings: list[str] = []
+        self.font_pt = PDF_SIZES_PT[0]
+
+    def header(self) -> None:
+        if self.headings:
+            self.set_font("Courier", "B", self.font_pt)
+            self._lines(self.headings)
+            self.line(self.l_margin, self.get_y(), self.w - self.r_margin, self.get_y())
+            self.set_y(self.get_y() + 0.8)
+            self.set_font("Courier", "", self.font_pt)
+
+    def footer(self) -> None:
+        self.set_y(-9)
+        self.set_font("Courier", "", 6)
+        self.cell(0, 4, f"{self.report_title} - page {self.page_no()} of {{nb}}", align="R")
+        self.set_font("Courier", "", self.font_pt)
+
+    @property
+    def line_mm(self) -> float:
+        return self.font_pt * PDF_POINT_MM * 1.25
+
+    def _lines(self, lines: list[str]) -> None:
+        y = self.get_y()
+        for line in lines:
+            y += self.line_mm
+            self.text(self.l_margin, y - self.line_mm * 0.25, line)
+        self.set_y(y)
+
+
+def _row_lines(row: tuple[str, ...], widths: list[int]) -> list[str]:
+    if all(len(value) <= width for value, width in zip(row, widths, strict=True)):
+        return [PDF_GAP.join(value.ljust(width) for value, width in zip(row, widths, strict=True))]
+    cells = [_cell_lines(value, width) for value, width in zip(row, widths, strict=True)]
+    return [
+        PDF_GAP.join(
+            (cell[n] if n < len(cell) else "").ljust(width)
+            for cell, width in zip(cells, widths, strict=True)
+        )
+        for n in range(max(map(len, cells)))
+    ]
 
 
 def as_pdf(report: Report) -> bytes:
-    """Landscape A4, the columns sharing the width by how much they hold, rows wrapping."""
-    pdf = FPDF(orientation="L", unit="mm", format="A4")
-    pdf.set_auto_page_break(True, margin=12)
+    """The report as a fixed-pitch listing: title, subtitle, then the rows, wrapping within
+    their columns, the headings on every page."""
+    pdf = _ListingPdf(report)
+    pdf.set_auto_page_break(False)
     pdf.set_margins(10, 10, 10)
     pdf.set_title(_latin(report.title))
     pdf.set_creator("kapcare")
+    rows = iter(report.rows)
+    sample = [tuple(_latin(value) for value in row) for row in itertools.islice(rows, 200)]
+    width_mm = pdf.w - pdf.l_margin - pdf.r_margin
+    widths, pdf.font_pt = _layout(report.columns, sample, width_mm)
     pdf.add_page()
-    width = pdf.w - pdf.l_margin - pdf.r_margin
     pdf.set_font("Helvetica", "B", 13)
-    pdf.cell(width, 7, _latin(report.title), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.cell(width_mm, 7, _latin(report.title), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font("Helvetica", "", 9)
-    pdf.multi_cell(width, 4.5, _latin(report.subtitle), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    count = f"{report.total_rows} rows" if report.total_rows != 1 else "1 row"
+    subtitle = _latin(f"{report.subtitle} ({count})")
+    pdf.multi_cell(width_mm, 4.5, subtitle, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(2)
-    weights = [
-        max([len(column), *(len(row[i]) for row in report.rows[:200])], default=4)
-        for i, column in enumerate(report.columns)
-    ]
-    weights = [min(max(w, 4), 40) for w in weights]
-    total = sum(weights)
-    widths = [width * w / total for w in weights]
-    pdf.set_font("Helvetica", "B", 7)
-    _pdf_row(pdf, widths, [_latin(c) for c in report.columns])
-    heading_end = pdf.y
-    pdf.set_font("Helvetica", "", 7)
-    for row in report.rows:
-        lines = [
-            _wrapped(pdf, _latin(value), w - 2 * PDF_PAD_MM)
-            for value, w in zip(row, widths, strict=True)
-        ]
-        if pdf.y + PDF_LINE_MM * max(map(len, lines)) > pdf.page_break_trigger:
-            pdf.add_page()  # the headings again on every page
-            pdf.set_font("Helvetica", "B", 7)
-            _pdf_row(pdf, widths, [_latin(c) for c in report.columns])
-            pdf.set_font("Helvetica", "", 7)
-        _pdf_row(pdf, widths, lines)
-    if not report.rows:
-        pdf.set_y(heading_end)
-        pdf.cell(width, 6, "No entries.", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.headings = _row_lines(tuple(_latin(c) for c in report.columns), widths)
+    pdf.header()
+    bottom = pdf.h - 12
+    line_mm = pdf.line_mm
+    for row in itertools.chain(sample, (tuple(_latin(v) for v in row) for row in rows)):
+        lines = _row_lines(row, widths)
+        if pdf.get_y() + line_mm * len(lines) > bottom:
+            pdf.add_page()
+        pdf._lines(lines)
+    if not report.total_rows:
+        pdf.set_font("Helvetica", "", 9)
+        pdf.cell(width_mm, 6, "No entries.", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     return bytes(pdf.output())

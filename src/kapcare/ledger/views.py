@@ -7,6 +7,7 @@ reports (page, CSV, PDF). Thin: each parses a form, calls one service or selecto
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.forms import Form
@@ -281,6 +282,9 @@ def report(request: HttpRequest) -> HttpResponse:
     params = request.GET.dict()
     output = params.pop("format", "html")
     kind = params.pop("kind", "dispensing")
+    page_asked = params.pop("page", "1")
+    # The page shows one page of rows; the CSV and the PDF hold every row.
+    page = (int(page_asked) if page_asked.isdigit() else 1) if output == "html" else None
     chooser: dict[str, object] = {
         "kind": kind,
         "kinds": reports.KINDS,
@@ -289,7 +293,7 @@ def report(request: HttpRequest) -> HttpResponse:
         "id_value": params.get(kind, ""),
     }
     try:
-        built = reports.build(kind, params)
+        built = reports.build(kind, params, page)
     except Refused as error:
         return _page(request, "ledger/report.html", {**chooser, "error": error}, page_status(error))
     shown(request, built.patient_ids)
@@ -304,5 +308,5 @@ def report(request: HttpRequest) -> HttpResponse:
     return _page(
         request,
         "ledger/report.html",
-        {**chooser, "report": built, "query": request.GET.urlencode()},
+        {**chooser, "report": built, "query": urlencode({"kind": kind, **params})},
     )
