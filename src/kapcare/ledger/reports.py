@@ -1,5 +1,6 @@
-"""The ledger's reports, each one table shown three ways: a page, CSV and PDF (fpdf2, core
-fonts, nothing fetched). A report is built once from a selector (`build`), so the three agree.
+"""The ledger's reports, each one table shown three ways: a page (200 rows a page), CSV and
+PDF (a fixed-pitch listing, ``kapcare.ledger.listing``). A report is built once from a
+selector (`build`), so the three agree.
 
 - ``dispensing``: a product's withdrawals in a period (patient, quantity given and wasted, who
   drew and who witnessed; 21 CFR 1304.22(c));
@@ -12,20 +13,19 @@ fonts, nothing fetched). A report is built once from a selector (`build`), so th
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
-from fpdf import FPDF
-from fpdf.enums import XPos, YPos
 
 from kapcare.errors import FieldInvalid, NotFound
-from kapcare.ledger import selectors
+from kapcare.ledger import listing, selectors
 from kapcare.ledger.models import Container, Entry, Kind, Product
 from kapcare.patients.models import Patient
 
@@ -66,7 +66,13 @@ def _amount(value: Any) -> str:
 def _when(value: datetime) -> str:
     if value.tzinfo is None:  # SQLite's driver gives UTC without the zone
         value = value.replace(tzinfo=UTC)
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+    # The clinic's zone (settings.TIME_ZONE; nothing activates another), looked up once.
+    return value.astimezone(_clinic_zone()).strftime("%Y-%m-%d %H:%M")
+
+
+@functools.cache
+def _clinic_zone() -> tzinfo:
+    return timezone.get_default_timezone()
 
 
 def _person(name: str | None) -> str:
@@ -192,19 +198,34 @@ def _dispensing_row(row: tuple[Any, ...]) -> tuple[str, ...]:
     )  # fmt: skip
 
 
+DISPENSING_COLUMNS = (
+    "Entry", "When", "Patient", "Product", "Container", "Lot", "Drawn (mL)", "Given (mg)",
+    "Given (mL)", "Wasted (mL)", "Manner of waste", "By", "Witness",
+)  # fmt: skip
+PRODUCT_COLUMN = DISPENSING_COLUMNS.index("Product")
+
+
+def _one_product_row(row: tuple[Any, ...]) -> tuple[str, ...]:
+    # The title names the product: no column for it.
+    full = _dispensing_row(row)
+    return full[:PRODUCT_COLUMN] + full[PRODUCT_COLUMN + 1 :]
+
+
 def _dispensing(params: Mapping[str, str], page: int | None) -> Report:
-    """One product's, or every product's when none is chosen."""
+    """One product's (named in the title), or every product's when none is chosen."""
     product = _product(params) if params.get("product") else None
     start, end = _period(params)
+    columns = DISPENSING_COLUMNS
+    if product is not None:
+        columns = columns[:PRODUCT_COLUMN] + columns[PRODUCT_COLUMN + 1 :]
     return _entries(
         f"Dispensing log: {product.name if product else 'all products'}",
         f"{f'NDC {product.ndc}, ' if product else ''}{start} to {end}",
-        ("Entry", "When", "Patient", "Product", "Container", "Lot", "Drawn (mL)", "Given (mg)",
-         "Given (mL)", "Wasted (mL)", "Manner of waste", "By", "Witness"),
+        columns,
         selectors.dispensing_log(product.pk if product else None, start, end),
-        _each(_dispensing_row),
+        _each(_one_product_row if product else _dispensing_row),
         page,
-    )  # fmt: skip
+    )
 
 
 def _container(params: Mapping[str, str], page: int | None) -> Report:
@@ -347,25 +368,16 @@ def as_csv(report: Report) -> str:
     return out.getvalue()
 
 
-def _latin(text: str) -> str:
-    # The core PDF fonts are Latin-1: anything else becomes "?" rather than failing.
-    return text.replace("\u2014", "-").replace("\u2013", "-").encode("latin-1", "replace").decode()
-
-
-# The PDF is a fixed-pitch listing (Courier, a core font): a row is one text line per line of
-# its tallest cell, so two years of entries (hundreds of thousands of rows) lay out in seconds;
-# a table of boxed cells measured word by word took minutes.
-PDF_POINT_MM = 25.4 / 72
-COURIER_ADVANCE = 0.6  # of the font size: every Courier character's width
+# The PDF is a fixed-pitch listing (``kapcare.ledger.listing``): a row is one line per line of
+# its tallest cell, the columns padded to their widths.
 PDF_SIZES_PT = (7.0, 4.5)  # the largest that fits the page's width, down to the smallest
 PDF_GAP = "  "
-PDF_MAX_CELL_CHARS = 36
+PDF_MAX_CELL_CHARS = 40
+PDF_SLACK = 2
 
 
 def _cell_lines(text: str, width: int) -> list[str]:
     """``text`` in lines of at most ``width`` characters, broken between words where it can."""
-    if len(text) <= width:
-        return [text]
     lines: list[str] = []
     line = ""
     for word in text.split():
@@ -386,109 +398,66 @@ def _cell_lines(text: str, width: int) -> list[str]:
     return lines
 
 
-def _layout(
-    report_columns: tuple[str, ...], sample: list[tuple[str, ...]], width_mm: float
-) -> tuple[list[int], float]:
+def _layout(columns: tuple[str, ...], sample: list[tuple[str, ...]]) -> tuple[list[int], float]:
     """Each column's width in characters (by its heading and the first rows) and the font size
     at which they fit the page; the widest columns narrow when even the smallest size is too
     big."""
+    # A little room beyond the first rows' longest value: later labels and ids grow.
     widths = [
-        min(max(len(column), 4, *(len(row[i]) for row in sample)), PDF_MAX_CELL_CHARS)
-        for i, column in enumerate(report_columns)
+        min(max(len(column), 4, *(len(row[i]) + PDF_SLACK for row in sample)), PDF_MAX_CELL_CHARS)
+        for i, column in enumerate(columns)
     ]
-
-    def chars_fitting(size_pt: float) -> int:
-        return int(width_mm / (size_pt * COURIER_ADVANCE * PDF_POINT_MM))
-
     largest, smallest = PDF_SIZES_PT
     needed = sum(widths) + len(PDF_GAP) * (len(widths) - 1)
-    while needed > chars_fitting(smallest):
-        widest = widths.index(max(widths))
-        widths[widest] -= 1
+    while needed > listing.chars_per_line(smallest):
+        widths[widths.index(max(widths))] -= 1
         needed -= 1
-    size = min(largest, width_mm / (needed * COURIER_ADVANCE * PDF_POINT_MM))
+    size = largest
+    while size > smallest and listing.chars_per_line(size) < needed:
+        size = round(size - 0.25, 2)
     return widths, size
 
 
-class _ListingPdf(FPDF):
-    """Landscape A4, each page headed by the column headings and footed by the report's
-    title and "page n of N"."""
-
-    def __init__(self, report: Report) -> None:
-        super().__init__(orientation="L", unit="mm", format="A4")
-        self.report_title = _latin(report.title)
-        self.headings: list[str] = []
-        self.font_pt = PDF_SIZES_PT[0]
-
-    def header(self) -> None:
-        if self.headings:
-            self.set_font("Courier", "B", self.font_pt)
-            self._lines(self.headings)
-            self.line(self.l_margin, self.get_y(), self.w - self.r_margin, self.get_y())
-            self.set_y(self.get_y() + 0.8)
-            self.set_font("Courier", "", self.font_pt)
-
-    def footer(self) -> None:
-        self.set_y(-9)
-        self.set_font("Courier", "", 6)
-        self.cell(0, 4, f"{self.report_title} - page {self.page_no()} of {{nb}}", align="R")
-        self.set_font("Courier", "", self.font_pt)
-
-    @property
-    def line_mm(self) -> float:
-        return self.font_pt * PDF_POINT_MM * 1.25
-
-    def _lines(self, lines: list[str]) -> None:
-        y = self.get_y()
-        for line in lines:
-            y += self.line_mm
-            self.text(self.l_margin, y - self.line_mm * 0.25, line)
-        self.set_y(y)
-
-
 def _row_lines(row: tuple[str, ...], widths: list[int]) -> list[str]:
-    if all(len(value) <= width for value, width in zip(row, widths, strict=True)):
-        return [PDF_GAP.join(value.ljust(width) for value, width in zip(row, widths, strict=True))]
-    cells = [_cell_lines(value, width) for value, width in zip(row, widths, strict=True)]
+    cells = [
+        [value] if len(value) <= width else _cell_lines(value, width)
+        for value, width in zip(row, widths, strict=True)
+    ]
     return [
         PDF_GAP.join(
             (cell[n] if n < len(cell) else "").ljust(width)
             for cell, width in zip(cells, widths, strict=True)
-        )
+        ).rstrip()
         for n in range(max(map(len, cells)))
     ]
 
 
+def _line_maker(widths: list[int]) -> Callable[[tuple[str, ...]], list[str]]:
+    """A row's lines: one padded line when every value fits its column (one string format,
+    the common case), else each cell wrapped (``_row_lines``)."""
+    template = PDF_GAP.join(f"%-{width}s" for width in widths)
+    fitting = sum(widths) + len(PDF_GAP) * (len(widths) - 1)
+
+    def lines(row: tuple[str, ...]) -> list[str]:
+        line = template % row
+        return [line] if len(line) == fitting else _row_lines(row, widths)
+
+    return lines
+
+
 def as_pdf(report: Report) -> bytes:
-    """The report as a fixed-pitch listing: title, subtitle, then the rows, wrapping within
+    """The report as a listing: title, subtitle and row count, then the rows, wrapping within
     their columns, the headings on every page."""
-    pdf = _ListingPdf(report)
-    pdf.set_auto_page_break(False)
-    pdf.set_margins(10, 10, 10)
-    pdf.set_title(_latin(report.title))
-    pdf.set_creator("kapcare")
     rows = iter(report.rows)
-    sample = [tuple(_latin(value) for value in row) for row in itertools.islice(rows, 200)]
-    width_mm = pdf.w - pdf.l_margin - pdf.r_margin
-    widths, pdf.font_pt = _layout(report.columns, sample, width_mm)
-    pdf.add_page()
-    pdf.set_font("Helvetica", "B", 13)
-    pdf.cell(width_mm, 7, _latin(report.title), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.set_font("Helvetica", "", 9)
+    sample = list(itertools.islice(rows, 200))
+    widths, size_pt = _layout(report.columns, sample)
     count = f"{report.total_rows} rows" if report.total_rows != 1 else "1 row"
-    subtitle = _latin(f"{report.subtitle} ({count})")
-    pdf.multi_cell(width_mm, 4.5, subtitle, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.ln(2)
-    pdf.headings = _row_lines(tuple(_latin(c) for c in report.columns), widths)
-    pdf.header()
-    bottom = pdf.h - 12
-    line_mm = pdf.line_mm
-    for row in itertools.chain(sample, (tuple(_latin(v) for v in row) for row in rows)):
-        lines = _row_lines(row, widths)
-        if pdf.get_y() + line_mm * len(lines) > bottom:
-            pdf.add_page()
-        pdf._lines(lines)
+    intro = _cell_lines(f"{report.subtitle} ({count})", listing.chars_per_line(size_pt))
+    headings = _row_lines(report.columns, widths)
+    pdf = listing.Listing(report.title, intro, headings, size_pt)
+    lines = _line_maker(widths)
+    for row in itertools.chain(sample, rows):
+        pdf.add(lines(row))
     if not report.total_rows:
-        pdf.set_font("Helvetica", "", 9)
-        pdf.cell(width_mm, 6, "No entries.", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    return bytes(pdf.output())
+        pdf.add(["No entries."])
+    return pdf.output()

@@ -273,7 +273,10 @@ def report_rows(found: QuerySet[Entry], chunk: int = 5000) -> Iterator[tuple[Any
 def patients_in(found: QuerySet[Entry]) -> list[int]:
     """The patients ``found`` names, for the access log (one query)."""
     return sorted(
-        found.filter(patient__isnull=False).order_by().values_list("patient_id", flat=True).distinct()
+        found.filter(patient__isnull=False)
+        .order_by()
+        .values_list("patient_id", flat=True)
+        .distinct()
     )
 
 

@@ -1,0 +1,136 @@
+"""A PDF listing: fixed-pitch lines of text on landscape A4 pages, each page headed by the
+column headings and footed by the title and "page n of N". The ledger's reports are printed
+with it.
+
+Written here rather than with fpdf2 (which the REMS form uses) because a two-year ledger report
+is hundreds of thousands of rows: fpdf2 spends about 13 µs on each text call, a page's text
+here is one text object built with string joins, so such a report prints in seconds. It uses
+the PDF core fonts (Courier, Courier-Bold; nothing embedded, nothing fetched) in their
+WinAnsi encoding (anything outside it prints as "?")."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+
+PAGE_WIDTH_PT, PAGE_HEIGHT_PT = 841.89, 595.28  # A4 landscape
+MARGIN_PT = 28.35  # 10 mm
+FOOTER_PT = 7.0
+COURIER_ADVANCE = 0.6  # every Courier character is 0.6 of the font size wide
+TITLE_PT = 12.0
+
+
+def chars_per_line(size_pt: float) -> int:
+    """How many Courier characters of ``size_pt`` fit between the margins."""
+    return int((PAGE_WIDTH_PT - 2 * MARGIN_PT) / (size_pt * COURIER_ADVANCE))
+
+
+def _text(line: str) -> bytes:
+    escaped = line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+    return escaped.encode("cp1252", "replace")
+
+
+class Listing:
+    """Add rows (each one or more lines kept together on a page), then ``output()``."""
+
+    def __init__(
+        self, title: str, intro: Sequence[str], headings: Sequence[str], size_pt: float
+    ) -> None:
+        self.title = title
+        self.size_pt = size_pt
+        self.leading_pt = size_pt * 1.25
+        self.headings = list(headings)
+        self.pages: list[list[bytes]] = []
+        self._top_pt = PAGE_HEIGHT_PT - MARGIN_PT
+        self._bottom_pt = MARGIN_PT + FOOTER_PT + 4
+        self._new_page(intro)
+
+    def _new_page(self, intro: Sequence[str] = ()) -> None:
+        lines: list[bytes] = []
+        y = self._top_pt - TITLE_PT
+        if intro:
+            lines.append(
+                b"BT /F2 %.2f Tf %.2f %.2f Td (%s) Tj ET"
+                % (TITLE_PT, MARGIN_PT, y, _text(self.title))
+            )
+            y -= TITLE_PT * 0.6
+            for line in intro:
+                y -= self.leading_pt
+                lines.append(
+                    b"BT /F1 %.2f Tf %.2f %.2f Td (%s) Tj ET"
+                    % (self.size_pt, MARGIN_PT, y, _text(line))
+                )
+            y -= self.leading_pt
+        else:
+            y = self._top_pt
+        # The headings in bold, a rule under them, then the rows' text object: one line each.
+        lines.append(b"BT /F2 %.2f Tf %.2f TL %.2f %.2f Td" % (
+            self.size_pt, self.leading_pt, MARGIN_PT, y
+        ))  # fmt: skip
+        lines.extend(b"(%s) '" % _text(heading) for heading in self.headings)
+        y -= self.leading_pt * len(self.headings)
+        rule_y = y - self.leading_pt * 0.35
+        lines.append(b"ET")
+        lines.append(
+            b"0.4 w %.2f %.2f m %.2f %.2f l S"
+            % (MARGIN_PT, rule_y, PAGE_WIDTH_PT - MARGIN_PT, rule_y)
+        )
+        lines.append(b"BT /F1 %.2f Tf %.2f TL %.2f %.2f Td" % (
+            self.size_pt, self.leading_pt, MARGIN_PT, rule_y - self.leading_pt * 0.2
+        ))  # fmt: skip
+        self._y_pt = rule_y - self.leading_pt * 0.2
+        self.pages.append(lines)
+
+    def add(self, lines: Sequence[str]) -> None:
+        """One row's lines, on this page when they fit, else on a new one."""
+        if self._y_pt - self.leading_pt * len(lines) < self._bottom_pt:
+            self.pages[-1].append(b"ET")
+            self._new_page()
+        self.pages[-1].extend(b"(%s) '" % _text(line) for line in lines)
+        self._y_pt -= self.leading_pt * len(lines)
+
+    def output(self) -> bytes:
+        """The PDF: a catalog, the page tree, two fonts, then each page and its content."""
+        self.pages[-1].append(b"ET")
+        total = len(self.pages)
+        objects: list[bytes] = [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"",  # the page tree, once the pages are numbered
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Courier /Encoding /WinAnsiEncoding >>",
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Courier-Bold /Encoding /WinAnsiEncoding >>",
+            b"<< /Title (%s) /Creator (kapcare) >>" % _text(self.title),
+        ]
+        kids = []
+        for number, lines in enumerate(self.pages, start=1):
+            footer = f"{self.title} - page {number} of {total}"
+            footer_x = PAGE_WIDTH_PT - MARGIN_PT - len(footer) * FOOTER_PT * COURIER_ADVANCE
+            lines.append(
+                b"BT /F1 %.2f Tf %.2f %.2f Td (%s) Tj ET"
+                % (FOOTER_PT, footer_x, MARGIN_PT, _text(footer))
+            )
+            content = zlib.compress(b"\n".join(lines))
+            objects.append(
+                b"<< /Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream"
+                % (len(content), content)
+            )
+            content_id = len(objects)
+            objects.append(
+                b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %.2f %.2f] /Contents %d 0 R "
+                b"/Resources << /Font << /F1 3 0 R /F2 4 0 R >> >> >>"
+                % (PAGE_WIDTH_PT, PAGE_HEIGHT_PT, content_id)
+            )
+            kids.append(b"%d 0 R" % len(objects))
+        objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (b" ".join(kids), total)
+        out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+        offsets = []
+        for number, body in enumerate(objects, start=1):
+            offsets.append(len(out))
+            out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+        xref = len(out)
+        out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+        out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+        out += b"trailer\n<< /Size %d /Root 1 0 R /Info 5 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+            len(objects) + 1,
+            xref,
+        )
+        return bytes(out)
