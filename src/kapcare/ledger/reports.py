@@ -198,7 +198,7 @@ def _dispensing_row(row: tuple[Any, ...]) -> tuple[str, ...]:
     )  # fmt: skip
 
 
-DISPENSING_COLUMNS = (
+DISPENSING_COLUMNS: tuple[str, ...] = (
     "Entry", "When", "Patient", "Product", "Container", "Lot", "Drawn (mL)", "Given (mg)",
     "Given (mL)", "Wasted (mL)", "Manner of waste", "By", "Witness",
 )  # fmt: skip

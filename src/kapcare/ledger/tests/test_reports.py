@@ -144,7 +144,7 @@ def test_the_font_shrinks_to_fit_many_columns_and_then_the_columns_narrow():
 
 
 def test_a_reversal_reads_as_one_in_the_dispensing_log(five_draws, nurse, admin):
-    drawn = Entry.objects.filter(kind=Kind.WITHDRAWAL).order_by("id").first()
+    drawn = Entry.objects.filter(kind=Kind.WITHDRAWAL).earliest("id")
     services.record_adjustment(
         admin, container_id=five_draws.pk, kind=Kind.REVERSAL, reverses=drawn.pk,
         reason="Drawn twice in error",
