@@ -34,6 +34,9 @@ class FieldProblem:
     low: float | None = None
     high: float | None = None
     entered: object = None
+    # How a page names the field when its code alone cannot (the API's ``value`` of a score
+    # is "MOAA/S sedation score"); empty: the page's own words for the field.
+    label: str = ""
 
 
 class FieldInvalid(Refused, ValueError):
@@ -49,11 +52,12 @@ class FieldInvalid(Refused, ValueError):
         low: float | None = None,
         high: float | None = None,
         entered: object = None,
+        label: str = "",
     ) -> None:
         message = message or rule
         super().__init__(f"{field}: {message}")
         self.problems: list[FieldProblem] = [
-            FieldProblem(field, rule, message, low=low, high=high, entered=entered)
+            FieldProblem(field, rule, message, low=low, high=high, entered=entered, label=label)
         ]
 
     @property

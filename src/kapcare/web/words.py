@@ -137,12 +137,11 @@ def _from_code(code: str) -> str:
 
 def _label_and_unit(problem: FieldProblem) -> tuple[str, str]:
     """A field as the API names it (``readings[3].spo2``) by its label and unit. A problem
-    may carry its own ``label`` (a subclass of FieldProblem), for a field whose meaning
+    may carry its own ``label``, for a field whose meaning
     depends on another input: a score's ``value`` is named by its scale."""
     field = problem.field
     label, unit = FIELD_WORDS.get(field.rsplit(".", 1)[-1], (_from_code(field), ""))
-    own: object = getattr(problem, "label", "")
-    return (own, unit) if isinstance(own, str) and own else (label, unit)
+    return (problem.label or label, unit)
 
 
 def _number(value: float) -> str:

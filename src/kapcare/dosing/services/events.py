@@ -4,7 +4,6 @@ and sedation scores."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -30,7 +29,7 @@ from kapcare.dosing.services._common import (
     text,
     time_noted,
 )
-from kapcare.errors import FieldInvalid, FieldProblem
+from kapcare.errors import FieldInvalid
 
 Entry = TypeVar("Entry", SideEffect, Intervention, SessionScore)
 
@@ -39,14 +38,6 @@ Entry = TypeVar("Entry", SideEffect, Intervention, SessionScore)
 CADSS6_ITEMS = 6
 CADSS6_ITEM_RANGE = (0, 4)
 SCALE_RANGES = {ScoreScale.DISSOCIATION_0_10: (0, 10), ScoreScale.MOAAS: (0, 5)}
-
-
-@dataclass(frozen=True)
-class ScoreProblem(FieldProblem):
-    """A score out of its scale's range. The API names the field ``value`` whatever the
-    scale; ``label`` names it as a page does ("MOAA/S sedation score", ``kapcare.web.words``)."""
-
-    label: str = ""
 
 
 def scale_label(scale: str) -> str:
@@ -129,19 +120,16 @@ def _score_value(scale: str, value: int | None, items: Sequence[int]) -> tuple[i
         return sum(items), list(items)
     low, high = SCALE_RANGES[ScoreScale(scale)]
     if value is None or isinstance(value, bool) or not low <= value <= high:
+        # The API names the field ``value`` whatever the scale; a page names the scale.
         label = scale_label(scale)
-        raise FieldInvalid.of(
-            [
-                ScoreProblem(
-                    "value",
-                    "out_of_range",
-                    f"{label} must be between {low} and {high}",
-                    low=low,
-                    high=high,
-                    entered=value,
-                    label=label,
-                )
-            ]
+        raise FieldInvalid(
+            "value",
+            "out_of_range",
+            f"{label} must be between {low} and {high}",
+            low=low,
+            high=high,
+            entered=value,
+            label=label,
         )
     return value, []
 
