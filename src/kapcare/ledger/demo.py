@@ -59,6 +59,16 @@ def _registration(admin: Actor, at: datetime) -> StorageLocation:
     )
     safe = services.add_location(admin, registration, name="Main safe", kind="safe")
     services.add_location(admin, registration, name="Infusion cart", kind="cart")
+    # The clinic opened with nothing on hand: its initial inventory records that (21 CFR
+    # 1304.11(b)), taken then, before the first receipt.
+    services.take_inventory(
+        admin,
+        registration_id=registration.pk,
+        kind="initial",
+        taken_on=timezone.localtime(at).date(),
+        timing="opening",
+        now=at,
+    )
     return safe
 
 
@@ -116,8 +126,9 @@ def waste_witness(prescriber: User) -> Witness:
 
 
 def load_demo() -> None:
-    """After the sessions (which drew their stock as they ran): the initial inventory at the
-    first receipt, and a count with a resolved discrepancy."""
+    """After the sessions (which drew their stock as they ran): a biennial inventory of
+    today's stock (the initial one, of nothing, was taken when the registration was set up),
+    and a count with a resolved discrepancy."""
     admin_user, nurse_user = _staff(Role.CLINIC_ADMIN), _staff(Role.NURSE)
     admin = Actor.for_user(admin_user)
     first = Receipt.objects.order_by("received_at").first()
@@ -126,12 +137,12 @@ def load_demo() -> None:
     if first is None:
         for product in Product.objects.order_by("id"):
             receive(product, at)
-    # The initial inventory (21 CFR 1304.11(b)) is of today's stock: the service counts what
-    # is on hand now.
+    # A biennial inventory (21 CFR 1304.11(c): at least every two years after the initial
+    # one; taking it sooner is allowed) of today's stock, which is what the service counts.
     services.take_inventory(
         admin,
         registration_id=safe.registration_id,
-        kind="initial",
+        kind="biennial",
         taken_on=timezone.localdate(),
         timing="close",
     )
