@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 PAGE_WIDTH_PT, PAGE_HEIGHT_PT = 841.89, 595.28  # A4 landscape
 MARGIN_PT = 28.35  # 10 mm
@@ -30,6 +31,21 @@ def _text(line: str) -> bytes:
     return escaped.encode("cp1252", "replace")
 
 
+def _texts(lines: list[str]) -> bytes:
+    """Lines as string operands, each shown on the next line (``'``): escaped in one pass over
+    the page's text rather than line by line."""
+    if not lines:
+        return b""
+    text = "\n".join(lines).replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+    return b"(" + text.replace("\n", ") '\n(").encode("cp1252", "replace") + b") '"
+
+
+@dataclass
+class _Page:
+    head: list[bytes]  # the title (first page), the headings and the rule
+    lines: list[str] = field(default_factory=list)  # the rows' text, one line each
+
+
 class Listing:
     """Add rows (each one or more lines kept together on a page), then ``output()``."""
 
@@ -40,23 +56,23 @@ class Listing:
         self.size_pt = size_pt
         self.leading_pt = size_pt * 1.25
         self.headings = list(headings)
-        self.pages: list[list[bytes]] = []
+        self.pages: list[_Page] = []
         self._top_pt = PAGE_HEIGHT_PT - MARGIN_PT
         self._bottom_pt = MARGIN_PT + FOOTER_PT + 4
         self._new_page(intro)
 
     def _new_page(self, intro: Sequence[str] = ()) -> None:
-        lines: list[bytes] = []
+        head: list[bytes] = []
         y = self._top_pt - TITLE_PT
         if intro:
-            lines.append(
+            head.append(
                 b"BT /F2 %.2f Tf %.2f %.2f Td (%s) Tj ET"
                 % (TITLE_PT, MARGIN_PT, y, _text(self.title))
             )
             y -= TITLE_PT * 0.6
             for line in intro:
                 y -= self.leading_pt
-                lines.append(
+                head.append(
                     b"BT /F1 %.2f Tf %.2f %.2f Td (%s) Tj ET"
                     % (self.size_pt, MARGIN_PT, y, _text(line))
                 )
@@ -64,34 +80,33 @@ class Listing:
         else:
             y = self._top_pt
         # The headings in bold, a rule under them, then the rows' text object: one line each.
-        lines.append(b"BT /F2 %.2f Tf %.2f TL %.2f %.2f Td" % (
+        head.append(b"BT /F2 %.2f Tf %.2f TL %.2f %.2f Td" % (
             self.size_pt, self.leading_pt, MARGIN_PT, y
         ))  # fmt: skip
-        lines.extend(b"(%s) '" % _text(heading) for heading in self.headings)
+        head.append(_texts(self.headings))
         y -= self.leading_pt * len(self.headings)
         rule_y = y - self.leading_pt * 0.35
-        lines.append(b"ET")
-        lines.append(
+        head.append(b"ET")
+        head.append(
             b"0.4 w %.2f %.2f m %.2f %.2f l S"
             % (MARGIN_PT, rule_y, PAGE_WIDTH_PT - MARGIN_PT, rule_y)
         )
-        lines.append(b"BT /F1 %.2f Tf %.2f TL %.2f %.2f Td" % (
-            self.size_pt, self.leading_pt, MARGIN_PT, rule_y - self.leading_pt * 0.2
+        top = rule_y - self.leading_pt * 0.2
+        head.append(b"BT /F1 %.2f Tf %.2f TL %.2f %.2f Td" % (
+            self.size_pt, self.leading_pt, MARGIN_PT, top
         ))  # fmt: skip
-        self._y_pt = rule_y - self.leading_pt * 0.2
-        self.pages.append(lines)
+        self._lines_left = int((top - self._bottom_pt) / self.leading_pt)
+        self.pages.append(_Page(head))
 
     def add(self, lines: Sequence[str]) -> None:
         """One row's lines, on this page when they fit, else on a new one."""
-        if self._y_pt - self.leading_pt * len(lines) < self._bottom_pt:
-            self.pages[-1].append(b"ET")
+        if len(lines) > self._lines_left:
             self._new_page()
-        self.pages[-1].extend(b"(%s) '" % _text(line) for line in lines)
-        self._y_pt -= self.leading_pt * len(lines)
+        self.pages[-1].lines.extend(lines)
+        self._lines_left -= len(lines)
 
     def output(self) -> bytes:
         """The PDF: a catalog, the page tree, two fonts, then each page and its content."""
-        self.pages[-1].append(b"ET")
         total = len(self.pages)
         objects: list[bytes] = [
             b"<< /Type /Catalog /Pages 2 0 R >>",
@@ -101,14 +116,13 @@ class Listing:
             b"<< /Title (%s) /Creator (kapcare) >>" % _text(self.title),
         ]
         kids = []
-        for number, lines in enumerate(self.pages, start=1):
+        for number, page in enumerate(self.pages, start=1):
             footer = f"{self.title} - page {number} of {total}"
             footer_x = PAGE_WIDTH_PT - MARGIN_PT - len(footer) * FOOTER_PT * COURIER_ADVANCE
-            lines.append(
-                b"BT /F1 %.2f Tf %.2f %.2f Td (%s) Tj ET"
-                % (FOOTER_PT, footer_x, MARGIN_PT, _text(footer))
-            )
-            content = zlib.compress(b"\n".join(lines))
+            footing = b"BT /F1 %.2f Tf %.2f %.2f Td (%s) Tj ET" % (
+                FOOTER_PT, footer_x, MARGIN_PT, _text(footer)
+            )  # fmt: skip
+            content = zlib.compress(b"\n".join([*page.head, _texts(page.lines), b"ET", footing]))
             objects.append(
                 b"<< /Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream"
                 % (len(content), content)

@@ -440,7 +440,9 @@ def _line_maker(widths: list[int]) -> Callable[[tuple[str, ...]], list[str]]:
 
     def lines(row: tuple[str, ...]) -> list[str]:
         line = template % row
-        return [line] if len(line) == fitting else _row_lines(row, widths)
+        if len(line) == fitting and "\n" not in line:
+            return [line]
+        return _row_lines(row, widths)  # a value too long for its column, or of two lines
 
     return lines
 
