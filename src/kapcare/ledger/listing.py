@@ -122,7 +122,9 @@ class Listing:
             footing = b"BT /F1 %.2f Tf %.2f %.2f Td (%s) Tj ET" % (
                 FOOTER_PT, footer_x, MARGIN_PT, _text(footer)
             )  # fmt: skip
-            content = zlib.compress(b"\n".join([*page.head, _texts(page.lines), b"ET", footing]))
+            # Level 1: a two-year report is tens of megabytes of text; the fastest level still
+            # shrinks it about fivefold.
+            content = zlib.compress(b"\n".join([*page.head, _texts(page.lines), b"ET", footing]), 1)
             objects.append(
                 b"<< /Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream"
                 % (len(content), content)

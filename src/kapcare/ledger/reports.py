@@ -191,10 +191,11 @@ def _dispensing_row(row: tuple[Any, ...]) -> tuple[str, ...]:
     manner = row[MANNER]
     if row[KIND] == Kind.REVERSAL:
         manner = f"reversal of #{row[REVERSES]}: {row[REASON]}"
+    # The amounts formatted inline (as _amount does): this runs for every row of two years.
     return (
         str(row[ID]), _when(row[AT]), _patient(row), row[PRODUCT], row[LABEL], row[LOT],
-        _amount(0 - row[DELTA_ML]), _amount(row[GIVEN_MG]), _amount(row[GIVEN_ML]),
-        _amount(row[WASTED_ML]), manner, _person(row[BY]), _person(row[WITNESS]),
+        f"{0 - row[DELTA_ML]:.2f}", f"{row[GIVEN_MG]:.2f}", f"{row[GIVEN_ML]:.2f}",
+        f"{row[WASTED_ML]:.2f}", manner, row[BY] or "", row[WITNESS] or "",
     )  # fmt: skip
 
 
