@@ -193,6 +193,14 @@ HTML_ROUTES: Final[dict[str, Rule]] = {
     "ledger:loss_filed": ADMIN_ONLY,
     "ledger:inventory_take": ADMIN_ONLY,
     "ledger:report": ADMIN_ONLY | PRESCRIBER_ONLY,
+    # The registrant's set-up: registrations, storage locations, products.
+    "ledger:setup": ADMIN_ONLY,
+    "ledger:registration_add": ADMIN_ONLY,
+    "ledger:registration_renew": ADMIN_ONLY,
+    "ledger:location_add": ADMIN_ONLY,
+    "ledger:location_serves": ADMIN_ONLY,
+    "ledger:product_add": ADMIN_ONLY,
+    "ledger:product_ndc": ADMIN_ONLY,
     # Django's admin is the clinic admin's tool for staff and settings.
     "admin:*": ADMIN_ONLY,
     # The API's description and docs hold no patient data; integrators read them unsigned.
@@ -427,6 +435,13 @@ NO_PATIENT_READS: Final[frozenset[str]] = frozenset(
         "ledger:discrepancy_resolve",
         "ledger:loss_filed",
         "ledger:inventory_take",
+        "ledger:setup",
+        "ledger:registration_add",
+        "ledger:registration_renew",
+        "ledger:location_add",
+        "ledger:location_serves",
+        "ledger:product_add",
+        "ledger:product_ndc",
         # Consultation requests are no patients yet: each request shown is logged by
         # kapcare.consultations.services.record_reads.
         "consultations:*",

@@ -3,19 +3,25 @@ services'; these only turn text into values."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django import forms
 from django.utils import timezone
 
+from kapcare.courses.models import Resource
 from kapcare.ledger.models import (
     Container,
+    Form,
     InventoryKind,
     InventoryTiming,
+    LocationKind,
     LossType,
     Product,
+    Registration,
     StorageLocation,
 )
+from kapcare.ledger.services import PRODUCT_ROUTES
 
 
 class ReceiptForm(forms.Form):
@@ -129,3 +135,82 @@ class AdjustmentForm(forms.Form):
         max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}),
         help_text="What happened (a theft or loss)",
     )  # fmt: skip
+
+
+# --- the set-up ----------------------------------------------------------------------------
+
+
+def _date(label: str) -> forms.DateField:
+    return forms.DateField(label=label, widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class RegistrationForm(forms.Form):
+    name = forms.CharField(max_length=200, label="Registrant's name")
+    address = forms.CharField(
+        max_length=1000, label="Registered address", widget=forms.Textarea(attrs={"rows": 2})
+    )
+    dea_number = forms.CharField(max_length=20, label="DEA number")
+    expires_on = _date("Registration expires on")
+
+
+class RenewalForm(forms.Form):
+    expires_on = _date("New expiry date")
+
+
+class ServesForm(forms.Form):
+    """The rooms and chairs a location stocks, as checkboxes (big touch targets on a tablet,
+    ``.staff-picker`` in kapcare.css). The choices come from the page's one read of the rooms
+    and chairs, so a page of many locations does not read them once per location."""
+
+    serves = forms.TypedMultipleChoiceField(
+        coerce=int,
+        required=False,
+        label="Rooms and chairs it stocks",
+        help_text="A session in a room or chair ticked here draws only from the locations "
+        "stocking it; one that no location stocks draws from any.",
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "staff-picker"}),
+    )
+
+    def __init__(self, *args: Any, resources: Sequence[Resource], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["serves"].choices = [  # type: ignore[attr-defined]  # a choice field
+            (r.pk, f"{r.name} ({r.get_kind_display()}{'' if r.active else ', not in use'})")
+            for r in resources
+        ]
+
+
+class LocationForm(ServesForm):
+    # Most clinics have one registration: it is chosen already.
+    registration = forms.ModelChoiceField(Registration.objects.order_by("name"), empty_label=None)
+    name = forms.CharField(max_length=100, help_text="For example Main safe, Infusion cart")
+    kind = forms.ChoiceField(choices=LocationKind.choices)
+
+    field_order = ["registration", "name", "kind", "serves"]
+
+
+class NdcForm(forms.Form):
+    ndc = forms.CharField(
+        max_length=13,
+        label="NDC",
+        help_text="As printed on the package, with its hyphens (for example 12345-6789-01)",
+    )
+
+
+class ProductForm(NdcForm):
+    """A vial is described by its strength and volume, a nasal device by its dose (the service
+    refuses a strength the form does not take, naming it)."""
+
+    name = forms.CharField(max_length=120, help_text="As on the package")
+    form = forms.ChoiceField(choices=Form.choices)
+    mg_per_ml = forms.DecimalField(
+        required=False, decimal_places=2, label="Strength (mg per mL)", help_text="A vial"
+    )
+    ml_per_container = forms.DecimalField(
+        required=False, decimal_places=2, label="Volume of a vial (mL)", help_text="A vial"
+    )
+    mg_per_device = forms.DecimalField(
+        required=False, decimal_places=2, label="Dose of a device (mg)", help_text="A device"
+    )
+    route = forms.ChoiceField(choices=list(PRODUCT_ROUTES.items()), label="Used for")
+
+    field_order = ["name", "ndc", "form", "mg_per_ml", "ml_per_container", "mg_per_device"]

@@ -12,9 +12,10 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import Count as Counted
-from django.db.models import QuerySet, Sum
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet, Sum
 from django.utils import timezone
 
+from kapcare.courses.models import Resource
 from kapcare.ledger import conf
 from kapcare.ledger.models import (
     Balance,
@@ -130,6 +131,62 @@ def home(today: date | None = None) -> Home:
         unfiled_losses=unfiled_losses(),
         locations=list(StorageLocation.objects.order_by("name")),
     )
+
+
+# --- the set-up ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RegistrationSetUp:
+    registration: Registration
+    locations: list[StorageLocation]  # each with its ``serves`` fetched
+    expired: bool
+    expiring: bool  # within the ledger's expiring window (``conf.expiring_days``)
+
+
+@dataclass(frozen=True)
+class SetUp:
+    registrations: list[RegistrationSetUp]
+    products: list[Product]  # each with ``stocked``: any container received
+    resources: list[Resource]  # every room and chair a location may serve
+
+
+def setup(today: date | None = None) -> SetUp:
+    """The registrant's set-up: registrations with their locations and the rooms and chairs
+    each serves, products, and the rooms and chairs. Five queries."""
+    today = today or timezone.localdate()
+    soon = today + timedelta(days=conf.expiring_days())
+    registrations = Registration.objects.order_by("name").prefetch_related(
+        Prefetch(
+            "locations",
+            StorageLocation.objects.order_by("name").prefetch_related(
+                Prefetch("serves", Resource.objects.order_by("kind", "name"))
+            ),
+        )
+    )
+    return SetUp(
+        registrations=[
+            RegistrationSetUp(
+                registration,
+                list(registration.locations.all()),
+                expired=registration.expires_on < today,
+                expiring=today <= registration.expires_on <= soon,
+            )
+            for registration in registrations
+        ],
+        products=list(
+            Product.objects.annotate(
+                stocked=Exists(Container.objects.filter(product=OuterRef("pk")))
+            ).order_by("name")
+        ),
+        resources=setup_resources(),
+    )
+
+
+def setup_resources() -> list[Resource]:
+    """Every room and chair a storage location may serve (one no longer in use too, so that
+    a location serving it keeps it until the admin unticks it)."""
+    return list(Resource.objects.order_by("kind", "name"))
 
 
 # --- the balance check --------------------------------------------------------------------

@@ -10,7 +10,8 @@ own transaction (the nested atomic block joins it).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -23,6 +24,7 @@ from kapcare.accounts.roles import Role
 from kapcare.audit.models import Action
 from kapcare.audit.services import Actor, record_event
 from kapcare.clinical import controlled, dea
+from kapcare.courses.models import Resource
 from kapcare.errors import Conflict, FieldInvalid, FieldProblem, Forbidden, NotFound
 from kapcare.ledger import chain, conf
 from kapcare.ledger.models import (
@@ -32,6 +34,7 @@ from kapcare.ledger.models import (
     CountLine,
     Discrepancy,
     Entry,
+    Form,
     Inventory,
     InventoryKind,
     InventoryLine,
@@ -120,8 +123,10 @@ def strength(product: Product) -> controlled.ProductStrength:
     return controlled.ProductStrength(product.mg_per_ml, product.mg_per_device)
 
 
-def _audit(actor: Actor, what: str, patient_id: int | None = None) -> None:
-    record_event(actor, Action.CREATE, f"ledger {what}"[:200], patient_id=patient_id)
+def _audit(
+    actor: Actor, what: str, patient_id: int | None = None, action: str = Action.CREATE
+) -> None:
+    record_event(actor, action, f"ledger {what}"[:200], patient_id=patient_id)
 
 
 # --- balances and entries ------------------------------------------------------------------
@@ -303,9 +308,227 @@ def add_location(
         if StorageLocation.objects.filter(registration=registration, name=name).exists():
             raise FieldInvalid("name", "duplicate", "a location of this name exists already")
         location = StorageLocation.objects.create(registration=registration, name=name, kind=kind)
-        location.serves.set(serves)
+        location.serves.set(_resources(serves))
         _audit(actor, f"location {location.pk} {name}")
     return location
+
+
+def _resources(serves: Iterable[int]) -> list[int]:
+    """The ids of rooms and chairs that exist (refused naming ``serves`` otherwise): a
+    location serving a resource that is not there would stock no session."""
+    wanted = sorted(set(serves))
+    known = set(Resource.objects.filter(pk__in=wanted).values_list("pk", flat=True))
+    missing = [pk for pk in wanted if pk not in known]
+    if missing:
+        raise FieldInvalid("serves", "not_found", "no such room or chair", entered=missing)
+    return wanted
+
+
+def renew_registration(
+    actor: Actor, registration_id: int, *, expires_on: date, now: datetime | None = None
+) -> Registration:
+    """The DEA renewed the registration: its new expiry, later than the current one and not
+    in the past (a renewal never shortens a registration)."""
+    _require_role(actor, MANAGERS, "manage registrations")
+    today = timezone.localtime(_now(now)).date()
+    if expires_on < today:
+        raise FieldInvalid("expires_on", "in_past", "cannot be in the past", entered=expires_on)
+    with transaction.atomic():
+        registration = Registration.objects.select_for_update().filter(pk=registration_id).first()
+        if registration is None:
+            raise NotFound("registration_id", "No such registration.")
+        if expires_on <= registration.expires_on:
+            raise FieldInvalid(
+                "expires_on",
+                "not_later",
+                f"must be after the current expiry, {registration.expires_on:%Y-%m-%d}",
+                entered=expires_on,
+            )
+        before = registration.expires_on
+        registration.expires_on = expires_on
+        registration.save(update_fields=["expires_on"])
+        _audit(
+            actor,
+            f"registration {registration.pk} renewed: expires {before} -> {expires_on}",
+            action=Action.UPDATE,
+        )
+    return registration
+
+
+def set_location_serves(
+    actor: Actor, location_id: int, *, serves: Iterable[int]
+) -> StorageLocation:
+    """Which rooms and chairs a location stocks from now on (none: it stocks no one room)."""
+    _require_role(actor, MANAGERS, "manage storage locations")
+    with transaction.atomic():
+        location = StorageLocation.objects.select_for_update().filter(pk=location_id).first()
+        if location is None:
+            raise NotFound("location_id", "No such storage location.")
+        wanted = _resources(serves)
+        location.serves.set(wanted)
+        _audit(
+            actor,
+            f"location {location.pk} {location.name} serves {wanted or 'none'}",
+            action=Action.UPDATE,
+        )
+    return location
+
+
+# --- products ------------------------------------------------------------------------------
+
+# The NDC as printed on a package, hyphenated: labeler, product and package codes (5-4-2, or
+# the 10-digit 4-4-2 and 5-3-2; a 5-4-1 package code is written 5-4-2 with a leading zero).
+# Without the hyphens a 10-digit NDC is ambiguous, so they are required.
+NDC_SHAPE = re.compile(r"\d{5}-\d{4}-\d{2}|\d{4}-\d{4}-\d{2}|\d{5}-\d{3}-\d{2}")
+# The labeler code of the seeded placeholder NDCs (migration 0002), and the words the seeded
+# names carry until the clinic enters its own NDC.
+PLACEHOLDER_LABELER = "99999"
+PLACEHOLDER_NAME = " (placeholder NDC)"
+# The session routes a product serves (``Product.route``; a session's route is one word).
+PRODUCT_ROUTES: dict[str, str] = {
+    "iv im": "IV infusion or IM injection (racemic ketamine)",
+    "esketamine": "Esketamine nasal spray",
+}
+CONTROLLED_SCHEDULES: tuple[str, ...] = ("II", "III", "IV", "V")
+# A strength fits the product's columns (7 digits, 2 of them decimals).
+STRENGTH_LOW, STRENGTH_HIGH = Decimal("0.01"), Decimal("99999.99")
+# Which strengths each form states: a vial its concentration and volume, a device its dose.
+STRENGTH_FIELDS: dict[str, tuple[str, ...]] = {
+    Form.VIAL: ("mg_per_ml", "ml_per_container"),
+    Form.NASAL_DEVICE: ("mg_per_device",),
+}
+
+
+def _ndc(value: str | None) -> str:
+    ndc = _required("ndc", value, "the NDC on the package")
+    if not NDC_SHAPE.fullmatch(ndc):
+        raise FieldInvalid(
+            "ndc",
+            "format",
+            "must be written as on the package, with its hyphens: 5-4-2, 4-4-2 or 5-3-2 digits "
+            "(for example 12345-6789-01)",
+            entered=ndc,
+        )
+    if ndc.startswith(f"{PLACEHOLDER_LABELER}-"):
+        raise FieldInvalid(
+            "ndc",
+            "placeholder",
+            f"{PLACEHOLDER_LABELER} is the placeholder labeler code: enter the NDC on your package",
+        )
+    return ndc
+
+
+def _ndc_free(ndc: str, product_id: int = 0) -> None:
+    """No other product has ``ndc`` (0: a product not stored yet)."""
+    if Product.objects.filter(ndc=ndc).exclude(pk=product_id).exists():
+        raise FieldInvalid("ndc", "duplicate", "a product with this NDC exists already")
+
+
+def _strengths(form: str, given: Mapping[str, Decimal | None]) -> list[FieldProblem]:
+    """What is wrong with a product's strengths for its form: each the form needs, given and
+    in range to 0.01; none it does not."""
+    if form not in STRENGTH_FIELDS:
+        return []  # the form itself is refused
+    needed, a_form = STRENGTH_FIELDS[form], f"a {Form(form).label.lower()}"
+    problems = []
+    for field, value in given.items():
+        if field not in needed:
+            if value is not None:
+                problems.append(FieldProblem(field, "not_for_form", f"is not given for {a_form}"))
+        elif value is None:
+            problems.append(FieldProblem(field, "required", f"is required for {a_form}"))
+        elif not STRENGTH_LOW <= value <= STRENGTH_HIGH or value != value.quantize(STRENGTH_LOW):
+            problems.append(
+                FieldProblem(
+                    field,
+                    "out_of_range",
+                    f"{STRENGTH_LOW} to {STRENGTH_HIGH}, to 0.01",
+                    low=float(STRENGTH_LOW),
+                    high=float(STRENGTH_HIGH),
+                    entered=value,
+                )
+            )
+    return problems
+
+
+def add_product(
+    actor: Actor,
+    *,
+    name: str,
+    ndc: str,
+    form: str,
+    route: str,
+    mg_per_ml: Decimal | None = None,
+    ml_per_container: Decimal | None = None,
+    mg_per_device: Decimal | None = None,
+    schedule: str = "III",
+) -> Product:
+    """A controlled product as its package describes it: a vial by ``mg_per_ml`` and
+    ``ml_per_container``, a nasal device by ``mg_per_device``; the session routes it serves."""
+    _require_role(actor, MANAGERS, "manage products")
+    problems: list[FieldProblem] = []
+    checked: dict[str, str] = {}
+    for field, test in (
+        ("name", lambda: _required("name", name, "the product's name as on the package")),
+        ("ndc", lambda: _ndc(ndc)),
+    ):
+        try:
+            checked[field] = test()
+        except FieldInvalid as refused:
+            problems.extend(refused.problems)
+    if form not in Form.values:
+        problems.append(FieldProblem("form", "choice", f"one of {', '.join(Form.values)}"))
+    if route not in PRODUCT_ROUTES:
+        problems.append(FieldProblem("route", "choice", f"one of {', '.join(PRODUCT_ROUTES)}"))
+    if schedule not in CONTROLLED_SCHEDULES:
+        problems.append(
+            FieldProblem("schedule", "choice", f"one of {', '.join(CONTROLLED_SCHEDULES)}")
+        )
+    strengths = {
+        "mg_per_ml": mg_per_ml,
+        "ml_per_container": ml_per_container,
+        "mg_per_device": mg_per_device,
+    }
+    problems += _strengths(form, strengths)
+    if problems:
+        raise FieldInvalid.of(problems)
+    with transaction.atomic():
+        _ndc_free(checked["ndc"])
+        product = Product.objects.create(
+            name=checked["name"],
+            ndc=checked["ndc"],
+            form=form,
+            route=route,
+            schedule=schedule,
+            **strengths,
+        )
+        _audit(actor, f"product {product.pk} {product.ndc} {product.name}")
+    return product
+
+
+def set_product_ndc(actor: Actor, product_id: int, *, ndc: str) -> Product:
+    """The NDC on the clinic's package, in place of a placeholder (or a mistyped one): only
+    while no container of the product was received, so every receipt and entry of it was
+    made under the NDC it carries. Clears the placeholder mark (and the seeded name's)."""
+    _require_role(actor, MANAGERS, "manage products")
+    ndc = _ndc(ndc)
+    with transaction.atomic():
+        product = Product.objects.select_for_update().filter(pk=product_id).first()
+        if product is None:
+            raise NotFound("product_id", "No such product.")
+        if Container.objects.filter(product=product).exists():
+            raise Conflict(
+                f"{product.name} has stock received under NDC {product.ndc}: its NDC stays.",
+                field="ndc",
+                rule="has_stock",
+            )
+        _ndc_free(ndc, product.pk)
+        before = product.ndc
+        product.ndc, product.ndc_is_placeholder = ndc, False
+        product.name = product.name.removesuffix(PLACEHOLDER_NAME)
+        product.save(update_fields=["ndc", "ndc_is_placeholder", "name"])
+        _audit(actor, f"product {product.pk} NDC {before} -> {ndc}", action=Action.UPDATE)
+    return product
 
 
 # --- receipts ------------------------------------------------------------------------------

@@ -2,11 +2,15 @@
 container; expiring soon; open discrepancies; unfiled losses), receiving stock, counting a
 location, a transfer, return, breakage, set-aside, destruction or loss (witnesses signing in
 on the same page), resolving a discrepancy, marking a loss filed, taking the inventory, and the
-reports (page, CSV, PDF). Thin: each parses a form, calls one service or selector and renders."""
+reports (page, CSV, PDF), and the set-up (registrations, storage locations and the rooms and
+chairs each stocks, products). Thin: each parses a form, calls one service or selector and
+renders."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -24,9 +28,15 @@ from kapcare.ledger.forms import (
     AdjustmentForm,
     CountForm,
     InventoryForm,
+    LocationForm,
     LossFiledForm,
+    NdcForm,
+    ProductForm,
     ReceiptForm,
+    RegistrationForm,
+    RenewalForm,
     ResolveForm,
+    ServesForm,
 )
 from kapcare.ledger.models import Container, Product, StorageLocation
 from kapcare.ledger.witness import Witness
@@ -310,3 +320,168 @@ def report(request: HttpRequest) -> HttpResponse:
         "ledger/report.html",
         {**chooser, "report": built, "query": urlencode({"kind": kind, **params})},
     )
+
+
+# --- the set-up ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    """A record on the set-up page with its own small form."""
+
+    item: Any
+    form: Form | None
+    rows: list[Row] = field(default_factory=list)  # a registration's storage locations
+    used_for: str = ""  # a product's routes in words
+
+
+def _setup(
+    request: HttpRequest, status: int = 200, bound: Form | None = None, bound_id: int = 0
+) -> HttpResponse:
+    """The set-up page; ``bound``: a form refused, shown again with its errors in its place
+    (a row's form, for the record ``bound_id``, or one of the add forms)."""
+    found = selectors.setup()
+    resources = found.resources
+    placed: list[Form] = []
+
+    def form_of(kind: type[Form], pk: int = 0, **kwargs: Any) -> Form:
+        if bound is not None and type(bound) is kind and bound_id == pk:
+            placed.append(bound)
+            return bound
+        # Each row's form has its own ids, so each label names its own input.
+        return kind(auto_id=f"id_{kind.__name__.lower()}{pk}_%s", **kwargs)
+
+    context: dict[str, object] = {
+        "registrations": [
+            Row(
+                found_registration,
+                form_of(RenewalForm, found_registration.registration.pk),
+                [
+                    Row(
+                        location,
+                        form_of(
+                            ServesForm,
+                            location.pk,
+                            resources=resources,
+                            initial={"serves": [r.pk for r in location.serves.all()]},
+                        ),
+                    )
+                    for location in found_registration.locations
+                ],
+            )
+            for found_registration in found.registrations
+        ],
+        # A placeholder's NDC is entered until stock is received under it (then it stays).
+        "products": [
+            Row(
+                product,
+                form_of(NdcForm, product.pk)
+                if product.ndc_is_placeholder and not getattr(product, "stocked", False)
+                else None,
+                used_for=services.PRODUCT_ROUTES.get(product.route, product.route),
+            )
+            for product in found.products
+        ],
+        "resources": resources,
+        "registration_form": form_of(RegistrationForm),
+        "location_form": form_of(LocationForm, resources=resources),
+        "product_form": form_of(ProductForm),
+    }
+    # A refused row form whose record is not on the page (gone, or never there).
+    context["stray"] = bound if bound is not None and not placed else None
+    return _page(request, "ledger/setup.html", context, status)
+
+
+def _set_up(
+    request: HttpRequest, form: Form, call: Callable[[dict[str, Any]], str], bound_id: int = 0
+) -> HttpResponse:
+    """A set-up form posted: the service called with its values, the page with what was done,
+    or the page again with the form's refusal in words."""
+    status = 400
+    if form.is_valid():
+        try:
+            done = call(form.cleaned_data)
+        except Refused as error:
+            add_form_errors(form, error)
+            status = page_status(error)
+        else:
+            messages.success(request, done)
+            return redirect("ledger:setup")
+    return _setup(request, status, form, bound_id)
+
+
+@require_http_methods(["GET"])
+def setup(request: HttpRequest) -> HttpResponse:
+    return _setup(request)
+
+
+@require_POST
+def registration_add(request: HttpRequest) -> HttpResponse:
+    def add(data: dict[str, Any]) -> str:
+        added = services.create_registration(Actor.from_request(request), **data)
+        return f"Registration {added.dea_number} of {added.name} recorded."
+
+    return _set_up(request, RegistrationForm(request.POST), add)
+
+
+@require_POST
+def registration_renew(request: HttpRequest) -> HttpResponse:
+    registration_id = _id(request.POST.get("registration"))
+
+    def renew(data: dict[str, Any]) -> str:
+        renewed = services.renew_registration(
+            Actor.from_request(request), registration_id, expires_on=data["expires_on"]
+        )
+        return f"Registration {renewed.dea_number} now expires {renewed.expires_on:%Y-%m-%d}."
+
+    return _set_up(request, RenewalForm(request.POST), renew, registration_id)
+
+
+@require_POST
+def location_add(request: HttpRequest) -> HttpResponse:
+    def add(data: dict[str, Any]) -> str:
+        added = services.add_location(
+            Actor.from_request(request),
+            data["registration"],
+            name=data["name"],
+            kind=data["kind"],
+            serves=tuple(data["serves"]),
+        )
+        return f"Storage location {added.name} added."
+
+    form = LocationForm(request.POST, resources=selectors.setup_resources())
+    return _set_up(request, form, add)
+
+
+@require_POST
+def location_serves(request: HttpRequest) -> HttpResponse:
+    location_id = _id(request.POST.get("location"))
+
+    def serve(data: dict[str, Any]) -> str:
+        location = services.set_location_serves(
+            Actor.from_request(request), location_id, serves=data["serves"]
+        )
+        return f"Saved the rooms and chairs {location.name} stocks."
+
+    form = ServesForm(request.POST, resources=selectors.setup_resources())
+    return _set_up(request, form, serve, location_id)
+
+
+@require_POST
+def product_add(request: HttpRequest) -> HttpResponse:
+    def add(data: dict[str, Any]) -> str:
+        added = services.add_product(Actor.from_request(request), **data)
+        return f"Product {added.name} (NDC {added.ndc}) added."
+
+    return _set_up(request, ProductForm(request.POST), add)
+
+
+@require_POST
+def product_ndc(request: HttpRequest) -> HttpResponse:
+    product_id = _id(request.POST.get("product"))
+
+    def enter(data: dict[str, Any]) -> str:
+        product = services.set_product_ndc(Actor.from_request(request), product_id, ndc=data["ndc"])
+        return f"{product.name} now has NDC {product.ndc}."
+
+    return _set_up(request, NdcForm(request.POST), enter, product_id)
