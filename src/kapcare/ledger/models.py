@@ -282,10 +282,13 @@ class Entry(WrittenOnce):
     class Meta:
         ordering = ["id"]
         verbose_name_plural = "entries"
+        # The reports read entries in (occurred_at, id) order: with the id in the index the
+        # database reads them in order instead of sorting two years of rows.
         indexes = [
             models.Index(fields=["container", "id"]),
-            models.Index(fields=["product", "occurred_at"]),
-            models.Index(fields=["patient", "occurred_at"]),
+            models.Index(fields=["product", "occurred_at", "id"]),
+            models.Index(fields=["patient", "occurred_at", "id"]),
+            models.Index(fields=["occurred_at", "id"]),
             models.Index(fields=["lot", "id"]),
         ]
 

@@ -59,7 +59,7 @@ KIND_WORDS = dict(Kind.choices)
 
 
 def _amount(value: Any) -> str:
-    # An int, float or Decimal, as the driver gives it (selectors.report_rows): to 0.01.
+    # A float as selectors.report_rows reads a quantity (or a Decimal an inventory holds).
     return f"{value:.2f}"
 
 
@@ -292,7 +292,7 @@ def _running(params: Mapping[str, str], page: int | None) -> Report:
         opening[:] = selectors.product_balance_before(product.pk, start, before_page)
 
     def rows(found: Iterator[tuple[Any, ...]]) -> Iterator[tuple[str, ...]]:
-        # In hundredths of a mL: the driver's numbers may be floats (SQLite), summed exactly.
+        # In hundredths of a mL: the rows give floats, summed exactly this way.
         balance_cml = round(opening[1] * 100)
         for row in found:
             balance_cml += round(row[DELTA_ML] * 100)
