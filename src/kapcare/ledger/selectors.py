@@ -4,7 +4,7 @@ number of queries whatever the number of rows."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -12,8 +12,7 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import Count as Counted
-from django.db.models import Exists, FloatField, OuterRef, Prefetch, QuerySet, Sum
-from django.db.models.functions import Cast
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet, Sum
 from django.utils import timezone
 
 from kapcare.courses.models import Resource
@@ -246,16 +245,6 @@ def check_balances() -> list[Mismatch]:
 # --- reports ------------------------------------------------------------------------------
 
 
-# Reports read two years of entries: plain rows (``report_rows``), each a tuple of these.
-REPORT_FIELDS = (
-    "pk", "occurred_at", "kind", "container__label", "lot", "location__name", "delta_ml",
-    "delta_mg", "balance_ml_after", "patient_id", "patient__family_name",
-    "patient__given_name", "by__full_name", "witness__full_name", "second_witness__full_name",
-    "reason", "manner", "reverses_id", "product__name", "given_mg", "given_ml", "wasted_mg",
-    "wasted_ml", "session_id",
-)  # fmt: skip
-
-
 def _in_period(found: QuerySet[Entry], start: date, end: date) -> QuerySet[Entry]:
     """Entries from the start of ``start`` to the end of ``end``, clinic time; bounds on the
     column itself, so the (product, occurred_at) index serves (a ``__date`` lookup would
@@ -315,26 +304,33 @@ def product_balance_before(
     return mg, ml
 
 
-# Read as floats: exact to the 0.01 mL or mg the ledger keeps (twelve digits), and a driver
-# makes a float of a number several times faster than a Decimal.
-_QUANTITIES = frozenset(
-    {"delta_ml", "delta_mg", "balance_ml_after", "given_mg", "given_ml", "wasted_mg", "wasted_ml"}
-)
+def report_rows(
+    found: QuerySet[Entry], shape: Sequence[Any], offset: int = 0, limit: int | None = None
+) -> Iterator[tuple[Any, ...]]:
+    """``found``'s rows (from ``offset``, at most ``limit``) as tuples of ``shape``'s columns,
+    each a field path or an expression (a report's columns, ``reports``), streamed.
 
-
-def report_rows(found: QuerySet[Entry], chunk: int = 5000) -> Iterator[tuple[Any, ...]]:
-    """``found``'s rows as tuples of REPORT_FIELDS, straight from the driver, streamed.
-
-    Django's per-value converters cost more than the fetch itself at two years of entries
-    (SQLite's datetimes), so these are the driver's values: a quantity is a float, a time is
-    aware or naive UTC. Reports format them (``reports``)."""
-    as_floats = {f"{name}_as_float": Cast(name, FloatField()) for name in _QUANTITIES}
-    columns = [f"{name}_as_float" if name in _QUANTITIES else name for name in REPORT_FIELDS]
-    sql, params = found.annotate(**as_floats).values_list(*columns).query.sql_with_params()
+    Straight from the driver, past Django's per-value converters, which cost more than the
+    fetch itself at two years of entries: a time is aware or naive UTC (SQLite), and a report
+    asks for quantities as floats and shapes names and texts in the query, so each row is few
+    values, cheap to convert."""
+    annotations = {
+        f"report_{number}": column
+        for number, column in enumerate(shape)
+        if not isinstance(column, str)
+    }
+    names = [
+        column if isinstance(column, str) else f"report_{number}"
+        for number, column in enumerate(shape)
+    ]
+    rows = found.annotate(**annotations).values_list(*names)
+    if limit is not None:
+        rows = rows[offset : offset + limit]
+    sql, params = rows.query.sql_with_params()
     with connection.chunked_cursor() as cursor:
         cursor.execute(sql, params)
-        while rows := cursor.fetchmany(chunk):
-            yield from rows
+        while chunk := cursor.fetchmany(5000):
+            yield from chunk
 
 
 def patients_in(found: QuerySet[Entry]) -> list[int]:
