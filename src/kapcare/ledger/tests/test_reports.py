@@ -154,3 +154,15 @@ def test_a_reversal_reads_as_one_in_the_dispensing_log(five_draws, nurse, admin)
     assert rows[-1][manner] == f"reversal of #{drawn.pk}: Drawn twice in error"
     assert rows[-1][reports.DISPENSING_COLUMNS.index("Drawn (mL)") - 1] == "-1.00"
     assert Decimal(rows[0][5]) == Decimal("1.00")
+
+
+def test_a_streamed_report_brings_its_last_rows_for_the_pdf_column_widths(five_draws):
+    """Ids and labels grow over two years: the PDF sizes its columns from the last rows too,
+    so the later rows fit on one line instead of each wrapping."""
+    built = reports.build("running", _period(five_draws))
+    newest = Entry.objects.order_by("-id").values_list("pk", flat=True)[0]
+    assert built.last_rows[0][0] == str(newest)
+    assert len(built.last_rows) == 7  # every row, newest first: fewer than the sample size
+    wide = reports.Report("T", "S", ("Id",), [("1",)] * 3, [], 3, last_rows=[("1234567",)])
+    widths, _size = reports._layout(wide.columns, [*wide.rows, *wide.last_rows])
+    assert widths == [7 + reports.PDF_SLACK]
