@@ -88,7 +88,10 @@ class LossFiledForm(forms.Form):
 
 class InventoryForm(forms.Form):
     kind = forms.ChoiceField(choices=InventoryKind.choices)
-    taken_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    # Today: the service counts the stock on hand now, so an inventory is dated the day taken.
+    taken_on = forms.DateField(
+        widget=forms.DateInput(attrs={"type": "date"}), initial=timezone.localdate
+    )
     timing = forms.ChoiceField(choices=InventoryTiming.choices)
 
 

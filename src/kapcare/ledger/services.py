@@ -1080,8 +1080,14 @@ def take_inventory(
         problems.append(FieldProblem("kind", "choice", "initial or biennial"))
     if timing not in InventoryTiming.values:
         problems.append(FieldProblem("timing", "choice", "opening or close of business"))
-    if taken_on > timezone.localtime(at).date():
-        problems.append(FieldProblem("taken_on", "in_future", "cannot be in the future"))
+    # The lines are the book quantities on hand now: an inventory dated another day would
+    # record that day with today's stock.
+    if taken_on != timezone.localtime(at).date():
+        problems.append(
+            FieldProblem(
+                "taken_on", "not_today", "is the day it is taken: today, as it counts today's stock"
+            )
+        )
     if problems:
         raise FieldInvalid.of(problems)
     estimates = dict(estimates_ml or {})

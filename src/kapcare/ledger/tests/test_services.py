@@ -20,6 +20,7 @@ from kapcare.ledger.models import (
     Container,
     Discrepancy,
     Entry,
+    Inventory,
     Kind,
     LossReport,
     Receipt,
@@ -443,6 +444,14 @@ def test_the_inventory_counts_sealed_exactly_and_may_estimate_opened(
         timing="opening", estimates_ml={vial.pk: Decimal("8.5")},
     )  # fmt: skip
     lines = {line.container_id: line for line in inventory.lines.all()}
+    for day in (date.today() - timedelta(days=1), date.today() + timedelta(days=1)):
+        stored = Inventory.objects.count()
+        error = refused(
+            FieldInvalid, services.take_inventory, admin, registration_id=registration.pk,
+            kind="biennial", taken_on=day, timing="close",
+        )  # fmt: skip
+        assert (error.field, error.rule) == ("taken_on", "not_today")
+        assert Inventory.objects.count() == stored
     assert (lines[sealed.pk].sealed, lines[sealed.pk].quantity_ml, lines[sealed.pk].estimated) == (
         True, 10, False,
     )  # fmt: skip
