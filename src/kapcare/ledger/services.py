@@ -1085,7 +1085,7 @@ def take_inventory(
     if taken_on != timezone.localtime(at).date():
         problems.append(
             FieldProblem(
-                "taken_on", "not_today", "is the day it is taken: today, as it counts today's stock"
+                "taken_on", "not_today", "must be today: an inventory counts the stock on hand now"
             )
         )
     if problems:

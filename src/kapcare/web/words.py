@@ -87,6 +87,7 @@ FIELD_WORDS: Mapping[str, tuple[str, str]] = MappingProxyType(
         # The ledger's set-up (``kapcare.ledger.services``).
         "dea_number": ("DEA number", ""),
         "expires_on": ("Expiry date", ""),
+        "taken_on": ("Date of the inventory", ""),
         "address": ("Address", ""),
         "kind": ("Kind", ""),
         "serves": ("Rooms and chairs", ""),
