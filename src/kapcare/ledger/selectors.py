@@ -333,16 +333,6 @@ def report_rows(
             yield from chunk
 
 
-def patients_in(found: QuerySet[Entry]) -> list[int]:
-    """The patients ``found`` names, for the access log (one query)."""
-    return sorted(
-        found.filter(patient__isnull=False)
-        .order_by()
-        .values_list("patient_id", flat=True)
-        .distinct()
-    )
-
-
 def inventory(inventory_id: int) -> Inventory | None:
     return (
         Inventory.objects.select_related("registration", "signed_by")

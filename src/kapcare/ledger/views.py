@@ -306,15 +306,18 @@ def report(request: HttpRequest) -> HttpResponse:
         built = reports.build(kind, params, page)
     except Refused as error:
         return _page(request, "ledger/report.html", {**chooser, "error": error}, page_status(error))
-    shown(request, built.patient_ids)
+    # The patients are logged once the rows are read (a streamed report names them as it goes).
     if output == "csv":
         response = HttpResponse(reports.as_csv(built), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="ledger-{kind}.csv"'
+        shown(request, built.patient_ids)
         return response
     if output == "pdf":
         response = HttpResponse(reports.as_pdf(built), content_type="application/pdf")
         response["Content-Disposition"] = f'inline; filename="ledger-{kind}.pdf"'
+        shown(request, built.patient_ids)
         return response
+    shown(request, built.patient_ids)
     return _page(
         request,
         "ledger/report.html",
