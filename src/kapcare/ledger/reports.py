@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 from django.db.models import Case, CharField, F, FloatField, QuerySet, Value, When
-from django.db.models.functions import Cast, Coalesce, Concat
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from kapcare.errors import FieldInvalid, NotFound
@@ -61,36 +61,20 @@ KIND_WORDS = dict(Kind.choices)
 
 
 # --- the columns each report reads (selectors.report_rows) ------------------------------------
-# Quantities come as floats (exact to the 0.01 the ledger keeps; a driver makes a float several
-# times faster than a Decimal) and names and texts are put together in the query, so each row
-# is few values: two years of entries are hundreds of thousands of rows.
+# Two years of entries are hundreds of thousands of rows, so each is few plain values: ids,
+# named from a few small queries (selectors.report_names) rather than joined on every row;
+# quantities as floats (exact to the 0.01 the ledger keeps; a driver makes a float several
+# times faster than a Decimal); the time as text.
 
 
 def _quantity(name: str) -> Cast:
     return Cast(name, FloatField())
 
 
-def _name(path: str) -> Coalesce:
-    return Coalesce(path, Value(""))
-
-
 _TEXT = CharField()
 # The time as the database writes it in ISO form (UTC): parsed here a tenth as costly as the
 # driver's own conversion (psycopg's, like the ISO DateStyle it needs; Django's, on SQLite).
 TIME = Cast("occurred_at", _TEXT)
-PATIENT = Case(
-    When(patient__isnull=True, then=Value("")),
-    default=Concat(
-        "patient__family_name", Value(", "), "patient__given_name", Value(" (MRN "),
-        Cast("patient_id", _TEXT), Value(")"), output_field=_TEXT,
-    ),
-    output_field=_TEXT,
-)  # fmt: skip
-WITNESSES = Case(
-    When(second_witness__isnull=True, then=_name("witness__full_name")),
-    default=Concat("witness__full_name", Value(", "), "second_witness__full_name"),
-    output_field=_TEXT,
-)
 MANNER_OR_REVERSAL = Case(
     When(
         kind=Kind.REVERSAL,
@@ -110,18 +94,32 @@ def _amount(value: Any) -> str:
 
 
 def _when(value: str) -> str:
-    """A time read as text (``TIME``) in the clinic's zone, to the minute."""
-    moment = datetime.fromisoformat(value)
-    if moment.tzinfo is None:  # SQLite keeps UTC without the zone
-        moment = moment.replace(tzinfo=UTC)
-    # The clinic's zone (settings.TIME_ZONE; nothing activates another), looked up once;
-    # isoformat is "YYYY-MM-DD HH:MM" at a third of strftime's cost, for every row of two years.
-    return moment.astimezone(_clinic_zone()).replace(tzinfo=None).isoformat(" ", "minutes")
+    """A time read as text (``TIME``: UTC, "YYYY-MM-DD HH:MM:SS.ffffff", with "+00" from
+    PostgreSQL) in the clinic's zone (settings.TIME_ZONE; nothing activates another), to the
+    minute. For every row of two years: the zone's offset is looked up once an hour, where it
+    holds all hour."""
+    zone = timezone.get_default_timezone()
+    seconds = value[16:]  # ":SS.ffffff", then "+00" from PostgreSQL's UTC
+    in_utc = seconds.endswith("+00") or ("+" not in seconds and "-" not in seconds)
+    offset = _hour_offset(value[:13], zone) if in_utc else None
+    if offset is None:  # a zone's change within this hour, or a time not in UTC
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        local = moment.astimezone(zone).replace(tzinfo=None)
+    else:
+        local = datetime.fromisoformat(value[:16]) + offset
+    return local.isoformat(" ", "minutes")
 
 
-@functools.cache
-def _clinic_zone() -> tzinfo:
-    return timezone.get_default_timezone()
+@functools.lru_cache(maxsize=4096)
+def _hour_offset(hour: str, zone: tzinfo) -> timedelta | None:
+    """``zone``'s offset through the UTC hour ``hour`` ("YYYY-MM-DD HH"), or None when it
+    changes within it (a daylight-saving switch at a half hour)."""
+    start = datetime.fromisoformat(f"{hour}:00").replace(tzinfo=UTC)
+    first = start.astimezone(zone).utcoffset()
+    last = (start + timedelta(minutes=59, seconds=59)).astimezone(zone).utcoffset()
+    return first if first == last else None
 
 
 ENTRY_COLUMNS = (
@@ -129,24 +127,37 @@ ENTRY_COLUMNS = (
     "Balance (mL)", "Patient", "By", "Witnesses", "Reason or manner",
 )  # fmt: skip
 ENTRY_SHAPE = (
-    "pk", TIME, "kind", "container__label", "lot", "location__name",
-    _quantity("delta_ml"), _quantity("delta_mg"), _quantity("balance_ml_after"), "patient_id",
-    PATIENT, _name("by__full_name"), WITNESSES, "reason", "manner", "reverses_id",
+    "pk", TIME, "kind", "container_id", "lot", "location_id", _quantity("delta_ml"),
+    _quantity("delta_mg"), _quantity("balance_ml_after"), "patient_id", "by_id",
+    "witness_id", "second_witness_id", "reason", "manner", "reverses_id",
 )  # fmt: skip
 ENTRY_DELTA_ML = ENTRY_SHAPE.index(_quantity("delta_ml"))
 
+EntryRow = Callable[..., tuple[str, ...]]  # (row, balance_ml=None)
 
-def _entry_row(row: tuple[Any, ...], balance_ml: Any = None) -> tuple[str, ...]:
-    (pk, at, kind, label, lot, location, delta_ml, delta_mg, balance_after, _patient_id,
-     patient, by, witnesses, reason, manner, reverses) = row  # fmt: skip
-    why = "; ".join(text for text in (reason, manner) if text)
-    if reverses:
-        why = f"reverses #{reverses}: {why}"
-    balance = balance_after if balance_ml is None else balance_ml
-    return (
-        str(pk), _when(at), KIND_WORDS.get(kind, kind), label, lot, location,
-        f"{delta_ml:.2f}", f"{delta_mg:.2f}", f"{balance:.2f}", patient, by, witnesses, why,
+
+def _entry_rows(names: selectors.ReportNames) -> EntryRow:
+    """An ENTRY_SHAPE row in words, with the balance given (the product's running one) or the
+    container's after the entry."""
+    containers, locations, patients, people = (
+        names.containers, names.locations, names.patients, names.people,
     )  # fmt: skip
+
+    def row_of(row: tuple[Any, ...], balance_ml: Any = None) -> tuple[str, ...]:
+        (pk, at, kind, container, lot, location, delta_ml, delta_mg, balance_after, patient,
+         by, witness, second_witness, reason, manner, reverses) = row  # fmt: skip
+        why = "; ".join(text for text in (reason, manner) if text)
+        if reverses:
+            why = f"reverses #{reverses}: {why}"
+        witnesses = ", ".join(people[w] for w in (witness, second_witness) if w is not None)
+        balance = balance_after if balance_ml is None else balance_ml
+        return (
+            str(pk), _when(at), KIND_WORDS.get(kind, kind), containers[container], lot,
+            locations[location], f"{delta_ml:.2f}", f"{delta_mg:.2f}", f"{balance:.2f}",
+            patients.get(patient, ""), people[by], witnesses, why,
+        )  # fmt: skip
+
+    return row_of
 
 
 def _date(params: Mapping[str, str], name: str) -> date:
@@ -190,6 +201,7 @@ def _period(params: Mapping[str, str]) -> tuple[date, date]:
 
 
 RowMaker = Callable[[Iterator[tuple[Any, ...]]], Iterator[tuple[str, ...]]]
+RowsOf = Callable[[selectors.ReportNames], RowMaker]
 
 
 def _entries(
@@ -198,14 +210,15 @@ def _entries(
     columns: tuple[str, ...],
     found: QuerySet[Entry],
     shape: tuple[Any, ...],
-    rows: RowMaker,
+    rows_of: RowsOf,
     page: int | None,
     *,
     skipped: Callable[[QuerySet[Entry]], None] | None = None,
 ) -> Report:
     """A report of the entries ``found`` (ordered), read as ``shape`` (which has the
-    ``patient_id``, for the access log) and made into rows by ``rows``: all of them, streamed,
-    or one page (``page``, from 1), after ``skipped`` is told the entries before it."""
+    ``patient_id``, for the access log) and made into rows by ``rows_of`` the names the rows
+    refer to: all of them, streamed, or one page (``page``, from 1), after ``skipped`` is told
+    the entries before it."""
     total = found.count()
     pages = max(1, -(-total // PAGE_ROWS))
     patient = shape.index("patient_id")
@@ -218,6 +231,7 @@ def _entries(
                     named.add(row[patient])
                 yield row
 
+        rows = rows_of(selectors.report_names(found))
         streamed = rows(noting(selectors.report_rows(found, shape)))
         last = list(rows(selectors.report_rows(found.reverse(), shape, 0, PDF_SAMPLE_ROWS)))
         return Report(title, subtitle, columns, streamed, named, total, 1, pages, last)
@@ -226,12 +240,19 @@ def _entries(
     if skipped is not None and offset:
         skipped(found[:offset])
     fetched = list(selectors.report_rows(found, shape, offset, PAGE_ROWS))
+    rows = rows_of(selectors.report_names(found[offset : offset + PAGE_ROWS]))
     on_page = {row[patient] for row in fetched if row[patient] is not None}
     return Report(title, subtitle, columns, list(rows(iter(fetched))), on_page, total, page, pages)
 
 
-def _each(make: Callable[[tuple[Any, ...]], tuple[str, ...]]) -> RowMaker:
-    return lambda found: map(make, found)
+def _each(make: Callable[[selectors.ReportNames], Callable[..., tuple[str, ...]]]) -> RowsOf:
+    """Rows made one by one, each by ``make``'s function of the names."""
+    return lambda names: functools.partial(map, make(names))
+
+
+def _each_entry(names: selectors.ReportNames) -> RowMaker:
+    row_of = _entry_rows(names)
+    return lambda found: (row_of(row) for row in found)
 
 
 DISPENSING_COLUMNS: tuple[str, ...] = (
@@ -240,23 +261,33 @@ DISPENSING_COLUMNS: tuple[str, ...] = (
 )  # fmt: skip
 PRODUCT_COLUMN = DISPENSING_COLUMNS.index("Product")
 DISPENSING_SHAPE = (
-    "pk", TIME, "patient_id", PATIENT, "product__name", "container__label", "lot",
-    _quantity("delta_ml"), _quantity("given_mg"), _quantity("given_ml"),
-    _quantity("wasted_ml"), MANNER_OR_REVERSAL, _name("by__full_name"),
-    _name("witness__full_name"),
+    "pk", TIME, "patient_id", "product_id", "container_id", "lot", _quantity("delta_ml"),
+    _quantity("given_mg"), _quantity("given_ml"), _quantity("wasted_ml"), MANNER_OR_REVERSAL,
+    "by_id", "witness_id",
 )  # fmt: skip
-# One product's log: the title names the product, so no column for it.
-ONE_PRODUCT_SHAPE = tuple(column for column in DISPENSING_SHAPE if column != "product__name")
 
 
-def _dispensing_row(row: tuple[Any, ...]) -> tuple[str, ...]:
-    # ``where``: the product's name (every product's log), the container and the lot.
-    (pk, at, _patient_id, patient, *where, delta_ml, given_mg, given_ml, wasted_ml, manner,
-     by, witness) = row  # fmt: skip
-    return (
-        str(pk), _when(at), patient, *where, f"{0 - delta_ml:.2f}", f"{given_mg:.2f}",
-        f"{given_ml:.2f}", f"{wasted_ml:.2f}", manner, by, witness,
+def _dispensing_rows(
+    names: selectors.ReportNames, with_product: bool
+) -> Callable[[tuple[Any, ...]], tuple[str, ...]]:
+    containers, patients, people, products = (
+        names.containers, names.patients, names.people, names.products,
     )  # fmt: skip
+
+    def row_of(row: tuple[Any, ...]) -> tuple[str, ...]:
+        (pk, at, patient, product, container, lot, delta_ml, given_mg, given_ml, wasted_ml,
+         manner, by, witness) = row  # fmt: skip
+        # One product's log: the title names the product, so no column for it.
+        where = (products[product], containers[container]) if with_product else (
+            containers[container],
+        )  # fmt: skip
+        return (
+            str(pk), _when(at), patients.get(patient, ""), *where, lot, f"{0 - delta_ml:.2f}",
+            f"{given_mg:.2f}", f"{given_ml:.2f}", f"{wasted_ml:.2f}", manner, people[by],
+            people.get(witness, ""),
+        )  # fmt: skip
+
+    return row_of
 
 
 def _dispensing(params: Mapping[str, str], page: int | None) -> Report:
@@ -271,8 +302,8 @@ def _dispensing(params: Mapping[str, str], page: int | None) -> Report:
         f"{f'NDC {product.ndc}, ' if product else ''}{start} to {end}",
         columns,
         selectors.dispensing_log(product.pk if product else None, start, end),
-        ONE_PRODUCT_SHAPE if product else DISPENSING_SHAPE,
-        _each(_dispensing_row),
+        DISPENSING_SHAPE,
+        _each(functools.partial(_dispensing_rows, with_product=product is None)),
         page,
     )
 
@@ -288,7 +319,7 @@ def _container(params: Mapping[str, str], page: int | None) -> Report:
         ENTRY_COLUMNS,
         selectors.container_history(found.pk),
         ENTRY_SHAPE,
-        _each(_entry_row),
+        _each_entry,
         page,
     )
 
@@ -304,24 +335,29 @@ def _lot(params: Mapping[str, str], page: int | None) -> Report:
         ENTRY_COLUMNS,
         selectors.lot_history(product.pk, lot),
         ENTRY_SHAPE,
-        _each(_entry_row),
+        _each_entry,
         page,
     )
 
 
 ADMINISTRATION_SHAPE = (
-    "pk", TIME, "patient_id", "session_id", "product__name", "container__label",
-    "lot", _quantity("given_mg"), _quantity("wasted_mg"), _name("by__full_name"),
-    _name("witness__full_name"),
+    "pk", TIME, "patient_id", "session_id", "product_id", "container_id", "lot",
+    _quantity("given_mg"), _quantity("wasted_mg"), "by_id", "witness_id",
 )  # fmt: skip
 
 
-def _administration_row(row: tuple[Any, ...]) -> tuple[str, ...]:
-    pk, at, _patient_id, session, product, label, lot, given_mg, wasted_mg, by, witness = row
-    return (
-        str(pk), _when(at), str(session or ""), product, label, lot, f"{given_mg:.2f}",
-        f"{wasted_mg:.2f}", by, witness,
-    )  # fmt: skip
+def _administration_rows(
+    names: selectors.ReportNames,
+) -> Callable[[tuple[Any, ...]], tuple[str, ...]]:
+    def row_of(row: tuple[Any, ...]) -> tuple[str, ...]:
+        pk, at, _patient, session, product, container, lot, given_mg, wasted_mg, by, witness = row
+        return (
+            str(pk), _when(at), str(session or ""), names.products[product],
+            names.containers[container], lot, f"{given_mg:.2f}", f"{wasted_mg:.2f}",
+            names.people[by], names.people.get(witness, ""),
+        )  # fmt: skip
+
+    return row_of
 
 
 def _patient_report(params: Mapping[str, str], page: int | None) -> Report:
@@ -336,7 +372,7 @@ def _patient_report(params: Mapping[str, str], page: int | None) -> Report:
          "Wasted (mg)", "By", "Witness"),
         selectors.patient_administrations(patient_id),
         ADMINISTRATION_SHAPE,
-        _each(_administration_row),
+        _each(_administration_rows),
         page,
     )  # fmt: skip
 
@@ -349,12 +385,17 @@ def _running(params: Mapping[str, str], page: int | None) -> Report:
     def skipped(before_page: QuerySet[Entry]) -> None:
         opening[:] = selectors.product_balance_before(product.pk, start, before_page)
 
-    def rows(found: Iterator[tuple[Any, ...]]) -> Iterator[tuple[str, ...]]:
-        # In hundredths of a mL: the rows give floats, summed exactly this way.
-        balance_cml = round(opening[1] * 100)
-        for row in found:
-            balance_cml += round(row[ENTRY_DELTA_ML] * 100)
-            yield _entry_row(row, balance_cml / 100)
+    def rows_of(names: selectors.ReportNames) -> RowMaker:
+        row_of = _entry_rows(names)
+
+        def rows(found: Iterator[tuple[Any, ...]]) -> Iterator[tuple[str, ...]]:
+            # In hundredths of a mL: the rows give floats, summed exactly this way.
+            balance_cml = round(opening[1] * 100)
+            for row in found:
+                balance_cml += round(row[ENTRY_DELTA_ML] * 100)
+                yield row_of(row, balance_cml / 100)
+
+        return rows
 
     return _entries(
         f"Running-balance ledger: {product.name}",
@@ -362,7 +403,7 @@ def _running(params: Mapping[str, str], page: int | None) -> Report:
         (*ENTRY_COLUMNS[:8], "Product balance (mL)", *ENTRY_COLUMNS[9:]),
         selectors.product_entries(product.pk, start, end),
         ENTRY_SHAPE,
-        rows,
+        rows_of,
         page,
         skipped=skipped,
     )

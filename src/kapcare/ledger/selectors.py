@@ -15,6 +15,8 @@ from django.db.models import Count as Counted
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet, Sum
 from django.utils import timezone
 
+from kapcare.accounts.models import User
+from kapcare.accounts.roles import Role
 from kapcare.courses.models import Resource
 from kapcare.ledger import conf
 from kapcare.ledger.models import (
@@ -29,6 +31,7 @@ from kapcare.ledger.models import (
     Registration,
     StorageLocation,
 )
+from kapcare.patients.models import Patient
 
 
 def products() -> QuerySet[Product]:
@@ -331,6 +334,35 @@ def report_rows(
         cursor.execute(sql, params)
         while chunk := cursor.fetchmany(5000):
             yield from chunk
+
+
+@dataclass(frozen=True)
+class ReportNames:
+    """What a report's rows name by id: containers by label, patients as "Family, Given (MRN
+    n)", staff, storage locations and products by name."""
+
+    containers: dict[int, str]
+    patients: dict[int, str]
+    people: dict[int, str]
+    locations: dict[int, str]
+    products: dict[int, str]
+
+
+def report_names(found: QuerySet[Entry]) -> ReportNames:
+    """The names ``found``'s rows refer to: five queries whatever the number of rows (the
+    containers and patients of ``found``; every member of staff, location and product)."""
+    ids = found.values("container_id")
+    patients = Patient.objects.filter(pk__in=found.values("patient_id")).values_list(
+        "pk", "family_name", "given_name"
+    )
+    staff = User.objects.exclude(role=Role.PATIENT).values_list("pk", "full_name")
+    return ReportNames(
+        containers=dict(Container.objects.filter(pk__in=ids).values_list("pk", "label")),
+        patients={pk: f"{family}, {given} (MRN {pk})" for pk, family, given in patients},
+        people=dict(staff),
+        locations=dict(StorageLocation.objects.values_list("pk", "name")),
+        products=dict(Product.objects.values_list("pk", "name")),
+    )
 
 
 def inventory(inventory_id: int) -> Inventory | None:

@@ -6,7 +6,7 @@ and numbers every page."""
 from __future__ import annotations
 
 import io
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
@@ -166,3 +166,23 @@ def test_a_streamed_report_brings_its_last_rows_for_the_pdf_column_widths(five_d
     wide = reports.Report("T", "S", ("Id",), [("1",)] * 3, set(), 3, last_rows=[("1234567",)])
     widths, _size = reports._layout(wide.columns, [*wide.rows, *wide.last_rows])
     assert widths == [7 + reports.PDF_SLACK]
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Australia/Lord_Howe", "Asia/Kolkata"])
+def test_report_times_are_the_clinics_local_minute_across_every_switch(zone, settings):
+    """Times are read as the database's UTC text and shown in the clinic's zone; the offset is
+    looked up once an hour, so every minute of two years, daylight-saving switches included
+    (Lord Howe's moves by half an hour, at a half hour UTC), must come out as the zone says."""
+    settings.TIME_ZONE = zone
+    moment = datetime(2025, 1, 1, tzinfo=UTC)
+    while moment < datetime(2027, 1, 1, tzinfo=UTC):
+        expected = f"{timezone.localtime(moment):%Y-%m-%d %H:%M}"
+        naive = moment.replace(tzinfo=None).isoformat(" ")
+        assert reports._when(naive) == expected  # SQLite's text
+        assert reports._when(f"{naive}+00") == expected  # PostgreSQL's, in UTC
+        moment += timedelta(minutes=13, seconds=7)
+
+
+def test_a_time_written_with_another_offset_is_converted_from_it():
+    assert reports._when("2025-06-01 09:15:41+02") == "2025-06-01 03:15"  # 07:15 UTC, New York
+    assert reports._when("2025-06-01 09:15:41.5+05:30") == "2025-05-31 23:45"
