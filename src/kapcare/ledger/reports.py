@@ -146,10 +146,13 @@ def _entry_rows(names: selectors.ReportNames) -> EntryRow:
     def row_of(row: tuple[Any, ...], balance_ml: Any = None) -> tuple[str, ...]:
         (pk, at, kind, container, lot, location, delta_ml, delta_mg, balance_after, patient,
          by, witness, second_witness, reason, manner, reverses) = row  # fmt: skip
-        why = "; ".join(text for text in (reason, manner) if text)
+        # Plain conditionals, not joins over generators: this runs for every row of two years.
+        why = f"{reason}; {manner}" if reason and manner else reason or manner
         if reverses:
             why = f"reverses #{reverses}: {why}"
-        witnesses = ", ".join(people[w] for w in (witness, second_witness) if w is not None)
+        witnesses = "" if witness is None else people[witness]
+        if second_witness is not None:
+            witnesses = f"{witnesses}, {people[second_witness]}"
         balance = balance_after if balance_ml is None else balance_ml
         return (
             str(pk), _when(at), KIND_WORDS.get(kind, kind), containers[container], lot,

@@ -186,3 +186,19 @@ def test_report_times_are_the_clinics_local_minute_across_every_switch(zone, set
 def test_a_time_written_with_another_offset_is_converted_from_it():
     assert reports._when("2025-06-01 09:15:41+02") == "2025-06-01 03:15"  # 07:15 UTC, New York
     assert reports._when("2025-06-01 09:15:41.5+05:30") == "2025-05-31 23:45"
+
+
+def test_a_destruction_shows_its_reason_manner_and_both_witnesses(vial, admin, users):
+    services.record_adjustment(
+        admin, container_id=vial.pk, kind=Kind.DESTRUCTION, quantity_ml=Decimal(10),
+        reason="Expired", manner="Reverse distributor", witness=witness_of(users["nurse"]),
+        second_witness=witness_of(users["prescriber"]),
+    )  # fmt: skip
+    (*_, destroyed) = reports.build("container", {"container": str(vial.pk)}).rows
+    columns = reports.ENTRY_COLUMNS
+    assert destroyed[columns.index("Reason or manner")] == "Expired; Reverse distributor"
+    assert destroyed[columns.index("Witnesses")] == (
+        f"{users['nurse'].full_name}, {users['prescriber'].full_name}"
+    )
+    received = next(iter(reports.build("container", {"container": str(vial.pk)}).rows))
+    assert received[columns.index("Witnesses")] == received[columns.index("Reason or manner")] == ""
